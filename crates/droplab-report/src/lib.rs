@@ -1,0 +1,1 @@
+//! Pure functions from droplab run records to SVG plots and tables.

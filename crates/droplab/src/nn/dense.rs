@@ -1,0 +1,234 @@
+//! Fully connected layer with a fused epilogue (bias + activation + Bernoulli dropout).
+
+use super::{Activation, Ctx, Init, Layer, Param, Role};
+use crate::error::{Error, Result};
+use crate::regularize::Bernoulli;
+use crate::rng::SeqRng;
+use crate::tensor::fused::{backward_epilogue, forward_epilogue};
+use crate::tensor::{DropPlan, Tensor, Trans, gemm};
+
+/// `y = drop(act(x W^T + b))`.
+///
+/// The weight is stored `[out, in]` (PyTorch's `nn.Linear` layout), so each row is one unit's
+/// incoming weight vector. Activation and dropout after the matrix multiply run in one fused
+/// pass; the dropout mask is kept as one bit per element for the backward pass. With
+/// `Activation::Identity` and no dropout this is a plain linear layer.
+///
+/// # Shapes
+/// `x: [batch, in]` -> `y: [batch, out]`.
+#[derive(Debug)]
+pub struct Dense {
+    weight: Param,
+    bias: Param,
+    act: Activation,
+    dropout: Option<Bernoulli>,
+    plan: DropPlan,
+    bits: Vec<u64>,
+}
+
+impl Dense {
+    /// A layer `in -> out` initialized with `init` from `rng`.
+    pub fn new(
+        field: &str,
+        input: usize,
+        output: usize,
+        act: Activation,
+        init: Init,
+        rng: &mut SeqRng,
+    ) -> Result<Self> {
+        if input == 0 {
+            return Err(Error::ZeroWidth {
+                field: format!("{field}.in"),
+            });
+        }
+        if output == 0 {
+            return Err(Error::ZeroWidth {
+                field: format!("{field}.out"),
+            });
+        }
+        let mut w = Tensor::zeros(&[output, input]);
+        init.fill(w.data_mut(), input, output, rng);
+        Ok(Dense {
+            weight: Param::new("weight", w, Role::Weight),
+            bias: Param::new("bias", Tensor::zeros(&[output]), Role::Bias),
+            act,
+            dropout: None,
+            plan: DropPlan::Identity,
+            bits: Vec::new(),
+        })
+    }
+
+    /// Adds Bernoulli dropout after the activation, fused into the same pass.
+    pub fn with_dropout(mut self, dropout: Option<Bernoulli>) -> Self {
+        self.dropout = dropout.filter(|d| d.p() > 0.0);
+        self
+    }
+
+    /// The weight `[out, in]`.
+    pub fn weight(&self) -> &Param {
+        &self.weight
+    }
+
+    /// The bias `[out]`.
+    pub fn bias(&self) -> &Param {
+        &self.bias
+    }
+
+    /// The activation.
+    pub fn activation(&self) -> Activation {
+        self.act
+    }
+
+    /// The fused dropout, if any.
+    pub fn dropout(&self) -> Option<&Bernoulli> {
+        self.dropout.as_ref()
+    }
+
+    /// Bytes the dropout mask of the last forward pass occupies.
+    pub fn mask_bytes(&self) -> usize {
+        self.bits.len() * 8
+    }
+
+    fn dims(&self) -> (usize, usize) {
+        let s = self.weight.value.shape();
+        (s[1], s[0])
+    }
+}
+
+impl Layer for Dense {
+    fn kind(&self) -> &'static str {
+        "dense"
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        let (i, o) = self.dims();
+        let n: usize = input.iter().product();
+        if n != i {
+            return Err(Error::ShapeMismatch {
+                context: "dense input".into(),
+                expected: vec![i],
+                got: input.to_vec(),
+            });
+        }
+        Ok(vec![o])
+    }
+
+    fn forward(&mut self, ctx: &Ctx, x: &Tensor, y: &mut Tensor) -> Result<()> {
+        let (i, o) = self.dims();
+        let b = x.rows();
+        if x.cols() != i {
+            return Err(Error::ShapeMismatch {
+                context: "dense forward".into(),
+                expected: vec![b, i],
+                got: x.shape().to_vec(),
+            });
+        }
+        y.resize(&[b, o]);
+        gemm(
+            y.data_mut(),
+            x.data(),
+            (b, i),
+            Trans::N,
+            self.weight.value.data(),
+            (o, i),
+            Trans::T,
+            false,
+            ctx.par,
+        );
+        self.plan = match &self.dropout {
+            Some(d) => d.plan(ctx.mode, ctx.step),
+            None => DropPlan::Identity,
+        };
+        forward_epilogue(
+            y.data_mut(),
+            o,
+            Some(self.bias.value.data()),
+            self.act,
+            &self.plan,
+            &mut self.bits,
+        );
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        ctx: &Ctx,
+        x: &Tensor,
+        y: &Tensor,
+        dy: &mut Tensor,
+        dx: Option<&mut Tensor>,
+    ) -> Result<()> {
+        let (i, o) = self.dims();
+        let b = x.rows();
+        if dy.shape() != y.shape() {
+            return Err(Error::ShapeMismatch {
+                context: "dense backward".into(),
+                expected: y.shape().to_vec(),
+                got: dy.shape().to_vec(),
+            });
+        }
+        backward_epilogue(dy.data_mut(), y.data(), o, self.act, &self.plan, &self.bits);
+        // dW = dA^T X
+        gemm(
+            self.weight.grad.data_mut(),
+            dy.data(),
+            (b, o),
+            Trans::T,
+            x.data(),
+            (b, i),
+            Trans::N,
+            false,
+            ctx.par,
+        );
+        // db = column sums of dA
+        let db = self.bias.grad.data_mut();
+        db.iter_mut().for_each(|v| *v = 0.0);
+        for row in dy.data().chunks_exact(o) {
+            for (g, &v) in db.iter_mut().zip(row) {
+                *g += v;
+            }
+        }
+        // dX = dA W
+        if let Some(dx) = dx {
+            dx.resize(&[b, i]);
+            gemm(
+                dx.data_mut(),
+                dy.data(),
+                (b, o),
+                Trans::N,
+                self.weight.value.data(),
+                (o, i),
+                Trans::N,
+                false,
+                ctx.par,
+            );
+        }
+        Ok(())
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        vec![&self.weight, &self.bias]
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        vec![&mut self.weight, &mut self.bias]
+    }
+
+    fn torch_modules(&self) -> Vec<&'static str> {
+        let mut m = vec!["Linear"];
+        m.extend(self.act.torch_module());
+        if self.dropout.is_some() {
+            m.push("Dropout");
+        }
+        m
+    }
+
+    fn describe(&self) -> String {
+        let (i, o) = self.dims();
+        let mut s = format!("dense {i}->{o} {}", self.act.name());
+        if let Some(d) = &self.dropout {
+            s.push_str(&format!(" + dropout p={} ({})", d.p(), d.convention().name()));
+        }
+        s
+    }
+}

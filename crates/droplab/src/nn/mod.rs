@@ -1,0 +1,167 @@
+//! Layers with explicit forward and backward passes.
+//!
+//! A [`Layer`] maps a batch `x` to a batch `y` and back-propagates `dy` into its parameter
+//! gradients and (when asked) `dx`. Layers do not store their inputs or outputs:
+//! [`Sequential`] owns every activation buffer and hands each layer its own input and output
+//! in both passes, so a layer caches only what nothing else has (a dropout mask as bits).
+//!
+//! Modes are explicit: each call receives a [`Ctx`] with a [`Mode`] and the step counter.
+
+mod activation;
+mod dense;
+mod init;
+mod loss;
+mod sequential;
+
+pub use activation::{Act, Activation};
+
+/// SELU's constants, shared with alpha dropout.
+pub mod activation_consts {
+    pub use super::activation::{SELU_ALPHA, SELU_LAMBDA};
+}
+pub use dense::Dense;
+pub use init::Init;
+pub use loss::{Loss, LossOutput, Targets};
+pub use sequential::Sequential;
+
+use crate::error::Result;
+use crate::tensor::Tensor;
+
+/// How stochastic layers behave in one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Training: masks are drawn per element and step.
+    #[default]
+    Train,
+    /// Inference: dropout is off (identity, or the standard convention's test-time scaling).
+    Eval,
+    /// Inference with dropout left on, a fresh mask per element and pass (`Ctx::step` is the
+    /// pass index); nothing else changes.
+    MonteCarlo,
+    /// One fixed thinned network: a mask per unit, shared by every example, chosen by the seed.
+    Frozen(u64),
+}
+
+/// What every layer call receives.
+#[derive(Clone, Copy, Debug)]
+pub struct Ctx {
+    /// The mode of this call.
+    pub mode: Mode,
+    /// The training step (or Monte Carlo pass) counter that keys masks.
+    pub step: u64,
+    /// faer's parallelism for GEMM inside the current pool.
+    pub par: faer::Par,
+}
+
+impl Ctx {
+    /// A context for `mode` at `step`, sequential GEMM.
+    pub fn new(mode: Mode, step: u64) -> Self {
+        Ctx {
+            mode,
+            step,
+            par: faer::Par::Seq,
+        }
+    }
+
+    /// The same context with another GEMM parallelism.
+    pub fn with_par(mut self, par: faer::Par) -> Self {
+        self.par = par;
+        self
+    }
+}
+
+/// What a parameter is, for the regularizers that treat weights and biases differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A weight matrix stored `[units, fan_in]`: each row is one unit's incoming weights.
+    Weight,
+    /// A bias vector.
+    Bias,
+}
+
+/// Per-parameter regularization, set by the model builder.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ParamReg {
+    /// L1 coefficient: adds `l1 * sum |w|` to the loss.
+    pub l1: f32,
+    /// L2 coefficient: adds `l2 / 2 * sum w^2` to the loss (gradient `l2 * w`, PyTorch's
+    /// `weight_decay`).
+    pub l2: f32,
+    /// Max-norm bound `c` on each unit's incoming weight vector (rows of a weight), if any.
+    pub max_norm: Option<f32>,
+    /// Decoupled weight decay applies (AdamW).
+    pub decay: bool,
+}
+
+/// A trainable tensor with its gradient.
+#[derive(Clone, Debug)]
+pub struct Param {
+    /// Name within its layer (`weight`, `bias`).
+    pub name: &'static str,
+    /// The values.
+    pub value: Tensor,
+    /// The gradient, same shape.
+    pub grad: Tensor,
+    /// Weight or bias.
+    pub role: Role,
+    /// Regularization applied to it.
+    pub reg: ParamReg,
+}
+
+impl Param {
+    /// A parameter with a zero gradient.
+    pub fn new(name: &'static str, value: Tensor, role: Role) -> Self {
+        let grad = Tensor::zeros(value.shape());
+        Param {
+            name,
+            value,
+            grad,
+            role,
+            reg: ParamReg::default(),
+        }
+    }
+}
+
+/// A layer with explicit forward and backward passes.
+///
+/// Shapes given to [`Layer::output_shape`] are per example (no batch axis); tensors passed to
+/// `forward` and `backward` carry the batch as their first axis.
+pub trait Layer: Send {
+    /// A short name of the layer type (`dense`, `relu`, `dropout`, ...).
+    fn kind(&self) -> &'static str;
+
+    /// The per-example output shape for a per-example input shape, or a shape error.
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>>;
+
+    /// `y = f(x)`; `y` is resized by the layer.
+    fn forward(&mut self, ctx: &Ctx, x: &Tensor, y: &mut Tensor) -> Result<()>;
+
+    /// Given `x`, `y` (this layer's input and output from the last forward call) and
+    /// `dy = dL/dy`, accumulate nothing: *overwrite* parameter gradients with `dL/dθ` and, when
+    /// `dx` is given, write `dL/dx` into it. `dy` may be used as scratch space.
+    fn backward(
+        &mut self,
+        ctx: &Ctx,
+        x: &Tensor,
+        y: &Tensor,
+        dy: &mut Tensor,
+        dx: Option<&mut Tensor>,
+    ) -> Result<()>;
+
+    /// Parameters, in a fixed order.
+    fn params(&self) -> Vec<&Param> {
+        Vec::new()
+    }
+
+    /// Parameters, mutable, in the same order.
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        Vec::new()
+    }
+
+    /// The PyTorch modules this layer stands for, in order (`Linear`, `ReLU`, `Dropout`):
+    /// used to name exported weights as a PyTorch `nn.Sequential` would.
+    fn torch_modules(&self) -> Vec<&'static str>;
+
+    /// A one-line description for logs and records.
+    fn describe(&self) -> String;
+}

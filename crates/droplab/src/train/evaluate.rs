@@ -1,0 +1,94 @@
+//! Evaluation and prediction: weight scaling (Eval) or Monte Carlo averaging.
+
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::nn::{Ctx, Loss, LossOutput, Mode, Sequential, Targets};
+use crate::tensor::{Tensor, Threads};
+
+/// Loss and accuracy of `model` on `data` in `mode`, in batches of `batch`.
+pub fn evaluate(
+    model: &mut Sequential,
+    data: &Dataset,
+    loss: &Loss,
+    batch: usize,
+    threads: &Threads,
+    mode: Mode,
+) -> Result<LossOutput> {
+    let par = threads.par();
+    threads.install(|| {
+        let mut total = LossOutput::default();
+        let mut xb = Tensor::default();
+        let idx: Vec<usize> = (0..data.len()).collect();
+        for chunk in idx.chunks(batch.max(1)) {
+            data.x.gather_rows(chunk, &mut xb);
+            let yb = data.y.select(chunk);
+            let out = model.forward(&Ctx::new(mode, 0).with_par(par), &xb)?;
+            total.merge(loss.compute(out, &yb, None)?);
+        }
+        Ok(total)
+    })
+}
+
+/// Predictions over a dataset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// Class probabilities `[n, classes]` (softmax outputs; for regression, the outputs).
+    pub probs: Tensor,
+    /// Mean negative log-likelihood of the true labels under `probs` (classification).
+    pub nll: f64,
+    /// Accuracy of the argmax of `probs`.
+    pub accuracy: f64,
+}
+
+/// Class probabilities from `passes` forward passes in `mode`, averaged (the Monte Carlo
+/// arithmetic mean when `mode` is MonteCarlo; pass `p` uses step `p` to key its masks).
+/// With Eval or Frozen one pass suffices.
+pub fn predict_proba(
+    model: &mut Sequential,
+    data: &Dataset,
+    mode: Mode,
+    passes: usize,
+    batch: usize,
+    threads: &Threads,
+) -> Result<Prediction> {
+    let par = threads.par();
+    let passes = passes.max(1);
+    let classes = model.output_shape().iter().product::<usize>();
+    let mut probs = Tensor::zeros(&[data.len(), classes]);
+    threads.install(|| -> Result<()> {
+        let mut xb = Tensor::default();
+        let idx: Vec<usize> = (0..data.len()).collect();
+        for (bi, chunk) in idx.chunks(batch.max(1)).enumerate() {
+            data.x.gather_rows(chunk, &mut xb);
+            for pass in 0..passes {
+                // Each pass has its own masks; batches get disjoint step keys so that the same
+                // row index in two batches does not share a mask.
+                let step = (pass as u64) << 32 | bi as u64;
+                let out = model.forward(&Ctx::new(mode, step).with_par(par), &xb)?;
+                for (r, &i) in chunk.iter().enumerate() {
+                    let z = out.row(r);
+                    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let s: f32 = z.iter().map(|&v| (v - m).exp()).sum();
+                    for (p, &v) in probs.row_mut(i).iter_mut().zip(z) {
+                        *p += (v - m).exp() / s / passes as f32;
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let (mut nll, mut correct) = (0.0f64, 0usize);
+    if let Targets::Classes(labels) = &data.y {
+        let pred = probs.argmax_rows();
+        for (i, &l) in labels.iter().enumerate() {
+            nll -= (probs.row(i)[l as usize].max(1e-12) as f64).ln();
+            correct += (pred[i] == l as usize) as usize;
+        }
+    }
+    let n = data.len().max(1) as f64;
+    Ok(Prediction {
+        probs,
+        nll: nll / n,
+        accuracy: correct as f64 / n,
+    })
+}

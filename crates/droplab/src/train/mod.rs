@@ -1,0 +1,345 @@
+//! The trainer: epochs of shuffled minibatches in a fixed, documented step order.
+//!
+//! One step: forward (Train mode, masks keyed by the step) -> loss -> backward -> penalty
+//! gradients (L1/L2) -> gradient clipping -> optimizer update -> constraints (max-norm).
+//! Between epochs: metrics on the training and validation sets in Eval mode, then early
+//! stopping. A NaN or infinite loss stops the run as diverged.
+
+mod early_stopping;
+mod evaluate;
+
+pub use early_stopping::{EarlyStopping, EarlyStoppingConfig, Monitor};
+pub use evaluate::{Prediction, evaluate, predict_proba};
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Dataset;
+use crate::error::{Error, Result, check};
+use crate::nn::{Ctx, Loss, LossOutput, Mode, Sequential, Targets};
+use crate::optim::{LrSchedule, MomentumSchedule, Optimizer, OptimizerConfig};
+use crate::regularize::{clip, max_norm, penalty};
+use crate::rng::Stream;
+use crate::tensor::{Tensor, Threads};
+
+/// How a model is trained.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Maximum number of epochs.
+    pub epochs: usize,
+    /// Examples per minibatch (the last one of an epoch may be smaller).
+    pub batch_size: usize,
+    /// The optimizer.
+    pub optimizer: OptimizerConfig,
+    /// Learning-rate schedule.
+    pub schedule: LrSchedule,
+    /// Momentum schedule (SGD and Nesterov).
+    pub momentum_schedule: MomentumSchedule,
+    /// The loss.
+    pub loss: Loss,
+    /// Clip the global gradient norm to this value.
+    pub clip_grad_norm: Option<f32>,
+    /// Stop when the monitored metric stops improving; restores the best weights.
+    pub early_stopping: Option<EarlyStoppingConfig>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 20,
+            batch_size: 128,
+            optimizer: OptimizerConfig::default(),
+            schedule: LrSchedule::Constant,
+            momentum_schedule: MomentumSchedule::Constant,
+            loss: Loss::default(),
+            clip_grad_norm: None,
+            early_stopping: None,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<()> {
+        check::positive("train.epochs", self.epochs as f64)?;
+        check::positive("train.batch_size", self.batch_size as f64)?;
+        self.optimizer.validate()?;
+        self.schedule.validate()?;
+        self.momentum_schedule.validate()?;
+        self.loss.validate()?;
+        if let Some(c) = self.clip_grad_norm {
+            check::positive("train.clip_grad_norm", c as f64)?;
+        }
+        if let Some(e) = &self.early_stopping {
+            e.validate()?;
+        }
+        Ok(())
+    }
+}
+
+/// Metrics of one epoch. Train metrics are measured in Eval mode after the epoch (so the gap
+/// compares like with like); `train_loss_running` is the mean minibatch loss with dropout on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Loss on the training set, Eval mode (data term only).
+    pub train_loss: f64,
+    /// Accuracy on the training set, Eval mode (0 for regression).
+    pub train_accuracy: f64,
+    /// Mean minibatch loss during the epoch, Train mode.
+    pub train_loss_running: f64,
+    /// Loss on the validation set (NaN without one).
+    pub val_loss: f64,
+    /// Accuracy on the validation set (NaN without one).
+    pub val_accuracy: f64,
+    /// `train_accuracy - val_accuracy`: the overfitting gap.
+    pub gap: f64,
+    /// The penalty term (L1 + L2) at the end of the epoch.
+    pub penalty: f64,
+    /// Learning rate of the epoch's last update.
+    pub lr: f64,
+    /// Wall-clock seconds of the epoch's training steps.
+    pub seconds: f64,
+}
+
+/// How a fit ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitReport {
+    /// One entry per completed epoch.
+    pub history: Vec<EpochMetrics>,
+    /// The best epoch (1-based) by the monitored metric (validation loss by default).
+    pub best_epoch: usize,
+    /// Early stopping ended the run before `epochs`.
+    pub stopped_early: bool,
+    /// The divergence, if the loss became NaN or infinite.
+    pub diverged: Option<Error>,
+    /// Updates performed.
+    pub steps: u64,
+}
+
+/// Trains `model` on `train`, reporting each epoch to `on_epoch`.
+///
+/// All randomness comes from `seed`: the shuffle of epoch `e` from stream
+/// `("shuffle", e)`, dropout masks from the layers' own streams keyed by the step counter.
+/// With the same seed, config and thread count, the weights are bit-identical.
+pub fn fit(
+    model: &mut Sequential,
+    cfg: &TrainConfig,
+    seed: u64,
+    threads: &Threads,
+    train: &Dataset,
+    val: Option<&Dataset>,
+    on_epoch: &mut dyn FnMut(&EpochMetrics),
+) -> Result<FitReport> {
+    cfg.validate()?;
+    if train.is_empty() {
+        return Err(Error::config("train", "the training set is empty"));
+    }
+    let features: usize = model.input_shape().iter().product();
+    if train.features() != features {
+        return Err(Error::ShapeMismatch {
+            context: "training data features vs model input".into(),
+            expected: vec![features],
+            got: vec![train.features()],
+        });
+    }
+    let n = train.len();
+    let per_epoch = n.div_ceil(cfg.batch_size) as u64;
+    let mut stepper = Stepper::new(cfg, per_epoch * cfg.epochs as u64)?;
+    let monitor = cfg.early_stopping.as_ref().map(|e| e.monitor).unwrap_or_default();
+    let mut stopper = cfg.early_stopping.clone().map(EarlyStopping::new);
+    let mut best = BestTracker::new(monitor);
+    let mut report = FitReport {
+        history: Vec::new(),
+        best_epoch: 0,
+        stopped_early: false,
+        diverged: None,
+        steps: 0,
+    };
+    let shuffle = Stream::new(seed, "shuffle");
+    let par = threads.par();
+    let mut xb = Tensor::default();
+    let mut yb = match &train.y {
+        Targets::Classes(_) => Targets::Classes(Vec::new()),
+        Targets::Values(_) => Targets::Values(Tensor::default()),
+    };
+    for epoch in 0..cfg.epochs {
+        let mut order: Vec<usize> = (0..n).collect();
+        shuffle.derive_u64(epoch as u64).seq().shuffle(&mut order);
+        let start = Instant::now();
+        let mut running = LossOutput::default();
+        let step_result: Result<()> = threads.install(|| {
+            for idx in order.chunks(cfg.batch_size) {
+                train.x.gather_rows(idx, &mut xb);
+                train.y.gather(idx, &mut yb);
+                running.merge(stepper.step(model, &xb, &yb, epoch, par)?);
+            }
+            Ok(())
+        });
+        let seconds = start.elapsed().as_secs_f64();
+        report.steps = stepper.t;
+        if let Err(e) = step_result {
+            if matches!(e, Error::Diverged { .. }) {
+                report.diverged = Some(e);
+                break;
+            }
+            return Err(e);
+        }
+        let batch = cfg.batch_size.max(256);
+        let tr = evaluate(model, train, &cfg.loss, batch, threads, Mode::Eval)?;
+        let va = match val {
+            Some(v) => Some(evaluate(model, v, &cfg.loss, batch, threads, Mode::Eval)?),
+            None => None,
+        };
+        let pen: f64 = model.params().iter().map(|p| penalty::value(p)).sum();
+        let m = EpochMetrics {
+            epoch: epoch + 1,
+            train_loss: tr.mean_loss(),
+            train_accuracy: tr.accuracy(),
+            train_loss_running: running.mean_loss(),
+            val_loss: va.map(|v| v.mean_loss()).unwrap_or(f64::NAN),
+            val_accuracy: va.map(|v| v.accuracy()).unwrap_or(f64::NAN),
+            gap: tr.accuracy() - va.map(|v| v.accuracy()).unwrap_or(f64::NAN),
+            penalty: pen,
+            lr: stepper.lr as f64,
+            seconds,
+        };
+        if !m.train_loss.is_finite() {
+            report.diverged = Some(Error::Diverged {
+                epoch: epoch + 1,
+                step: stepper.t,
+                loss: m.train_loss as f32,
+            });
+            report.history.push(m.clone());
+            on_epoch(&m);
+            break;
+        }
+        on_epoch(&m);
+        best.observe(&m, model);
+        report.history.push(m.clone());
+        if let Some(s) = stopper.as_mut() {
+            if s.should_stop(&m) {
+                report.stopped_early = epoch + 1 < cfg.epochs;
+                break;
+            }
+        }
+    }
+    report.best_epoch = best.epoch;
+    if cfg.early_stopping.is_some() {
+        best.restore(model);
+    }
+    Ok(report)
+}
+
+/// Runs training steps in the fixed order; `fit` and the benchmarks share it.
+#[derive(Debug)]
+pub struct Stepper<'a> {
+    cfg: &'a TrainConfig,
+    opt: Optimizer,
+    dout: Tensor,
+    total_updates: u64,
+    /// Updates done so far (keys the dropout masks of the next step).
+    pub t: u64,
+    /// Learning rate of the last update.
+    pub lr: f32,
+}
+
+impl<'a> Stepper<'a> {
+    /// A stepper for a run of `total_updates` updates (used by schedules that need it).
+    pub fn new(cfg: &'a TrainConfig, total_updates: u64) -> Result<Self> {
+        Ok(Stepper {
+            cfg,
+            opt: cfg.optimizer.init()?,
+            dout: Tensor::default(),
+            total_updates,
+            t: 0,
+            lr: cfg.optimizer.lr,
+        })
+    }
+
+    /// One step on the minibatch `(xb, yb)`: forward -> loss -> backward -> penalty gradients
+    /// -> gradient clipping -> optimizer update -> max-norm. Call inside the run's pool.
+    pub fn step(
+        &mut self,
+        model: &mut Sequential,
+        xb: &Tensor,
+        yb: &Targets,
+        epoch: usize,
+        par: faer::Par,
+    ) -> Result<LossOutput> {
+        let cfg = self.cfg;
+        let ctx = Ctx::new(Mode::Train, self.t).with_par(par);
+        let out = model.forward(&ctx, xb)?;
+        let lo = cfg.loss.compute(out, yb, Some(&mut self.dout))?;
+        if !lo.loss_sum.is_finite() {
+            return Err(Error::Diverged {
+                epoch: epoch + 1,
+                step: self.t,
+                loss: lo.loss_sum as f32,
+            });
+        }
+        model.backward(&ctx, xb, &mut self.dout, None)?;
+        let mut params = model.params_mut();
+        for p in params.iter_mut() {
+            penalty::add_gradient(p);
+        }
+        if let Some(c) = cfg.clip_grad_norm {
+            clip::clip_grad_norm(&mut params, c);
+        }
+        self.lr = cfg
+            .schedule
+            .lr(cfg.optimizer.lr, epoch, self.t, self.total_updates);
+        let mu = cfg.momentum_schedule.momentum(cfg.optimizer.momentum, self.t);
+        self.opt.step(&mut params, self.lr, mu);
+        for p in params.iter_mut() {
+            max_norm::apply(p);
+        }
+        self.t += 1;
+        Ok(lo)
+    }
+}
+
+/// Remembers the best epoch and its weights.
+struct BestTracker {
+    monitor: Monitor,
+    value: f64,
+    epoch: usize,
+    weights: Vec<Tensor>,
+}
+
+impl BestTracker {
+    fn new(monitor: Monitor) -> Self {
+        BestTracker {
+            monitor,
+            value: f64::NAN,
+            epoch: 0,
+            weights: Vec::new(),
+        }
+    }
+
+    fn observe(&mut self, m: &EpochMetrics, model: &Sequential) {
+        let v = self.monitor.value(m);
+        let better = if self.value.is_nan() {
+            true
+        } else {
+            self.monitor.improvement(self.value, v) > 0.0
+        };
+        if better && !v.is_nan() || self.epoch == 0 {
+            self.value = v;
+            self.epoch = m.epoch;
+            self.weights = model.params().iter().map(|p| p.value.clone()).collect();
+        }
+    }
+
+    fn restore(&self, model: &mut Sequential) {
+        if self.weights.is_empty() {
+            return;
+        }
+        for (p, w) in model.params_mut().into_iter().zip(&self.weights) {
+            p.value.data_mut().copy_from_slice(w.data());
+        }
+    }
+}
