@@ -1,1 +1,48 @@
-fn main() {}
+//! The `droplab` command: parse, validate, call the library.
+//!
+//! Exit codes: 0 on success; 2 for bad usage, config or data (a one-line message naming the
+//! flag, file, line or field); 1 for a failure at run time (e.g. divergence, whose record is
+//! still written and marked `diverged`).
+
+mod bench_cmd;
+mod cli;
+mod config;
+mod dataset;
+mod demo;
+mod error;
+mod eval_cmd;
+mod fetch;
+mod overrides;
+mod record;
+mod train_cmd;
+mod weights;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, DataCommand};
+use crate::error::CliError;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return error::clap_exit(e),
+    };
+    let result = match cli.command {
+        Command::Train(args) => train_cmd::run(&args),
+        Command::Eval(args) => eval_cmd::run(&args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Bench(args) => bench_cmd::run(&args),
+        Command::Data {
+            command: DataCommand::Fetch(args),
+        } => fetch::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => e.report(),
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_error_type(_: CliError) {}

@@ -1,1 +1,19 @@
 //! Pure functions from droplab run records to SVG plots and tables.
+//!
+//! Nothing here touches the file system or the terminal: every function takes run records
+//! (usually [`droplab::train::EpochMetrics`] histories) and returns a `String`, which the caller
+//! writes wherever it likes.
+//!
+//! - [`learning_curves_svg`]: accuracy and loss per epoch, train dashed and validation solid,
+//!   one colour per run, the best epoch of each run marked with a filled circle.
+//! - [`gap_svg`]: the overfitting gap (`train_accuracy - val_accuracy`) per epoch.
+//! - [`markdown_table`] and [`text_table`]: aligned tables for reports and the terminal.
+//!
+//! The SVG output is self-contained (no fonts, images or style sheets are referenced); text is
+//! emitted as `<text>` elements in the generic `sans-serif` family.
+
+mod curves;
+mod table;
+
+pub use curves::{ReportError, Series, gap_svg, learning_curves_svg};
+pub use table::{markdown_table, text_table};

@@ -86,16 +86,21 @@ pub struct EpochMetrics {
     /// 1-based epoch.
     pub epoch: usize,
     /// Loss on the training set, Eval mode (data term only).
+    #[serde(deserialize_with = "nan_if_null")]
     pub train_loss: f64,
     /// Accuracy on the training set, Eval mode (0 for regression).
     pub train_accuracy: f64,
     /// Mean minibatch loss during the epoch, Train mode.
+    #[serde(deserialize_with = "nan_if_null")]
     pub train_loss_running: f64,
-    /// Loss on the validation set (NaN without one).
+    /// Loss on the validation set (NaN without one; `null` in JSON).
+    #[serde(deserialize_with = "nan_if_null")]
     pub val_loss: f64,
-    /// Accuracy on the validation set (NaN without one).
+    /// Accuracy on the validation set (NaN without one; `null` in JSON).
+    #[serde(deserialize_with = "nan_if_null")]
     pub val_accuracy: f64,
     /// `train_accuracy - val_accuracy`: the overfitting gap.
+    #[serde(deserialize_with = "nan_if_null")]
     pub gap: f64,
     /// The penalty term (L1 + L2) at the end of the epoch.
     pub penalty: f64,
@@ -103,6 +108,11 @@ pub struct EpochMetrics {
     pub lr: f64,
     /// Wall-clock seconds of the epoch's training steps.
     pub seconds: f64,
+}
+
+/// JSON has no NaN: serde_json writes it as `null`; read `null` back as NaN.
+pub fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// How a fit ended.
@@ -191,8 +201,8 @@ pub fn fit(
         let batch = cfg.batch_size.max(256);
         let tr = evaluate(model, train, &cfg.loss, batch, threads, Mode::Eval)?;
         let va = match val {
-            Some(v) => Some(evaluate(model, v, &cfg.loss, batch, threads, Mode::Eval)?),
-            None => None,
+            Some(v) if !v.is_empty() => Some(evaluate(model, v, &cfg.loss, batch, threads, Mode::Eval)?),
+            _ => None,
         };
         let pen: f64 = model.params().iter().map(|p| penalty::value(p)).sum();
         let m = EpochMetrics {

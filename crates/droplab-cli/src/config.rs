@@ -1,0 +1,81 @@
+//! The run config: one TOML document with every setting of a run, and the flags that override
+//! it. `config.toml` in a run directory is this struct after resolution; given back to
+//! `--config` it reproduces the run bit for bit (same seed, same threads, same data).
+
+use droplab::model::ModelConfig;
+use droplab::train::TrainConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CliError, CliResult};
+
+/// Where the data comes from and how it is split and scaled.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// digits | mnist | fashion-mnist | csv:PATH | idx:DIR
+    pub dataset: String,
+    /// Directory of fetched datasets.
+    pub data_dir: String,
+    /// CSV label column: a name or a 0-based index; empty = the last column.
+    pub label: String,
+    /// Train on a stratified subset of this many examples (0 = all).
+    pub train_size: usize,
+    /// Validation share of a dataset without a fixed split (digits, CSV).
+    pub val_fraction: f64,
+    /// Test share of a dataset without a fixed split (digits, CSV).
+    pub test_fraction: f64,
+    /// Validation examples held out from the end of an IDX training file (MNIST: 10,000).
+    pub val_size: usize,
+    /// none | standardize | minmax, fitted on the training split only.
+    pub scaling: String,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            dataset: "digits".into(),
+            data_dir: "data".into(),
+            label: String::new(),
+            train_size: 0,
+            val_fraction: 0.2,
+            test_fraction: 0.2,
+            val_size: 10_000,
+            scaling: "none".into(),
+        }
+    }
+}
+
+/// Everything a run needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// Root seed: weights, shuffles, masks and splits derive from it.
+    pub seed: u64,
+    /// Threads (0 = all cores). Part of the config because GEMM sums in a thread-dependent order.
+    pub threads: usize,
+    /// Data.
+    pub data: DataConfig,
+    /// The network.
+    pub model: ModelConfig,
+    /// The training procedure.
+    pub train: TrainConfig,
+}
+
+impl RunConfig {
+    /// Parses TOML text (`name` appears in errors).
+    pub fn parse(name: &str, text: &str) -> CliResult<Self> {
+        toml::from_str(text).map_err(|e| {
+            let msg = e.message().replace('\n', " ");
+            let line = e
+                .span()
+                .map(|s| format!(":{}", text[..s.start.min(text.len())].lines().count().max(1)))
+                .unwrap_or_default();
+            CliError::usage(format!("{name}{line}: {msg}"))
+        })
+    }
+
+    /// The TOML text of this config.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a RunConfig always serializes")
+    }
+}

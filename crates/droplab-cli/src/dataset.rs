@@ -1,0 +1,199 @@
+//! From a data config to train / validation / test sets, split and scaled as the config says.
+//!
+//! * `digits` (embedded) and `csv:PATH`: one pool, split stratified into train / validation /
+//!   test by `val_fraction` and `test_fraction` with the run's seed.
+//! * `mnist`, `fashion-mnist` (fetched into `data_dir`) and `idx:DIR`: the test set is the
+//!   t10k file; validation is the last `val_size` examples of the training file.
+//!
+//! `train_size` then keeps a stratified subset of the training split. Scaling is fitted on
+//! the (final) training split only and applied to all three.
+
+use std::path::{Path, PathBuf};
+
+use droplab::data::csv::{CsvOptions, LabelColumn, read_csv};
+use droplab::data::idx::{IdxSplit, load_idx_dir};
+use droplab::data::split::{MinMax, Standardizer, stratified_split, subset};
+use droplab::data::{Dataset, digits};
+use serde::{Deserialize, Serialize};
+
+use crate::config::DataConfig;
+use crate::error::{CliError, CliResult};
+
+/// The three splits of a run.
+#[derive(Debug)]
+pub struct Splits {
+    pub train: Dataset,
+    pub val: Dataset,
+    pub test: Dataset,
+    pub scaler: Scaler,
+}
+
+/// Scaling fitted on the training split, kept in the run record so that `eval` applies it to
+/// other data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Scaler {
+    None,
+    Standardize(Standardizer),
+    Minmax(MinMax),
+}
+
+impl Scaler {
+    /// Applies the scaling in place.
+    pub fn apply(&self, d: &mut Dataset) -> CliResult {
+        match self {
+            Scaler::None => Ok(()),
+            Scaler::Standardize(s) => s.apply(&mut d.x).map_err(CliError::from),
+            Scaler::Minmax(m) => m.apply(&mut d.x).map_err(CliError::from),
+        }
+    }
+}
+
+fn data_error(dataset: &str, e: droplab::Error) -> CliError {
+    CliError::usage(format!("--dataset {dataset}: {e}"))
+}
+
+fn fetched(cfg: &DataConfig, name: &str) -> CliResult<PathBuf> {
+    crate::fetch::installed_dir(Path::new(&cfg.data_dir), name).ok_or_else(|| {
+        CliError::usage(format!(
+            "--dataset {name}: not installed in {}/{name} (run `droplab data fetch {name}`, or pass --data-dir)",
+            cfg.data_dir
+        ))
+    })
+}
+
+/// Loads the pool(s) of a dataset: `(train, Some(test))` for fixed splits, `(all, None)`.
+fn load_raw(cfg: &DataConfig) -> CliResult<(Dataset, Option<Dataset>)> {
+    let spec = cfg.dataset.as_str();
+    let idx_pair = |dir: &Path| -> CliResult<(Dataset, Option<Dataset>)> {
+        let train = load_idx_dir(dir, IdxSplit::Train).map_err(|e| data_error(spec, e))?;
+        let test = load_idx_dir(dir, IdxSplit::Test).map_err(|e| data_error(spec, e))?;
+        Ok((train, Some(test)))
+    };
+    match spec {
+        "digits" => Ok((digits::load().map_err(|e| data_error(spec, e))?, None)),
+        "mnist" | "fashion-mnist" => idx_pair(&fetched(cfg, spec)?),
+        _ => {
+            if let Some(dir) = spec.strip_prefix("idx:") {
+                idx_pair(Path::new(dir))
+            } else if let Some(path) = spec.strip_prefix("csv:") {
+                let label = if cfg.label.is_empty() {
+                    LabelColumn::Last
+                } else if let Ok(i) = cfg.label.parse::<usize>() {
+                    LabelColumn::Index(i)
+                } else {
+                    LabelColumn::Name(cfg.label.clone())
+                };
+                let opts = CsvOptions {
+                    label,
+                    ..Default::default()
+                };
+                Ok((
+                    read_csv(Path::new(path), &opts).map_err(|e| data_error(spec, e))?,
+                    None,
+                ))
+            } else {
+                Err(CliError::usage(format!(
+                    "--dataset: unknown dataset '{spec}' (valid: digits, mnist, fashion-mnist, csv:PATH, idx:DIR)"
+                )))
+            }
+        }
+    }
+}
+
+/// Loads, splits and scales the data of a run.
+pub fn load(cfg: &DataConfig, seed: u64) -> CliResult<Splits> {
+    if !(0.0..1.0).contains(&cfg.val_fraction) || !(0.0..1.0).contains(&cfg.test_fraction) {
+        return Err(CliError::usage(format!(
+            "data.val_fraction and data.test_fraction must lie in [0, 1) (got {} and {})",
+            cfg.val_fraction, cfg.test_fraction
+        )));
+    }
+    let (pool, test) = load_raw(cfg)?;
+    let (mut train, val, test) = match test {
+        Some(test) => {
+            let n = pool.len();
+            if cfg.val_size >= n {
+                return Err(CliError::usage(format!(
+                    "data.val_size: {} leaves no training examples out of {n}",
+                    cfg.val_size
+                )));
+            }
+            let tr: Vec<usize> = (0..n - cfg.val_size).collect();
+            let va: Vec<usize> = (n - cfg.val_size..n).collect();
+            (pool.select(&tr), pool.select(&va), test)
+        }
+        None => {
+            let train_fraction = 1.0 - cfg.val_fraction - cfg.test_fraction;
+            if train_fraction <= 0.0 {
+                return Err(CliError::usage(
+                    "data.val_fraction + data.test_fraction must be below 1",
+                ));
+            }
+            let parts = stratified_split(
+                &pool.y,
+                &[train_fraction, cfg.val_fraction, cfg.test_fraction],
+                seed,
+                "split",
+            )
+            .map_err(|e| data_error(&cfg.dataset, e))?;
+            (
+                pool.select(&parts[0]),
+                pool.select(&parts[1]),
+                pool.select(&parts[2]),
+            )
+        }
+    };
+    if cfg.train_size > 0 {
+        if cfg.train_size > train.len() {
+            return Err(CliError::usage(format!(
+                "--train-size {}: the training split has only {} examples",
+                cfg.train_size,
+                train.len()
+            )));
+        }
+        let idx = subset(&train.y, cfg.train_size, seed).map_err(|e| data_error(&cfg.dataset, e))?;
+        train = train.select(&idx);
+    }
+    let scaler = match cfg.scaling.as_str() {
+        "none" => Scaler::None,
+        "standardize" => Scaler::Standardize(Standardizer::fit(&train.x)),
+        "minmax" => Scaler::Minmax(MinMax::fit(&train.x)),
+        s => {
+            return Err(CliError::usage(format!(
+                "--scaling: unknown scaling '{s}' (valid: none, standardize, minmax)"
+            )));
+        }
+    };
+    let (mut train, mut val, mut test) = (train, val, test);
+    for d in [&mut train, &mut val, &mut test] {
+        scaler.apply(d)?;
+    }
+    Ok(Splits {
+        train,
+        val,
+        test,
+        scaler,
+    })
+}
+
+/// Loads one split of a dataset for evaluation, scaled with a run's fitted scaler.
+pub fn load_for_eval(cfg: &DataConfig, seed: u64, split: &str, scaler: &Scaler) -> CliResult<Dataset> {
+    let cfg_unscaled = DataConfig {
+        scaling: "none".into(),
+        ..cfg.clone()
+    };
+    let s = load(&cfg_unscaled, seed)?;
+    let mut d = match split {
+        "test" => s.test,
+        "val" => s.val,
+        "train" => s.train,
+        _ => {
+            return Err(CliError::usage(format!(
+                "--split: unknown split '{split}' (valid: test, val, train)"
+            )));
+        }
+    };
+    scaler.apply(&mut d)?;
+    Ok(d)
+}

@@ -1,0 +1,75 @@
+//! `droplab eval RUN_DIR`: loss and accuracy of a saved model, by weight scaling (the
+//! default) or by Monte Carlo averaging over N dropout samples.
+
+use droplab::nn::Mode;
+use droplab::tensor::Threads;
+use droplab::train::predict_proba;
+
+use crate::cli::EvalArgs;
+use crate::config::RunConfig;
+use crate::dataset;
+use crate::error::{CliError, CliResult};
+use crate::record::RunRecord;
+use crate::weights;
+
+/// `droplab eval`.
+pub fn run(args: &EvalArgs) -> CliResult {
+    let dir = &args.run_dir;
+    let model_path = dir.join("model.safetensors");
+    if !model_path.is_file() {
+        return Err(CliError::usage(format!(
+            "{}: no model.safetensors (is this a run directory written by `droplab train`?)",
+            dir.display()
+        )));
+    }
+    let record = RunRecord::load(dir)?;
+    let cfg: RunConfig = record.config.clone();
+    let mut data_cfg = cfg.data.clone();
+    if let Some(d) = &args.dataset {
+        data_cfg.dataset = d.clone();
+    }
+    if let Some(d) = &args.data_dir {
+        data_cfg.data_dir = d.display().to_string();
+    }
+    let data = dataset::load_for_eval(&data_cfg, cfg.seed, &args.split, &record.scaler)?;
+    let mut model = cfg.model.build(cfg.seed)?;
+    if data.features() != cfg.model.widths[0] {
+        return Err(CliError::usage(format!(
+            "--dataset {}: {} features, the model takes {}",
+            data_cfg.dataset,
+            data.features(),
+            cfg.model.widths[0]
+        )));
+    }
+    weights::load_into(&mut model, &model_path)?;
+    let threads = Threads::new(args.threads.filter(|&t| t > 0))?;
+    let (mode, passes, method) = match args.mc {
+        Some(0) => return Err(CliError::usage("--mc: the number of samples must be at least 1")),
+        Some(n) => (Mode::MonteCarlo, n, format!("monte carlo ({n} samples)")),
+        None => (Mode::Eval, 1, "weight scaling".to_string()),
+    };
+    let pred = predict_proba(&mut model, &data, mode, passes, 500, &threads)?;
+    if args.json {
+        let v = serde_json::json!({
+            "run": dir.display().to_string(),
+            "dataset": data_cfg.dataset,
+            "split": args.split,
+            "examples": data.len(),
+            "method": if args.mc.is_some() { "monte_carlo" } else { "weight_scaling" },
+            "samples": passes,
+            "loss": pred.nll,
+            "accuracy": pred.accuracy,
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "{} {} ({} examples), {method}: loss {:.4}  accuracy {:.4}",
+            data_cfg.dataset,
+            args.split,
+            data.len(),
+            pred.nll,
+            pred.accuracy
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! Applies `droplab train` flags on top of a run config. Each flag sets one field; the result
+//! is validated as a whole afterwards, so a flag and the same TOML field get the same checks.
+
+use droplab::model::ModelConfig;
+use droplab::nn::{Activation, Init, Loss};
+use droplab::optim::{LrSchedule, MomentumSchedule, OptimizerKind};
+use droplab::regularize::{Convention, DropoutKind};
+use droplab::train::{EarlyStoppingConfig, Monitor};
+
+use crate::cli::TrainArgs;
+use crate::config::RunConfig;
+use crate::error::{CliError, CliResult};
+
+fn bad(flag: &str, value: &str, valid: &str) -> CliError {
+    CliError::usage(format!("{flag}: '{value}' is not valid (expected {valid})"))
+}
+
+fn num<T: std::str::FromStr>(flag: &str, s: &str, what: &str) -> CliResult<T> {
+    s.trim().parse().map_err(|_| bad(flag, s, what))
+}
+
+/// `constant | step:EVERY:GAMMA | exp:GAMMA | cosine[:MIN_LR] | inverse:T`.
+pub fn parse_schedule(s: &str) -> CliResult<LrSchedule> {
+    let f = "--schedule";
+    let valid = "constant, step:EVERY:GAMMA, exp:GAMMA, cosine[:MIN_LR] or inverse:T";
+    let parts: Vec<&str> = s.split(':').collect();
+    Ok(match parts.as_slice() {
+        ["constant"] => LrSchedule::Constant,
+        ["step", every, gamma] => LrSchedule::Step {
+            every: num(f, every, valid)?,
+            gamma: num(f, gamma, valid)?,
+        },
+        ["exp", gamma] => LrSchedule::Exponential {
+            gamma: num(f, gamma, valid)?,
+        },
+        ["cosine"] => LrSchedule::Cosine {
+            total: 0,
+            min_lr: 0.0,
+        },
+        ["cosine", min] => LrSchedule::Cosine {
+            total: 0,
+            min_lr: num(f, min, valid)?,
+        },
+        ["inverse", t] => LrSchedule::Inverse {
+            t0: num(f, t, valid)?,
+        },
+        _ => return Err(bad(f, s, valid)),
+    })
+}
+
+/// `constant | rise:START:END:T`.
+pub fn parse_momentum_schedule(s: &str) -> CliResult<MomentumSchedule> {
+    let f = "--momentum-schedule";
+    let valid = "constant or rise:START:END:T";
+    let parts: Vec<&str> = s.split(':').collect();
+    Ok(match parts.as_slice() {
+        ["constant"] => MomentumSchedule::Constant,
+        ["rise", a, b, t] => MomentumSchedule::Rise {
+            start: num(f, a, valid)?,
+            end: num(f, b, valid)?,
+            t0: num(f, t, valid)?,
+        },
+        _ => return Err(bad(f, s, valid)),
+    })
+}
+
+/// `--dropout IN,H1,...`: the input rate then one per hidden layer (or one for all).
+pub fn parse_dropout(s: &str) -> CliResult<(f32, Vec<f32>)> {
+    let rates = s
+        .split(',')
+        .map(|r| num::<f32>("--dropout", r, "comma-separated rates such as 0.2,0.5,0.5"))
+        .collect::<CliResult<Vec<f32>>>()?;
+    for r in &rates {
+        if !(0.0..=1.0).contains(r) {
+            return Err(CliError::usage(format!(
+                "--dropout: rate {r} is outside [0, 1] (rates are drop probabilities)"
+            )));
+        }
+    }
+    if rates.len() < 2 {
+        return Err(CliError::usage(format!(
+            "--dropout {s}: give the input rate then the hidden rate(s), e.g. 0.2,0.5 or 0.2,0.5,0.5"
+        )));
+    }
+    Ok((rates[0], rates[1..].to_vec()))
+}
+
+/// Sets every field a flag names. Returns whether the layer widths were given explicitly.
+pub fn apply(cfg: &mut RunConfig, a: &TrainArgs, widths_in_file: bool) -> CliResult<bool> {
+    let mut widths_explicit = widths_in_file;
+    if let Some(v) = &a.dataset {
+        cfg.data.dataset = v.clone();
+    }
+    if let Some(v) = &a.data_dir {
+        cfg.data.data_dir = v.display().to_string();
+    }
+    if let Some(v) = &a.label {
+        cfg.data.label = v.clone();
+    }
+    if let Some(v) = a.train_size {
+        cfg.data.train_size = v;
+    }
+    if let Some(v) = &a.scaling {
+        cfg.data.scaling = v.clone();
+    }
+    if let Some(v) = a.seed {
+        cfg.seed = v;
+    }
+    if let Some(v) = a.threads {
+        cfg.threads = v;
+    }
+    let m = &mut cfg.model;
+    if let Some(v) = &a.model {
+        m.widths = ModelConfig::parse_widths(v).map_err(|e| CliError::usage(format!("--{e}")))?;
+        widths_explicit = true;
+    }
+    if let Some(v) = &a.activation {
+        m.activation = Activation::parse(v).map_err(|e| CliError::usage(format!("--{e}")))?;
+    }
+    if let Some(v) = &a.init {
+        m.init = Some(match v.as_str() {
+            "he" => Init::He,
+            "glorot" => Init::Glorot,
+            "lecun" => Init::Lecun,
+            _ => return Err(bad("--init", v, "he, glorot or lecun")),
+        });
+    }
+    if let Some(v) = &a.dropout {
+        let (input, hidden) = parse_dropout(v)?;
+        m.dropout.input = input;
+        m.dropout.hidden = hidden;
+    }
+    if let Some(v) = &a.dropout_kind {
+        m.dropout.kind = match v.as_str() {
+            "bernoulli" => DropoutKind::Bernoulli,
+            "gaussian" => DropoutKind::Gaussian,
+            "alpha" => DropoutKind::Alpha,
+            _ => return Err(bad("--dropout-kind", v, "bernoulli, gaussian or alpha")),
+        };
+    }
+    if let Some(v) = &a.dropout_convention {
+        m.dropout.convention = match v.as_str() {
+            "inverted" => Convention::Inverted,
+            "standard" => Convention::Standard,
+            _ => return Err(bad("--dropout-convention", v, "inverted or standard")),
+        };
+    }
+    if let Some(v) = a.l1 {
+        m.regularization.l1 = v;
+    }
+    if let Some(v) = a.l2 {
+        m.regularization.l2 = v;
+    }
+    if let Some(v) = a.max_norm {
+        m.regularization.max_norm = Some(v);
+    }
+    let t = &mut cfg.train;
+    if let Some(v) = &a.optimizer {
+        t.optimizer.kind = OptimizerKind::parse(v).map_err(|e| CliError::usage(format!("--{e}")))?;
+    }
+    if let Some(v) = a.lr {
+        t.optimizer.lr = v;
+    }
+    if let Some(v) = a.momentum {
+        t.optimizer.momentum = v;
+    }
+    if let Some(v) = a.weight_decay {
+        t.optimizer.weight_decay = v;
+    }
+    if let Some(v) = &a.schedule {
+        t.schedule = parse_schedule(v)?;
+    }
+    if let Some(v) = &a.momentum_schedule {
+        t.momentum_schedule = parse_momentum_schedule(v)?;
+    }
+    if let Some(v) = a.label_smoothing {
+        t.loss = Loss::SoftmaxCrossEntropy { label_smoothing: v };
+    }
+    if let Some(v) = a.clip_grad_norm {
+        t.clip_grad_norm = Some(v);
+    }
+    if let Some(v) = a.epochs {
+        t.epochs = v;
+    }
+    if let Some(v) = a.batch_size {
+        t.batch_size = v;
+    }
+    if a.early_stopping.is_some() || a.min_delta.is_some() || a.monitor.is_some() {
+        let mut es = t.early_stopping.clone().unwrap_or_default();
+        if let Some(p) = a.early_stopping {
+            es.patience = p;
+        }
+        if let Some(d) = a.min_delta {
+            es.min_delta = d;
+        }
+        if let Some(mon) = &a.monitor {
+            es.monitor = Monitor::parse(mon).map_err(|e| CliError::usage(format!("--{e}")))?;
+        }
+        t.early_stopping = Some(EarlyStoppingConfig { ..es });
+    }
+    Ok(widths_explicit)
+}

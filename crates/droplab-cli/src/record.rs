@@ -1,0 +1,153 @@
+//! The run record (`record.json`) and the atomic writing of a run directory.
+
+use std::path::{Path, PathBuf};
+
+use droplab::train::EpochMetrics;
+use serde::{Deserialize, Serialize};
+
+use crate::config::RunConfig;
+use crate::dataset::Scaler;
+use crate::error::{CliError, CliResult};
+
+/// The record's format version; readers accept this one and older.
+pub const RECORD_VERSION: u32 = 1;
+
+/// Sizes and shape of the data a run used.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DataInfo {
+    pub dataset: String,
+    pub train: usize,
+    pub val: usize,
+    pub test: usize,
+    pub features: usize,
+    pub classes: usize,
+}
+
+/// Loss and accuracy on the test set.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct TestMetrics {
+    #[serde(deserialize_with = "droplab::train::nan_if_null")]
+    pub loss: f64,
+    #[serde(deserialize_with = "droplab::train::nan_if_null")]
+    pub accuracy: f64,
+}
+
+/// Everything a run leaves behind besides its weights.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub record_version: u32,
+    pub droplab_version: String,
+    pub seed: u64,
+    pub config: RunConfig,
+    pub data: DataInfo,
+    /// One line per layer.
+    pub model: Vec<String>,
+    pub parameters: usize,
+    pub history: Vec<EpochMetrics>,
+    pub best_epoch: usize,
+    pub stopped_early: bool,
+    pub diverged: bool,
+    /// The divergence message, if any.
+    pub divergence: Option<String>,
+    pub test: TestMetrics,
+    /// Scaling fitted on the training split.
+    pub scaler: Scaler,
+    /// sha256 of model.safetensors.
+    pub model_sha256: String,
+    /// Threads used.
+    pub threads: usize,
+    /// Wall-clock seconds of the whole run.
+    pub seconds: f64,
+}
+
+impl RunRecord {
+    /// Reads `DIR/record.json`.
+    pub fn load(dir: &Path) -> CliResult<Self> {
+        let path = dir.join("record.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            CliError::usage(format!(
+                "{}: {e} (is {} a run directory written by `droplab train`?)",
+                path.display(),
+                dir.display()
+            ))
+        })?;
+        serde_json::from_str(&text).map_err(|e| CliError::usage(format!("{}: {e}", path.display())))
+    }
+}
+
+/// Hex sha256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A run directory being written: files go to `OUT.partial-PID`, renamed to `OUT` by
+/// [`Staging::commit`]. Dropped without commit, the staging directory is removed, so an
+/// interrupted or failed run never leaves a directory that looks finished.
+pub struct Staging {
+    dir: PathBuf,
+    out: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    /// Checks that `out` can be created and creates its staging directory.
+    pub fn new(out: &Path, flag: &str) -> CliResult<Self> {
+        if out.exists() {
+            return Err(CliError::usage(format!(
+                "{flag} {}: already exists (choose another directory or remove it)",
+                out.display()
+            )));
+        }
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(|e| {
+            CliError::usage(format!(
+                "{flag} {}: cannot create {}: {e}",
+                out.display(),
+                parent.display()
+            ))
+        })?;
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "run".into());
+        let dir = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        std::fs::create_dir(&dir)
+            .map_err(|e| CliError::usage(format!("{flag} {}: cannot write there: {e}", out.display())))?;
+        Ok(Staging {
+            dir,
+            out: out.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    /// Writes a file into the staging directory.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> CliResult {
+        let path = self.dir.join(name);
+        std::fs::write(&path, bytes).map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))
+    }
+
+    /// The staging directory (for nested runs).
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Renames the staging directory to its final name.
+    pub fn commit(mut self) -> CliResult<PathBuf> {
+        std::fs::rename(&self.dir, &self.out)
+            .map_err(|e| CliError::runtime(format!("{}: cannot finish writing: {e}", self.out.display())))?;
+        self.committed = true;
+        Ok(self.out.clone())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
