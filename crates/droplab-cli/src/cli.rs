@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// droplab: train networks with dropout and the other regularizers, and see what they do.
 #[derive(Debug, Parser)]
-#[command(name = "droplab", version, about, long_about = None)]
+#[command(name = "droplab", version, about, long_about = None, args_override_self = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -147,9 +147,12 @@ pub struct EvalArgs {
     /// Directory of fetched datasets.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Which split: test | val | train.
+    /// Which split: test | val | train | all (every example in file order).
     #[arg(long, default_value = "test")]
     pub split: String,
+    /// Write each example's label and class probabilities to this CSV file.
+    #[arg(long, value_name = "FILE.csv")]
+    pub predictions: Option<PathBuf>,
     /// Monte Carlo averaging over N dropout samples instead of weight scaling.
     #[arg(long, value_name = "N")]
     pub mc: Option<usize>,

@@ -183,6 +183,17 @@ pub fn load_for_eval(cfg: &DataConfig, seed: u64, split: &str, scaler: &Scaler) 
         scaling: "none".into(),
         ..cfg.clone()
     };
+    if split == "all" {
+        // Every example in file order: the pool of digits / CSV, the training then the test
+        // file of IDX data. Lets other tools line predictions up with the raw data.
+        let (pool, test) = load_raw(&cfg_unscaled)?;
+        let mut d = match test {
+            None => pool,
+            Some(t) => concat(&pool, &t)?,
+        };
+        scaler.apply(&mut d)?;
+        return Ok(d);
+    }
     let s = load(&cfg_unscaled, seed)?;
     let mut d = match split {
         "test" => s.test,
@@ -190,10 +201,29 @@ pub fn load_for_eval(cfg: &DataConfig, seed: u64, split: &str, scaler: &Scaler) 
         "train" => s.train,
         _ => {
             return Err(CliError::usage(format!(
-                "--split: unknown split '{split}' (valid: test, val, train)"
+                "--split: unknown split '{split}' (valid: test, val, train, all)"
             )));
         }
     };
     scaler.apply(&mut d)?;
     Ok(d)
+}
+
+/// Two datasets one after the other.
+fn concat(a: &Dataset, b: &Dataset) -> CliResult<Dataset> {
+    use droplab::Tensor;
+    use droplab::nn::Targets;
+    let mut x = a.x.data().to_vec();
+    x.extend_from_slice(b.x.data());
+    let mut shape = a.x.shape().to_vec();
+    shape[0] = a.len() + b.len();
+    let y = match (&a.y, &b.y) {
+        (Targets::Classes(p), Targets::Classes(q)) => Targets::Classes(p.iter().chain(q).copied().collect()),
+        _ => {
+            return Err(CliError::usage(
+                "--split all: the two files hold different kinds of targets",
+            ));
+        }
+    };
+    Dataset::new(Tensor::from_vec(&shape, x)?, y, a.classes.max(b.classes)).map_err(CliError::from)
 }

@@ -49,6 +49,9 @@ pub fn run(args: &EvalArgs) -> CliResult {
         None => (Mode::Eval, 1, "weight scaling".to_string()),
     };
     let pred = predict_proba(&mut model, &data, mode, passes, 500, &threads)?;
+    if let Some(path) = &args.predictions {
+        write_predictions(path, &data, &pred.probs)?;
+    }
     if args.json {
         let v = serde_json::json!({
             "run": dir.display().to_string(),
@@ -72,4 +75,31 @@ pub fn run(args: &EvalArgs) -> CliResult {
         );
     }
     Ok(())
+}
+
+/// `label,p0,p1,...` per example, written to a temporary file then renamed.
+fn write_predictions(
+    path: &std::path::Path,
+    data: &droplab::data::Dataset,
+    probs: &droplab::Tensor,
+) -> CliResult {
+    use std::fmt::Write as _;
+    let k = probs.cols();
+    let mut text = String::from("label");
+    for j in 0..k {
+        let _ = write!(text, ",p{j}");
+    }
+    text.push('\n');
+    let labels = data.y.classes().unwrap_or(&[]);
+    for i in 0..data.len() {
+        let _ = write!(text, "{}", labels.get(i).copied().unwrap_or(0));
+        for p in probs.row(i) {
+            let _ = write!(text, ",{p}");
+        }
+        text.push('\n');
+    }
+    let tmp = path.with_extension("csv.partial");
+    std::fs::write(&tmp, text)
+        .map_err(|e| CliError::usage(format!("--predictions {}: {e}", path.display())))?;
+    std::fs::rename(&tmp, path).map_err(|e| CliError::usage(format!("--predictions {}: {e}", path.display())))
 }

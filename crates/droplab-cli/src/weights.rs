@@ -2,6 +2,11 @@
 //! them: `{index}.weight` as `[out, in]` and `{index}.bias`, where `index` counts every module
 //! (Dropout, Linear, ReLU, ...) as PyTorch does. The metadata carries the resolved config
 //! and the module list, so a PyTorch user can rebuild the network and load the file.
+//!
+//! PyTorch's dropout is inverted (identity in `eval()`). For a network trained with the
+//! paper's standard convention, whose test-time outputs are multiplied by `1 - p`, that factor
+//! is folded into the weights of the following Linear layer on export (and divided out on
+//! load), so `model.eval()` in PyTorch gives droplab's predictions either way.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,9 +20,21 @@ use crate::error::{CliError, CliResult};
 pub fn to_bytes(model: &Sequential, metadata: HashMap<String, String>) -> CliResult<Vec<u8>> {
     let names = model.torch_param_names();
     let params = model.params();
+    let folds = model.torch_fold_factors();
     let bytes: Vec<Vec<u8>> = params
         .iter()
-        .map(|p| p.value.data().iter().flat_map(|v| v.to_le_bytes()).collect())
+        .zip(&folds)
+        .map(|(p, &f)| {
+            if f == 1.0 {
+                p.value.data().iter().flat_map(|v| v.to_le_bytes()).collect()
+            } else {
+                p.value
+                    .data()
+                    .iter()
+                    .flat_map(|v| (v * f).to_le_bytes())
+                    .collect()
+            }
+        })
         .collect();
     let mut views = Vec::new();
     for ((name, p), b) in names.iter().zip(&params).zip(&bytes) {
@@ -25,7 +42,30 @@ pub fn to_bytes(model: &Sequential, metadata: HashMap<String, String>) -> CliRes
             .map_err(|e| CliError::runtime(format!("safetensors: {name}: {e}")))?;
         views.push((name.clone(), view));
     }
-    safetensors::serialize(views, Some(metadata)).map_err(|e| CliError::runtime(format!("safetensors: {e}")))
+    let bytes = safetensors::serialize(views, Some(metadata))
+        .map_err(|e| CliError::runtime(format!("safetensors: {e}")))?;
+    canonical_header(bytes)
+}
+
+/// Rewrites the JSON header with its keys sorted. The crate writes the metadata map in hash
+/// order, which differs between processes; a run must produce the same bytes (and the same
+/// `model_sha256`) every time. Offsets are relative to the data block, so they stay valid.
+fn canonical_header(bytes: Vec<u8>) -> CliResult<Vec<u8>> {
+    let bad = || CliError::runtime("safetensors: malformed header");
+    let n = u64::from_le_bytes(bytes.get(..8).ok_or_else(bad)?.try_into().map_err(|_| bad())?) as usize;
+    let header = bytes.get(8..8 + n).ok_or_else(bad)?;
+    // serde_json's map is ordered by key.
+    let value: serde_json::Value = serde_json::from_slice(header).map_err(|_| bad())?;
+    let mut json = serde_json::to_vec(&value).map_err(|_| bad())?;
+    // Pad with spaces so the data block stays 8-byte aligned, as the format recommends.
+    while json.len() % 8 != 0 {
+        json.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + json.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }
 
 /// Loads weights saved by [`to_bytes`] into `model`, checking names and shapes.
@@ -34,7 +74,8 @@ pub fn load_into(model: &mut Sequential, path: &Path) -> CliResult {
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| CliError::usage(format!("{}: not a safetensors file ({e})", path.display())))?;
     let names = model.torch_param_names();
-    for (name, p) in names.iter().zip(model.params_mut()) {
+    let folds = model.torch_fold_factors();
+    for ((name, p), fold) in names.iter().zip(model.params_mut()).zip(folds) {
         let t = st.tensor(name).map_err(|_| {
             CliError::usage(format!(
                 "{}: tensor '{name}' is missing (the run's config describes another model)",
@@ -50,8 +91,11 @@ pub fn load_into(model: &mut Sequential, path: &Path) -> CliResult {
                 p.value.shape()
             )));
         }
+        // Undo the fold of the standard convention's test-time scaling (see `to_bytes`).
+        let unfold = if fold > 0.0 { 1.0 / fold } else { 1.0 };
         for (v, c) in p.value.data_mut().iter_mut().zip(t.data().chunks_exact(4)) {
-            *v = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            let w = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            *v = if fold == 1.0 { w } else { w * unfold };
         }
     }
     Ok(())

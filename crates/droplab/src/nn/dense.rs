@@ -223,6 +223,10 @@ impl Layer for Dense {
         m
     }
 
+    fn test_time_scale(&self) -> f32 {
+        self.dropout.map(|d| d.eval_scale()).unwrap_or(1.0)
+    }
+
     fn describe(&self) -> String {
         let (i, o) = self.dims();
         let mut s = format!("dense {i}->{o} {}", self.act.name());

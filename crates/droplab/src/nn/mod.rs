@@ -164,4 +164,12 @@ pub trait Layer: Send {
 
     /// A one-line description for logs and records.
     fn describe(&self) -> String;
+
+    /// The constant factor by which this layer's test-time (Eval) output differs from what
+    /// the PyTorch modules of [`Layer::torch_modules`] compute in `eval()`: `1 - p` for
+    /// dropout in the standard convention, 1 otherwise. Exporters fold it into the next
+    /// layer's weights so that PyTorch reproduces droplab's predictions.
+    fn test_time_scale(&self) -> f32 {
+        1.0
+    }
 }

@@ -159,6 +159,20 @@ impl Sequential {
         names
     }
 
+    /// For each parameter (in [`Sequential::params`] order), the factor that folds the
+    /// preceding layer's [`Layer::test_time_scale`] into it: weights get the factor, biases 1.
+    pub fn torch_fold_factors(&self) -> Vec<f32> {
+        let mut out = Vec::new();
+        let mut prev = 1.0;
+        for l in &self.layers {
+            for p in l.params() {
+                out.push(if p.role == super::Role::Weight { prev } else { 1.0 });
+            }
+            prev = l.test_time_scale();
+        }
+        out
+    }
+
     /// The PyTorch modules of the whole stack, in order.
     pub fn torch_modules(&self) -> Vec<&'static str> {
         self.layers.iter().flat_map(|l| l.torch_modules()).collect()

@@ -309,6 +309,13 @@ impl Layer for Dropout {
     fn describe(&self) -> String {
         format!("{} p={}", Layer::kind(self), self.bernoulli.p)
     }
+
+    fn test_time_scale(&self) -> f32 {
+        match self.kind {
+            DropoutKind::Bernoulli => self.bernoulli.eval_scale(),
+            DropoutKind::Gaussian | DropoutKind::Alpha => 1.0,
+        }
+    }
 }
 
 /// `dy <- dy * mask * scale` (or `dy * scale` for a constant plan), in place.

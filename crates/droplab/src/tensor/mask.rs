@@ -1,10 +1,12 @@
 //! Dropout mask generation: one bit per element, from a counter-based stream.
 //!
-//! Word `w` of row `r` at step `s` is built from 16 Philox blocks with counters
-//! `(16 w + i, r, s)`, i.e. 64 uniform u32 values, one per element: element `(r, c)` is kept
-//! when its value is at least `threshold = round(p * 2^32)`, so the keep probability is
-//! `1 - p` to within `2^-32`. The mask is therefore a pure function of
-//! `(key, step, row, column)`: the same on any thread count and regenerable at will.
+//! Words `2j` and `2j + 1` of row `r` at step `s` are built from 16 Philox blocks with
+//! counters `(16 j + i, r, s)`, i.e. 64 uniform u32 values, each split into two 16-bit
+//! uniforms, one per element: element `(r, c)` is kept when its 16-bit value is at least
+//! `threshold = round(p * 2^16)`, so the keep probability is `1 - p` to within `2^-17`
+//! (invisible to any test of 10^6 draws, whose 1-sigma is 5 * 10^-4) at half the generator
+//! cost of one u32 per element. The mask is a pure function of `(key, step, row, column)`:
+//! the same on any thread count and regenerable at will.
 //! Rows are padded to whole 64-bit words; between forward and backward a mask costs one bit
 //! per element (plus that padding).
 
@@ -28,7 +30,7 @@ pub struct MaskSpec {
     pub stream: Stream,
     /// The step counter (training step or Monte Carlo pass).
     pub step: u64,
-    /// Drop threshold `round(p * 2^32)`; 2^32 drops everything.
+    /// Drop threshold `round(p * 2^16)`; 2^16 drops everything.
     pub threshold: u64,
     /// Multiplier for kept units.
     pub scale: f32,
@@ -38,7 +40,7 @@ pub struct MaskSpec {
 
 /// The threshold for drop probability `p`.
 pub fn threshold(p: f32) -> u64 {
-    ((p as f64) * 4_294_967_296.0).round() as u64
+    ((p as f64) * 65_536.0).round() as u64
 }
 
 /// Number of u64 words that hold one row of `cols` bits.
@@ -57,13 +59,17 @@ impl MaskSpec {
             (row as u32, self.step)
         };
         let mut vals = [0u32; 64];
-        for (w, word) in out.iter_mut().enumerate() {
-            philox_x16((w * 16) as u32, r, s as u32, (s >> 32) as u32, key, &mut vals);
-            let mut bits = 0u64;
-            for (k, &v) in vals.iter().enumerate() {
-                bits |= ((v as u64 >= self.threshold) as u64) << k;
+        for (j, pair) in out.chunks_mut(2).enumerate() {
+            philox_x16((j * 16) as u32, r, s as u32, (s >> 32) as u32, key, &mut vals);
+            for (half, word) in pair.iter_mut().enumerate() {
+                let mut bits = 0u64;
+                for (k, &v) in vals[32 * half..32 * half + 32].iter().enumerate() {
+                    let (lo, hi) = ((v & 0xFFFF) as u64, (v >> 16) as u64);
+                    bits |= ((lo >= self.threshold) as u64) << (2 * k);
+                    bits |= ((hi >= self.threshold) as u64) << (2 * k + 1);
+                }
+                *word = bits;
             }
-            *word = bits;
         }
     }
 }

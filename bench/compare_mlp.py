@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""droplab against PyTorch on the MLP benchmark, alternating A B A B in one run.
+
+Usage (from the repo root, after `cargo build --release` and with torch in bench/.venv):
+    bench/.venv/bin/python bench/compare_mlp.py [--rounds 7] [--threads 2]
+
+Each round runs `droplab bench mlp --json --rounds 1` then `bench/pytorch_mlp.py --rounds 1`
+(each measures training with dropout, training without dropout, and inference, in that
+order); the order of the two peers alternates between rounds. Prints a Markdown table of
+medians and ratios, and writes bench/results/mlp.json.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def run(cmd):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=120, help="timed training steps per measurement")
+    ap.add_argument("--droplab", default=os.path.join(ROOT, "target", "release", "droplab"))
+    a = ap.parse_args()
+    dl_cmd = [a.droplab, "bench", "mlp", "--json", "--rounds", "1", "--threads", str(a.threads), "--steps", str(a.steps)]
+    pt_cmd = [sys.executable, os.path.join(HERE, "pytorch_mlp.py"), "--rounds", "1", "--threads", str(a.threads),
+              "--train-steps", str(a.steps)]
+    dl, pt = [], []
+    for r in range(a.rounds):
+        order = [(dl_cmd, dl), (pt_cmd, pt)] if r % 2 == 0 else [(pt_cmd, pt), (dl_cmd, dl)]
+        for cmd, sink in order:
+            sink.append(run(cmd))
+        print(f"round {r + 1}/{a.rounds}: droplab {dl[-1]['train_samples_per_sec']:.0f} / "
+              f"pytorch {pt[-1]['train_samples_per_sec']:.0f} train samples/s", file=sys.stderr)
+
+    def med(rows, key):
+        return statistics.median(row[key] for row in rows)
+
+    keys = ["train_samples_per_sec", "train_samples_per_sec_no_dropout", "infer_samples_per_sec", "dropout_overhead"]
+    summary = {
+        "rounds": a.rounds,
+        "steps": a.steps,
+        "threads": a.threads,
+        "torch_version": pt[0].get("torch_version"),
+        "droplab": {k: med(dl, k) for k in keys + ["train_gflops", "peak_gflops", "fraction_of_peak"]},
+        "pytorch": {k: med(pt, k) for k in keys},
+        "raw": {"droplab": dl, "pytorch": pt},
+    }
+    # Ratios of medians, and the median of per-round ratios (robust to drifts in machine speed).
+    for k in keys[:3]:
+        summary[f"ratio_{k}"] = summary["droplab"][k] / summary["pytorch"][k]
+        summary[f"median_round_ratio_{k}"] = statistics.median(d[k] / p[k] for d, p in zip(dl, pt))
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    with open(os.path.join(HERE, "results", "mlp.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    d, p = summary["droplab"], summary["pytorch"]
+    print(f"| metric (medians of {a.rounds} alternating rounds, {a.threads} threads) | droplab | PyTorch {summary['torch_version']} | ratio |")
+    print("|---|---:|---:|---:|")
+    print(f"| training samples/s (dropout 0.2/0.5/0.5) | {d['train_samples_per_sec']:.0f} | {p['train_samples_per_sec']:.0f} | {summary['ratio_train_samples_per_sec']:.2f}x |")
+    print(f"| training samples/s (no dropout) | {d['train_samples_per_sec_no_dropout']:.0f} | {p['train_samples_per_sec_no_dropout']:.0f} | {summary['ratio_train_samples_per_sec_no_dropout']:.2f}x |")
+    print(f"| inference samples/s (batch 1000) | {d['infer_samples_per_sec']:.0f} | {p['infer_samples_per_sec']:.0f} | {summary['ratio_infer_samples_per_sec']:.2f}x |")
+    print(f"| cost of dropout (share of a step) | {100 * d['dropout_overhead']:.1f} % | {100 * p['dropout_overhead']:.1f} % | |")
+    print(f"| training GFLOP/s / measured SGEMM peak | {d['train_gflops']:.1f} / {d['peak_gflops']:.1f} ({100 * d['fraction_of_peak']:.0f} %) | | |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,335 @@
+//! End-to-end tests of `droplab train`, `eval`, `demo` and `bench` in temp dirs.
+
+mod common;
+
+use common::*;
+use sha2::{Digest, Sha256};
+
+#[test]
+fn train_writes_a_complete_run_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = TINY.to_vec();
+    args.extend(["--out", "run1"]);
+    let o = droplab(tmp.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dir = tmp.path().join("run1");
+    for f in ["config.toml", "record.json", "model.safetensors"] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let r = json(&dir.join("record.json"));
+    for key in [
+        "droplab_version",
+        "seed",
+        "config",
+        "history",
+        "best_epoch",
+        "stopped_early",
+        "diverged",
+        "test",
+        "model_sha256",
+    ] {
+        assert!(r.get(key).is_some(), "record.json lacks {key}");
+    }
+    let h = r["history"].as_array().unwrap();
+    assert_eq!(h.len(), 3);
+    for key in [
+        "epoch",
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "gap",
+        "lr",
+        "seconds",
+    ] {
+        assert!(h[0].get(key).is_some(), "history entry lacks {key}");
+    }
+    let gap = h[2]["train_accuracy"].as_f64().unwrap() - h[2]["val_accuracy"].as_f64().unwrap();
+    assert!((h[2]["gap"].as_f64().unwrap() - gap).abs() < 1e-12);
+    assert!(
+        r["test"]["accuracy"].as_f64().unwrap() > 0.5,
+        "3 epochs on digits already learn something"
+    );
+    assert_eq!(r["diverged"], false);
+    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let hex: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(r["model_sha256"].as_str().unwrap(), hex);
+    // No staging directory is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn weights_are_named_and_shaped_like_a_pytorch_sequential() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = TINY.to_vec();
+    args.extend(["--out", "run"]);
+    assert!(droplab(tmp.path(), &args).status.success());
+    let bytes = std::fs::read(tmp.path().join("run/model.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    // nn.Sequential(Dropout, Linear, ReLU, Dropout, Linear): Linear layers at 1 and 4.
+    let mut names = st.names().into_iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    names.sort();
+    assert_eq!(names, ["1.bias", "1.weight", "4.bias", "4.weight"]);
+    assert_eq!(st.tensor("1.weight").unwrap().shape(), &[32, 64]);
+    assert_eq!(st.tensor("4.weight").unwrap().shape(), &[10, 32]);
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let meta = meta.metadata().clone().unwrap();
+    assert_eq!(meta["torch_modules"], "Dropout,Linear,ReLU,Dropout,Linear");
+    assert!(meta["config"].contains("[model]"));
+}
+
+#[test]
+fn resolved_config_reproduces_the_run_bit_for_bit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = TINY.to_vec();
+    args.extend([
+        "--out",
+        "a",
+        "--l2",
+        "0.001",
+        "--max-norm",
+        "3",
+        "--schedule",
+        "cosine",
+        "--optimizer",
+        "nesterov",
+    ]);
+    assert!(droplab(tmp.path(), &args).status.success());
+    let o = droplab(
+        tmp.path(),
+        &["train", "--config", "a/config.toml", "--out", "b", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (ra, rb) = (
+        json(&tmp.path().join("a/record.json")),
+        json(&tmp.path().join("b/record.json")),
+    );
+    assert_eq!(ra["model_sha256"], rb["model_sha256"]);
+    assert_eq!(ra["config"], rb["config"]);
+    // A flag overrides the file, and changes the weights.
+    let o = droplab(
+        tmp.path(),
+        &[
+            "train",
+            "--config",
+            "a/config.toml",
+            "--seed",
+            "5",
+            "--out",
+            "c",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success());
+    let rc = json(&tmp.path().join("c/record.json"));
+    assert_ne!(ra["model_sha256"], rc["model_sha256"]);
+    assert_eq!(rc["seed"], 5);
+}
+
+#[test]
+fn eval_by_weight_scaling_and_monte_carlo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = TINY.to_vec();
+    args.extend(["--out", "run"]);
+    assert!(droplab(tmp.path(), &args).status.success());
+    let r = json(&tmp.path().join("run/record.json"));
+    let o = droplab(tmp.path(), &["eval", "run", "--json", "--threads", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(e["method"], "weight_scaling");
+    assert!((e["accuracy"].as_f64().unwrap() - r["test"]["accuracy"].as_f64().unwrap()).abs() < 1e-9);
+    assert!((e["loss"].as_f64().unwrap() - r["test"]["loss"].as_f64().unwrap()).abs() < 1e-4);
+    let o = droplab(
+        tmp.path(),
+        &["eval", "run", "--mc", "20", "--json", "--split", "val"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(m["method"], "monte_carlo");
+    assert_eq!(m["samples"], 20);
+    assert!(m["accuracy"].as_f64().unwrap() > 0.5);
+}
+
+#[test]
+fn demo_writes_summary_runs_and_curves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = droplab(
+        tmp.path(),
+        &[
+            "demo",
+            "--epochs",
+            "3",
+            "--out",
+            "demo",
+            "--quiet",
+            "--threads",
+            "2",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = json(&tmp.path().join("demo/summary.json"));
+    let rows = s.as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["none", "dropout", "l2", "dropout+maxnorm", "early-stopping"]
+    );
+    for r in rows {
+        for key in [
+            "train_accuracy",
+            "val_accuracy",
+            "test_accuracy",
+            "gap",
+            "best_epoch",
+        ] {
+            assert!(r.get(key).is_some(), "{key}");
+        }
+        assert!(
+            tmp.path()
+                .join("demo")
+                .join(r["name"].as_str().unwrap())
+                .join("record.json")
+                .is_file()
+        );
+    }
+    let svg = std::fs::read_to_string(tmp.path().join("demo/curves.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("dropout+maxnorm"));
+    assert!(stdout(&o).contains("test acc"));
+    // Running it again replaces the previous demo.
+    let o = droplab(
+        tmp.path(),
+        &[
+            "demo",
+            "--epochs",
+            "2",
+            "--out",
+            "demo",
+            "--quiet",
+            "--threads",
+            "2",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rec = json(&tmp.path().join("demo/none/record.json"));
+    assert_eq!(rec["history"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn bench_prints_the_documented_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = droplab(
+        tmp.path(),
+        &["bench", "mlp", "--json", "--rounds", "1", "--steps", "2"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    for key in [
+        "train_samples_per_sec",
+        "infer_samples_per_sec",
+        "dropout_overhead",
+    ] {
+        assert!(v[key].is_number(), "{key}");
+    }
+    assert_usage_error(&droplab(tmp.path(), &["bench", "cnn"]), &["unknown benchmark"]);
+}
+
+#[test]
+fn a_diverging_run_exits_1_and_still_writes_its_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = TINY.to_vec();
+    args.extend(["--out", "boom", "--lr", "1e30"]);
+    let o = droplab(tmp.path(), &args);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("diverged"));
+    let r = json(&tmp.path().join("boom/record.json"));
+    assert_eq!(r["diverged"], true);
+}
+
+#[test]
+fn trains_and_evaluates_on_real_mnist_when_installed() {
+    // `.ci/run` installs MNIST with `droplab data fetch mnist` and points DROPLAB_TEST_DATA at it.
+    let Some(data) = std::env::var_os("DROPLAB_TEST_DATA") else {
+        println!("skipped: DROPLAB_TEST_DATA is not set (see .ci/run)");
+        return;
+    };
+    let data = std::path::PathBuf::from(data);
+    let tmp = tempfile::tempdir().unwrap();
+    let o = droplab(
+        tmp.path(),
+        &[
+            "train",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--model",
+            "mlp:784-64-10",
+            "--dropout",
+            "0.2,0.5",
+            "--train-size",
+            "3000",
+            "--epochs",
+            "2",
+            "--out",
+            "m",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = json(&tmp.path().join("m/record.json"));
+    assert_eq!(r["data"]["train"], 3000);
+    assert_eq!(
+        r["data"]["val"], 10000,
+        "validation is the last 10,000 training images"
+    );
+    assert_eq!(r["data"]["test"], 10000);
+    assert!(r["test"]["accuracy"].as_f64().unwrap() > 0.8, "{}", r["test"]);
+    let o = droplab(tmp.path(), &["eval", "m", "--mc", "5", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Without the data installed, the message says how to get it.
+    let o = droplab(
+        tmp.path(),
+        &[
+            "train",
+            "--dataset",
+            "fashion-mnist",
+            "--data-dir",
+            "nowhere",
+            "--out",
+            "f",
+        ],
+    );
+    assert_usage_error(&o, &["droplab data fetch fashion-mnist"]);
+}
+
+#[test]
+fn standard_convention_survives_export_and_reload() {
+    // The export folds the test-time factor 1-p into the next Linear (PyTorch's dropout is
+    // identity in eval()); loading divides it out, so eval reproduces the record.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = TINY.to_vec();
+    args.extend(["--out", "std", "--dropout-convention", "standard"]);
+    assert!(droplab(tmp.path(), &args).status.success());
+    let r = json(&tmp.path().join("std/record.json"));
+    let o = droplab(tmp.path(), &["eval", "std", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert!((e["accuracy"].as_f64().unwrap() - r["test"]["accuracy"].as_f64().unwrap()).abs() < 1e-9);
+    assert!((e["loss"].as_f64().unwrap() - r["test"]["loss"].as_f64().unwrap()).abs() < 1e-4);
+    let o = droplab(
+        tmp.path(),
+        &["eval", "std", "--split", "all", "--predictions", "p.csv"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(tmp.path().join("p.csv")).unwrap();
+    assert_eq!(text.lines().count(), 1 + 1797);
+    assert!(text.starts_with("label,p0,p1"));
+}

@@ -1,0 +1,210 @@
+//! Bad input: each gets a one-line message naming what is wrong, exit 2, and no output that
+//! looks complete.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+fn train_with(tmp: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = BASE.to_vec();
+    args.extend_from_slice(extra);
+    droplab(tmp, &args)
+}
+
+fn no_run(tmp: &Path, name: &str) {
+    assert!(!tmp.join(name).exists(), "{name} must not be written");
+}
+
+#[test]
+fn unknown_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_usage_error(
+        &droplab(tmp.path(), &["train", "--dropuot", "0.5"]),
+        &["--dropuot"],
+    );
+}
+
+#[test]
+fn dropout_rate_outside_zero_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_usage_error(
+        &train_with(tmp.path(), &["--dropout", "0.2,1.5", "--out", "r"]),
+        &["--dropout", "1.5"],
+    );
+    no_run(tmp.path(), "r");
+    assert_usage_error(
+        &train_with(tmp.path(), &["--dropout", "0.2,0.5,0.5,0.5", "--out", "r"]),
+        &["dropout.hidden"],
+    );
+}
+
+#[test]
+fn invalid_numbers_name_their_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_usage_error(&train_with(tmp.path(), &["--lr", "-0.1"]), &["optimizer.lr"]);
+    assert_usage_error(
+        &train_with(tmp.path(), &["--model", "mlp:64-0-10"]),
+        &["model.widths[1]"],
+    );
+    assert_usage_error(
+        &train_with(tmp.path(), &["--model", "mlp:784-32-10"]),
+        &["784", "64 features"],
+    );
+    assert_usage_error(
+        &train_with(tmp.path(), &["--schedule", "step:x"]),
+        &["--schedule"],
+    );
+    assert_usage_error(
+        &train_with(tmp.path(), &["--activation", "swish"]),
+        &["--activation", "swish"],
+    );
+    assert_usage_error(&train_with(tmp.path(), &["--dataset", "cifar10"]), &["cifar10"]);
+    assert_usage_error(
+        &train_with(tmp.path(), &["--train-size", "100000"]),
+        &["--train-size"],
+    );
+}
+
+#[test]
+fn truncated_idx_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("idx");
+    std::fs::create_dir(&d).unwrap();
+    write_idx(&d.join("train-images-idx3-ubyte"), &[10, 2, 2], &[0u8; 20]); // needs 40 bytes
+    write_idx(&d.join("train-labels-idx1-ubyte"), &[10], &[1u8; 10]);
+    write_idx(&d.join("t10k-images-idx3-ubyte"), &[2, 2, 2], &[0u8; 8]);
+    write_idx(&d.join("t10k-labels-idx1-ubyte"), &[2], &[1u8; 2]);
+    let o = droplab(
+        tmp.path(),
+        &["train", "--dataset", "idx:idx", "--out", "r", "--quiet"],
+    );
+    assert_usage_error(&o, &["train-images-idx3-ubyte"]);
+    no_run(tmp.path(), "r");
+}
+
+#[test]
+fn idx_file_with_the_wrong_magic_number() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("idx");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(
+        d.join("train-images-idx3-ubyte"),
+        [0x50u8, 0x4b, 3, 4, 0, 0, 0, 0],
+    )
+    .unwrap();
+    write_idx(&d.join("train-labels-idx1-ubyte"), &[10], &[1u8; 10]);
+    write_idx(&d.join("t10k-images-idx3-ubyte"), &[2, 2, 2], &[0u8; 8]);
+    write_idx(&d.join("t10k-labels-idx1-ubyte"), &[2], &[1u8; 2]);
+    let o = droplab(
+        tmp.path(),
+        &["train", "--dataset", "idx:idx", "--out", "r", "--quiet"],
+    );
+    assert_usage_error(&o, &["train-images-idx3-ubyte", "magic"]);
+    no_run(tmp.path(), "r");
+}
+
+fn csv_case(content: &str, extra: &[&str], needles: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("d.csv"), content).unwrap();
+    let mut args = vec![
+        "train",
+        "--dataset",
+        "csv:d.csv",
+        "--model",
+        "mlp:2-4-2",
+        "--epochs",
+        "1",
+        "--out",
+        "r",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    assert_usage_error(&droplab(tmp.path(), &args), needles);
+    no_run(tmp.path(), "r");
+}
+
+#[test]
+fn csv_with_a_ragged_row() {
+    csv_case("a,b,label\n1,2,0\n3,4\n5,6,1\n", &[], &["d.csv", ":3"]);
+}
+
+#[test]
+fn csv_with_a_non_numeric_cell() {
+    csv_case("a,b,label\n1,2,0\n3,x7,1\n5,6,1\n", &[], &["d.csv", "x7"]);
+}
+
+#[test]
+fn csv_with_a_missing_label_column() {
+    csv_case(
+        "a,b,label\n1,2,0\n3,4,1\n",
+        &["--label", "target"],
+        &["d.csv", "target"],
+    );
+}
+
+#[test]
+fn a_valid_csv_trains() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = String::from("x1,x2,label\n");
+    for i in 0..200 {
+        let (a, b) = ((i % 17) as f32 / 17.0, (i % 5) as f32 / 5.0);
+        text.push_str(&format!("{a},{b},{}\n", (a > 0.5) as u8));
+    }
+    std::fs::write(tmp.path().join("d.csv"), text).unwrap();
+    let o = droplab(
+        tmp.path(),
+        &[
+            "train",
+            "--dataset",
+            "csv:d.csv",
+            "--label",
+            "label",
+            "--scaling",
+            "standardize",
+            "--epochs",
+            "2",
+            "--out",
+            "r",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = json(&tmp.path().join("r/record.json"));
+    assert_eq!(r["data"]["features"], 2);
+    assert_eq!(
+        r["config"]["model"]["widths"],
+        serde_json::json!([2, 256, 256, 2])
+    );
+}
+
+#[test]
+fn config_toml_with_an_unknown_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("c.toml"), "seed = 1\n[model]\ndropuot = 0.5\n").unwrap();
+    let o = droplab(tmp.path(), &["train", "--config", "c.toml", "--out", "r"]);
+    assert_usage_error(&o, &["c.toml", "dropuot"]);
+    no_run(tmp.path(), "r");
+}
+
+#[test]
+fn unwritable_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("file"), "x").unwrap();
+    // A path below a regular file can never be created, whatever the user's permissions.
+    assert_usage_error(
+        &train_with(tmp.path(), &["--out", "file/run"]),
+        &["--out", "file/run"],
+    );
+    std::fs::create_dir(tmp.path().join("exists")).unwrap();
+    assert_usage_error(&train_with(tmp.path(), &["--out", "exists"]), &["already exists"]);
+}
+
+#[test]
+fn eval_of_a_directory_without_a_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("empty")).unwrap();
+    assert_usage_error(&droplab(tmp.path(), &["eval", "empty"]), &["model.safetensors"]);
+    assert_usage_error(&droplab(tmp.path(), &["eval", "nowhere"]), &["nowhere"]);
+}
