@@ -23,11 +23,57 @@ pub enum Command {
     Demo(DemoArgs),
     /// Benchmarks of the training core.
     Bench(BenchArgs),
+    /// Published results reproduced from the recipes that ship with droplab.
+    Paper {
+        #[command(subcommand)]
+        command: PaperCommand,
+    },
     /// Datasets.
     Data {
         #[command(subcommand)]
         command: DataCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PaperCommand {
+    /// The recipes, their sources and published numbers.
+    List,
+    /// Run a recipe (or a group, e.g. srivastava2014-table9) over seeds; writes results.md/json.
+    Run(PaperRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PaperRunArgs {
+    /// A recipe name or a group prefix (see `droplab paper list`).
+    pub name: String,
+    /// Seeds per recipe (the recipe's seed, +1, +2, ...).
+    #[arg(long, default_value_t = 3)]
+    pub seeds: usize,
+    /// Shorten every run to E epochs (a quick check).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Run on another dataset (e.g. fashion-mnist) without editing the recipe.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Directory of fetched datasets.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Train on a stratified subset of N examples (a quick check).
+    #[arg(long, value_name = "N")]
+    pub train_size: Option<usize>,
+    /// Validation examples held out from the end of the training file.
+    #[arg(long, value_name = "N")]
+    pub val_size: Option<usize>,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output directory (default: runs/paper/NAME).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No progress output.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -45,6 +45,20 @@ impl Default for DataConfig {
     }
 }
 
+/// Where a recipe comes from and the number it reproduces (recipes only; ignored by training).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecipeInfo {
+    /// The recipe's name (its file name without `.toml`).
+    pub name: String,
+    /// Paper and table or figure.
+    pub source: String,
+    /// The row or setting of that table.
+    pub row: String,
+    /// The published test error, in percent.
+    pub published_test_error: Option<f64>,
+}
+
 /// Everything a run needs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -59,6 +73,9 @@ pub struct RunConfig {
     pub model: ModelConfig,
     /// The training procedure.
     pub train: TrainConfig,
+    /// Set in the recipes that reproduce published results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<RecipeInfo>,
 }
 
 impl RunConfig {

@@ -56,6 +56,7 @@ fn variants(seed: u64, epochs: usize, threads: usize) -> Vec<(&'static str, RunC
             },
             ..Default::default()
         },
+        recipe: None,
     };
     let dropout = DropoutConfig {
         input: 0.2,

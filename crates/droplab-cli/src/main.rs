@@ -13,6 +13,7 @@ mod error;
 mod eval_cmd;
 mod fetch;
 mod overrides;
+mod paper;
 mod record;
 mod train_cmd;
 mod weights;
@@ -21,8 +22,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, DataCommand};
-use crate::error::CliError;
+use crate::cli::{Cli, Command, DataCommand, PaperCommand};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -34,6 +34,12 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval_cmd::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench_cmd::run(&args),
+        Command::Paper {
+            command: PaperCommand::List,
+        } => paper::list(),
+        Command::Paper {
+            command: PaperCommand::Run(args),
+        } => paper::run(&args),
         Command::Data {
             command: DataCommand::Fetch(args),
         } => fetch::run(&args),
@@ -43,6 +49,3 @@ fn main() -> ExitCode {
         Err(e) => e.report(),
     }
 }
-
-#[allow(dead_code)]
-fn _assert_error_type(_: CliError) {}

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use droplab::nn::Mode;
 use droplab::tensor::Threads;
-use droplab::train::{EpochMetrics, evaluate, fit};
+use droplab::train::{Progress as FitProgress, evaluate, fit};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::TrainArgs;
@@ -84,29 +84,50 @@ pub fn run_config(
     let start = Instant::now();
     let threads = Threads::new((cfg.threads > 0).then_some(cfg.threads))?;
     let mut model = cfg.model.build(cfg.seed)?;
-    let epochs = cfg.train.epochs as u64;
-    let bar = (progress == Progress::Auto && std::io::stderr().is_terminal()).then(|| {
-        let b = ProgressBar::new(epochs);
+    let terminal = progress == Progress::Auto && std::io::stderr().is_terminal();
+    let bar = terminal.then(|| {
+        let b = ProgressBar::new(1);
         b.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} epochs {msg}")
+            ProgressStyle::with_template("epoch {prefix:>4} [{bar:30}] {pos}/{len} {msg}")
                 .expect("valid template")
                 .progress_chars("=> "),
         );
-        b.set_prefix(cfg.data.dataset.clone());
         b
     });
-    let mut on_epoch = |m: &EpochMetrics| {
-        let line = format!(
-            "train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4} | gap {:+.4}",
-            m.train_loss, m.train_accuracy, m.val_loss, m.val_accuracy, m.gap
-        );
-        match (&bar, progress) {
-            (Some(b), _) => {
-                b.set_message(line);
-                b.inc(1);
+    let epochs = cfg.train.epochs;
+    let mut on_progress = |p: FitProgress<'_>| match p {
+        FitProgress::Step {
+            epoch,
+            batch,
+            batches,
+            running,
+        } => {
+            if let Some(b) = &bar {
+                if batch == 1 {
+                    b.reset();
+                    b.set_length(batches as u64);
+                    b.set_prefix(format!("{epoch}/{epochs}"));
+                }
+                b.set_position(batch as u64);
+                if batch % 8 == 0 || batch == batches {
+                    b.set_message(format!(
+                        "running loss {:.4} acc {:.4}",
+                        running.mean_loss(),
+                        running.accuracy()
+                    ));
+                }
             }
-            (None, Progress::Auto) => eprintln!("epoch {:>4}  {line}  ({:.2}s)", m.epoch, m.seconds),
-            _ => {}
+        }
+        FitProgress::Epoch(m) => {
+            let line = format!(
+                "epoch {:>4}  train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4} | gap {:+.4}  ({:.2}s)",
+                m.epoch, m.train_loss, m.train_accuracy, m.val_loss, m.val_accuracy, m.gap, m.seconds
+            );
+            match &bar {
+                Some(b) => b.println(line),
+                None if progress == Progress::Auto => eprintln!("{line}"),
+                None => {}
+            }
         }
     };
     let val = (!splits.val.is_empty()).then_some(&splits.val);
@@ -117,10 +138,10 @@ pub fn run_config(
         &threads,
         &splits.train,
         val,
-        &mut on_epoch,
+        &mut on_progress,
     )?;
     if let Some(b) = bar {
-        b.finish();
+        b.finish_and_clear();
     }
     let test = evaluate(
         &mut model,

@@ -43,6 +43,9 @@ pub struct TrainConfig {
     pub clip_grad_norm: Option<f32>,
     /// Stop when the monitored metric stops improving; restores the best weights.
     pub early_stopping: Option<EarlyStoppingConfig>,
+    /// Measure the per-epoch training metrics on a fixed random subset of this many training
+    /// examples (0 = all of them). On large sets the full pass costs a third of an epoch.
+    pub train_eval_size: usize,
 }
 
 impl Default for TrainConfig {
@@ -56,6 +59,7 @@ impl Default for TrainConfig {
             loss: Loss::default(),
             clip_grad_norm: None,
             early_stopping: None,
+            train_eval_size: 0,
         }
     }
 }
@@ -85,7 +89,7 @@ impl TrainConfig {
 pub struct EpochMetrics {
     /// 1-based epoch.
     pub epoch: usize,
-    /// Loss on the training set, Eval mode (data term only).
+    /// Loss on the training set (or its `train_eval_size` subset), Eval mode (data term only).
     #[serde(deserialize_with = "nan_if_null")]
     pub train_loss: f64,
     /// Accuracy on the training set, Eval mode (0 for regression).
@@ -130,7 +134,22 @@ pub struct FitReport {
     pub steps: u64,
 }
 
-/// Trains `model` on `train`, reporting each epoch to `on_epoch`.
+/// What `fit` reports while it runs.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// A training step finished: `batch` of `batches` in `epoch` (1-based), with the running
+    /// minibatch loss and accuracy of the epoch so far (dropout on).
+    Step {
+        epoch: usize,
+        batch: usize,
+        batches: usize,
+        running: &'a LossOutput,
+    },
+    /// An epoch finished, with its metrics.
+    Epoch(&'a EpochMetrics),
+}
+
+/// Trains `model` on `train`, reporting each step and epoch to `on_progress`.
 ///
 /// All randomness comes from `seed`: the shuffle of epoch `e` from stream
 /// `("shuffle", e)`, dropout masks from the layers' own streams keyed by the step counter.
@@ -142,7 +161,7 @@ pub fn fit(
     threads: &Threads,
     train: &Dataset,
     val: Option<&Dataset>,
-    on_epoch: &mut dyn FnMut(&EpochMetrics),
+    on_progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<FitReport> {
     cfg.validate()?;
     if train.is_empty() {
@@ -170,6 +189,12 @@ pub fn fit(
         steps: 0,
     };
     let shuffle = Stream::new(seed, "shuffle");
+    let train_eval = (cfg.train_eval_size > 0 && cfg.train_eval_size < n).then(|| {
+        let mut idx: Vec<usize> = (0..n).collect();
+        Stream::new(seed, "train-eval").seq().shuffle(&mut idx);
+        idx.truncate(cfg.train_eval_size);
+        train.select(&idx)
+    });
     let par = threads.par();
     let mut xb = Tensor::default();
     let mut yb = match &train.y {
@@ -181,14 +206,22 @@ pub fn fit(
         shuffle.derive_u64(epoch as u64).seq().shuffle(&mut order);
         let start = Instant::now();
         let mut running = LossOutput::default();
+        let batches = order.len().div_ceil(cfg.batch_size);
         let step_result: Result<()> = threads.install(|| {
-            for idx in order.chunks(cfg.batch_size) {
+            for (b, idx) in order.chunks(cfg.batch_size).enumerate() {
                 train.x.gather_rows(idx, &mut xb);
                 train.y.gather(idx, &mut yb);
                 running.merge(stepper.step(model, &xb, &yb, epoch, par)?);
+                on_progress(Progress::Step {
+                    epoch: epoch + 1,
+                    batch: b + 1,
+                    batches,
+                    running: &running,
+                });
             }
             Ok(())
         });
+        // Seconds of the epoch's training steps (metrics below are not counted).
         let seconds = start.elapsed().as_secs_f64();
         report.steps = stepper.t;
         if let Err(e) = step_result {
@@ -199,7 +232,14 @@ pub fn fit(
             return Err(e);
         }
         let batch = cfg.batch_size.max(256);
-        let tr = evaluate(model, train, &cfg.loss, batch, threads, Mode::Eval)?;
+        let tr = evaluate(
+            model,
+            train_eval.as_ref().unwrap_or(train),
+            &cfg.loss,
+            batch,
+            threads,
+            Mode::Eval,
+        )?;
         let va = match val {
             Some(v) if !v.is_empty() => Some(evaluate(model, v, &cfg.loss, batch, threads, Mode::Eval)?),
             _ => None,
@@ -224,10 +264,10 @@ pub fn fit(
                 loss: m.train_loss as f32,
             });
             report.history.push(m.clone());
-            on_epoch(&m);
+            on_progress(Progress::Epoch(&m));
             break;
         }
-        on_epoch(&m);
+        on_progress(Progress::Epoch(&m));
         best.observe(&m, model);
         report.history.push(m.clone());
         if let Some(s) = stopper.as_mut() {

@@ -1,0 +1,266 @@
+//! `droplab paper list` and `droplab paper run NAME`: published results reproduced from the
+//! recipes in `recipes/` (embedded in the binary), over several seeds, with the published
+//! number beside droplab's.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::cli::PaperRunArgs;
+use crate::config::RunConfig;
+use crate::dataset;
+use crate::error::{CliError, CliResult};
+use crate::record::Staging;
+use crate::train_cmd::{Progress, run_config};
+use droplab_report::{markdown_table, text_table};
+
+/// A recipe shipped with droplab.
+pub struct Recipe {
+    /// File name without `.toml`.
+    pub name: &'static str,
+    /// The TOML text.
+    pub text: &'static str,
+}
+
+macro_rules! recipe {
+    ($name:literal) => {
+        Recipe {
+            name: $name,
+            text: include_str!(concat!("../../../recipes/", $name, ".toml")),
+        }
+    };
+}
+
+/// Every recipe, in the order `paper list` shows them.
+pub const RECIPES: &[Recipe] = &[
+    recipe!("srivastava2014-table9-dropout-maxnorm"),
+    recipe!("keras-mnist-mlp"),
+];
+
+/// Parses a recipe into its run config.
+pub fn parse(r: &Recipe) -> CliResult<RunConfig> {
+    RunConfig::parse(&format!("recipes/{}.toml", r.name), r.text)
+}
+
+/// The recipes `name` selects: one by its full name, or a group by prefix
+/// (`srivastava2014-table9` selects every row of Table 9).
+pub fn select(name: &str) -> CliResult<Vec<&'static Recipe>> {
+    let exact: Vec<_> = RECIPES.iter().filter(|r| r.name == name).collect();
+    if !exact.is_empty() {
+        return Ok(exact);
+    }
+    let group: Vec<_> = RECIPES
+        .iter()
+        .filter(|r| r.name.starts_with(&format!("{name}-")))
+        .collect();
+    if group.is_empty() {
+        let names: Vec<&str> = RECIPES.iter().map(|r| r.name).collect();
+        return Err(CliError::usage(format!(
+            "paper run: no recipe or group named '{name}' (see `droplab paper list`: {})",
+            names.join(", ")
+        )));
+    }
+    Ok(group)
+}
+
+/// `droplab paper list`.
+pub fn list() -> CliResult {
+    let mut rows = Vec::new();
+    for r in RECIPES {
+        let c = parse(r)?;
+        let info = c.recipe.unwrap_or_default();
+        rows.push(vec![
+            r.name.to_string(),
+            info.source,
+            info.row,
+            info.published_test_error
+                .map(|e| format!("{e:.2} %"))
+                .unwrap_or_default(),
+            c.train.epochs.to_string(),
+        ]);
+    }
+    println!(
+        "{}",
+        text_table(&["recipe", "source", "row", "published error", "epochs"], &rows)
+    );
+    Ok(())
+}
+
+/// One recipe's results over seeds.
+#[derive(Debug, Serialize)]
+struct RecipeResult {
+    recipe: String,
+    source: String,
+    row: String,
+    dataset: String,
+    published_test_error: Option<f64>,
+    test_errors: Vec<f64>,
+    mean_test_error: f64,
+    std_test_error: f64,
+    epochs: Vec<usize>,
+    minutes: Vec<f64>,
+    runs: Vec<String>,
+}
+
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (m, var.sqrt())
+}
+
+/// `droplab paper run`.
+pub fn run(args: &PaperRunArgs) -> CliResult {
+    if args.seeds == 0 {
+        return Err(CliError::usage("--seeds must be at least 1"));
+    }
+    let recipes = select(&args.name)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs/paper").join(&args.name));
+    let staging = Staging::new(&out, "--out")?;
+    let mut results = Vec::new();
+    for r in recipes {
+        let mut cfg = parse(r)?;
+        if let Some(e) = args.epochs {
+            cfg.train.epochs = e;
+        }
+        if let Some(d) = &args.dataset {
+            cfg.data.dataset = d.clone();
+        }
+        if let Some(d) = &args.data_dir {
+            cfg.data.data_dir = d.display().to_string();
+        }
+        if let Some(n) = args.train_size {
+            cfg.data.train_size = n;
+        }
+        if let Some(n) = args.val_size {
+            cfg.data.val_size = n;
+        }
+        if let Some(t) = args.threads {
+            cfg.threads = t;
+        }
+        if cfg.threads == 0 {
+            cfg.threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        }
+        cfg.model.validate()?;
+        cfg.train.validate()?;
+        let info = cfg.recipe.clone().unwrap_or_default();
+        let mut res = RecipeResult {
+            recipe: r.name.to_string(),
+            source: info.source,
+            row: info.row,
+            dataset: cfg.data.dataset.clone(),
+            published_test_error: info.published_test_error,
+            test_errors: Vec::new(),
+            mean_test_error: f64::NAN,
+            std_test_error: f64::NAN,
+            epochs: Vec::new(),
+            minutes: Vec::new(),
+            runs: Vec::new(),
+        };
+        for s in 0..args.seeds as u64 {
+            let mut c = cfg.clone();
+            c.seed = cfg.seed + s;
+            if !args.quiet {
+                eprintln!(
+                    "{} (seed {}): training {} epochs...",
+                    r.name, c.seed, c.train.epochs
+                );
+            }
+            let splits = dataset::load(&c.data, c.seed)?;
+            let run_name = format!("{}-seed{}", r.name, c.seed);
+            let progress = if args.quiet {
+                Progress::Quiet
+            } else {
+                Progress::Auto
+            };
+            let (rec, _) = run_config(&c, &splits, &staging.path().join(&run_name), progress)?;
+            if let Some(msg) = &rec.divergence {
+                return Err(CliError::runtime(format!("{run_name}: {msg}")));
+            }
+            res.test_errors.push(100.0 * (1.0 - rec.test.accuracy));
+            res.epochs.push(rec.history.len());
+            res.minutes.push(rec.seconds / 60.0);
+            res.runs.push(run_name);
+        }
+        (res.mean_test_error, res.std_test_error) = mean_std(&res.test_errors);
+        results.push(res);
+    }
+    let headers = [
+        "recipe",
+        "dataset",
+        "published test error",
+        "droplab test error (mean ± sd)",
+        "seeds",
+        "epochs",
+        "minutes per run",
+    ];
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            vec![
+                r.recipe.clone(),
+                r.dataset.clone(),
+                r.published_test_error
+                    .map(|e| format!("{e:.2} %"))
+                    .unwrap_or_else(|| "-".into()),
+                format!("{:.2} ± {:.2} %", r.mean_test_error, r.std_test_error),
+                r.test_errors.len().to_string(),
+                format!(
+                    "{:.0}",
+                    r.epochs.iter().sum::<usize>() as f64 / r.epochs.len() as f64
+                ),
+                format!("{:.1}", r.minutes.iter().sum::<f64>() / r.minutes.len() as f64),
+            ]
+        })
+        .collect();
+    let md = format!(
+        "# droplab paper run {}\n\n{}\n\nTest error in percent on the dataset's test set; the published number is the paper's (or the example's) own, from its full-length run. Each seed's run directory is beside this file.\n",
+        args.name,
+        markdown_table(&headers, &rows)
+    );
+    staging.write("results.md", md.as_bytes())?;
+    let json = serde_json::to_string_pretty(&results).map_err(|e| CliError::runtime(e.to_string()))?;
+    staging.write("results.json", json.as_bytes())?;
+    let dir = staging.commit()?;
+    println!("{}", text_table(&headers, &rows));
+    println!("results: {}", dir.join("results.md").display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_recipe_parses_validates_and_names_itself() {
+        for r in RECIPES {
+            let c = parse(r).unwrap_or_else(|e| panic!("{}: {e:?}", r.name));
+            c.model.validate().unwrap_or_else(|e| panic!("{}: {e}", r.name));
+            c.train.validate().unwrap_or_else(|e| panic!("{}: {e}", r.name));
+            let info = c.recipe.expect("a [recipe] table");
+            assert_eq!(info.name, r.name);
+            assert!(info.published_test_error.is_some(), "{}", r.name);
+            assert!(!info.source.is_empty());
+        }
+    }
+
+    #[test]
+    fn groups_select_by_prefix() {
+        assert_eq!(
+            select("srivastava2014-table9").unwrap().len(),
+            RECIPES
+                .iter()
+                .filter(|r| r.name.starts_with("srivastava2014-table9-"))
+                .count()
+        );
+        assert_eq!(select("keras-mnist-mlp").unwrap().len(), 1);
+        assert!(select("nope").is_err());
+    }
+}
