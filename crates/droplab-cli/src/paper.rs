@@ -12,7 +12,7 @@ use crate::dataset;
 use crate::error::{CliError, CliResult};
 use crate::record::Staging;
 use crate::train_cmd::{Progress, run_config};
-use droplab_report::{markdown_table, text_table};
+use droplab_report::{Series, learning_curves_svg, markdown_table, text_table};
 
 /// A recipe shipped with droplab.
 pub struct Recipe {
@@ -125,6 +125,7 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         .unwrap_or_else(|| PathBuf::from("runs/paper").join(&args.name));
     let staging = Staging::new(&out, "--out")?;
     let mut results = Vec::new();
+    let mut curves: Vec<(String, Vec<droplab::train::EpochMetrics>, usize)> = Vec::new();
     for r in recipes {
         let mut cfg = parse(r)?;
         if let Some(e) = args.epochs {
@@ -184,6 +185,7 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
             if let Some(msg) = &rec.divergence {
                 return Err(CliError::runtime(format!("{run_name}: {msg}")));
             }
+            curves.push((run_name.clone(), rec.history.clone(), rec.best_epoch));
             res.test_errors.push(100.0 * (1.0 - rec.test.accuracy));
             res.epochs.push(rec.history.len());
             res.minutes.push(rec.seconds / 60.0);
@@ -221,11 +223,22 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         })
         .collect();
     let md = format!(
-        "# droplab paper run {}\n\n{}\n\nTest error in percent on the dataset's test set; the published number is the paper's (or the example's) own, from its full-length run. Each seed's run directory is beside this file.\n",
+        "# droplab paper run {}\n\n{}\n\nTest error in percent on the dataset's test set; the published number is the paper's (or the example's) own, from its full-length run. Each seed's run directory is beside this file; `curves.svg` shows their learning curves.\n",
         args.name,
         markdown_table(&headers, &rows)
     );
     staging.write("results.md", md.as_bytes())?;
+    let series: Vec<Series> = curves
+        .iter()
+        .map(|(name, history, best_epoch)| Series {
+            name,
+            history,
+            best_epoch: *best_epoch,
+        })
+        .collect();
+    let svg = learning_curves_svg(&format!("droplab paper run {}", args.name), &series)
+        .map_err(|e| CliError::runtime(format!("curves.svg: {e}")))?;
+    staging.write("curves.svg", svg.as_bytes())?;
     let json = serde_json::to_string_pretty(&results).map_err(|e| CliError::runtime(e.to_string()))?;
     staging.write("results.json", json.as_bytes())?;
     let dir = staging.commit()?;

@@ -64,6 +64,11 @@ fn paper_run_of_a_shortened_recipe_writes_its_table() {
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(tmp.path().join("res/curves.svg"))
+            .unwrap()
+            .contains("keras-mnist-mlp-seed1")
+    );
     let md = std::fs::read_to_string(tmp.path().join("res/results.md")).unwrap();
     assert!(md.contains("| keras-mnist-mlp"), "{md}");
     assert!(
