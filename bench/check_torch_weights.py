@@ -3,8 +3,8 @@
 PyTorch's eval() predictions equal droplab's weight-scaling predictions.
 
 Usage (torch in bench/.venv; the run trained on the embedded digits):
-    target/release/droplab eval RUN --split all --predictions /tmp/p.csv
-    bench/.venv/bin/python bench/check_torch_weights.py RUN /tmp/p.csv
+    target/release/droplab eval RUN --split all --predictions predictions.csv
+    bench/.venv/bin/python bench/check_torch_weights.py RUN predictions.csv
 
 Reads safetensors with the standard library (no extra package): 8-byte header length, JSON
 header, raw little-endian data. The input is crates/droplab/data/digits.csv.gz scaled to

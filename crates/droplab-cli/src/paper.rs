@@ -33,7 +33,16 @@ macro_rules! recipe {
 
 /// Every recipe, in the order `paper list` shows them.
 pub const RECIPES: &[Recipe] = &[
+    recipe!("srivastava2014-table9-l2"),
+    recipe!("srivastava2014-table9-maxnorm"),
+    recipe!("srivastava2014-table9-dropout-l2"),
     recipe!("srivastava2014-table9-dropout-maxnorm"),
+    recipe!("srivastava2014-table2-dropout-logistic"),
+    recipe!("srivastava2014-table2-dropout-relu"),
+    recipe!("srivastava2014-table2-dropout-relu-maxnorm"),
+    recipe!("hinton2012-standard"),
+    recipe!("hinton2012-hidden-dropout"),
+    recipe!("hinton2012-input-hidden-dropout"),
     recipe!("keras-mnist-mlp"),
 ];
 
@@ -265,7 +274,23 @@ mod tests {
     }
 
     #[test]
+    fn every_file_in_recipes_is_registered() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../recipes");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".toml").map(String::from))
+            .collect();
+        files.sort();
+        let mut names: Vec<String> = RECIPES.iter().map(|r| r.name.to_string()).collect();
+        names.sort();
+        assert_eq!(files, names);
+    }
+
+    #[test]
     fn groups_select_by_prefix() {
+        assert_eq!(select("srivastava2014-table9").unwrap().len(), 4);
+        assert_eq!(select("hinton2012").unwrap().len(), 3);
         assert_eq!(
             select("srivastava2014-table9").unwrap().len(),
             RECIPES

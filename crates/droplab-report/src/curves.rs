@@ -857,7 +857,7 @@ mod tests {
         assert_eq!(format_number(-0.05), "-0.05");
     }
 
-    /// Not a test: writes an example to /tmp/curves.svg and /tmp/gap.svg for eyeballing.
+    /// Not a test: writes examples (curves.svg, gap.svg, edge.svg) to the temp directory for eyeballing.
     #[test]
     #[ignore]
     fn write_example() {
@@ -888,11 +888,15 @@ mod tests {
             },
         ];
         std::fs::write(
-            "/tmp/curves.svg",
+            std::env::temp_dir().join("curves.svg"),
             learning_curves_svg("MLP 784-800-800-10 on MNIST", &runs).unwrap(),
         )
         .unwrap();
-        std::fs::write("/tmp/gap.svg", gap_svg("Overfitting gap", &runs).unwrap()).unwrap();
+        std::fs::write(
+            std::env::temp_dir().join("gap.svg"),
+            gap_svg("Overfitting gap", &runs).unwrap(),
+        )
+        .unwrap();
         let mut z = overfitting(8, 4, 0.3);
         z[7].train_loss = 0.0;
         z[2].val_loss = f64::NAN;
@@ -910,6 +914,10 @@ mod tests {
                 best_epoch: 1,
             },
         ];
-        std::fs::write("/tmp/edge.svg", learning_curves_svg("edge cases", &runs).unwrap()).unwrap();
+        std::fs::write(
+            std::env::temp_dir().join("edge.svg"),
+            learning_curves_svg("edge cases", &runs).unwrap(),
+        )
+        .unwrap();
     }
 }
