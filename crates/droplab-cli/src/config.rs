@@ -91,6 +91,14 @@ impl RunConfig {
         })
     }
 
+    /// Replaces `threads = 0` (all cores) by the actual count: GEMM sums in a thread-dependent
+    /// order, so a resolved config must name it to reproduce the run bit for bit elsewhere.
+    pub fn pin_threads(&mut self) {
+        if self.threads == 0 {
+            self.threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        }
+    }
+
     /// The TOML text of this config.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a RunConfig always serializes")

@@ -155,9 +155,7 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         if let Some(t) = args.threads {
             cfg.threads = t;
         }
-        if cfg.threads == 0 {
-            cfg.threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        }
+        cfg.pin_threads();
         cfg.model.validate()?;
         cfg.train.validate()?;
         let info = cfg.recipe.clone().unwrap_or_default();

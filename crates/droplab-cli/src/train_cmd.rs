@@ -221,11 +221,7 @@ fn default_out(cfg: &RunConfig) -> PathBuf {
 /// `droplab train`.
 pub fn run(args: &TrainArgs) -> CliResult {
     let (mut cfg, explicit) = resolve(args)?;
-    if cfg.threads == 0 {
-        // Record the actual count: GEMM sums in a thread-dependent order, so the resolved
-        // config must name it to reproduce the run bit for bit elsewhere.
-        cfg.threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    }
+    cfg.pin_threads();
     cfg.model.validate().map_err(CliError::from)?;
     cfg.train.validate().map_err(CliError::from)?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&cfg));

