@@ -97,7 +97,8 @@ pub struct TrainArgs {
     /// Label column of a CSV dataset: a name or a 0-based index (default: the last column).
     #[arg(long)]
     pub label: Option<String>,
-    /// Layer widths, input to output: mlp:64-256-256-10 (the input width must match the data).
+    /// The network: mlp:64-256-256-10 (widths, input to output) or a convolutional layer
+    /// string such as cnn:c32k5-p2-c64k5-p2-f1024-10 (grammar in the README).
     #[arg(long)]
     pub model: Option<String>,
     /// Hidden activation: relu | tanh | sigmoid | selu | identity.
@@ -109,9 +110,19 @@ pub struct TrainArgs {
     /// Dropout rates: the input rate, then one per hidden layer (or one for all): 0.2,0.5,0.5.
     #[arg(long)]
     pub dropout: Option<String>,
-    /// bernoulli | gaussian | alpha.
+    /// bernoulli | gaussian | alpha | dropconnect (drops the weights of the next layer instead).
     #[arg(long)]
     pub dropout_kind: Option<String>,
+    /// Convolutional networks: the rate after each convolution (one for all, or one per
+    /// convolution): 0.1 or 0.1,0.2.
+    #[arg(long)]
+    pub conv_dropout: Option<String>,
+    /// What --conv-dropout drops: spatial (whole channels) | dropblock | bernoulli.
+    #[arg(long)]
+    pub conv_dropout_kind: Option<String>,
+    /// DropBlock's block side (default 3).
+    #[arg(long)]
+    pub block_size: Option<usize>,
     /// inverted (scale in training) | standard (scale by 1-p at test time, as the paper).
     #[arg(long)]
     pub dropout_convention: Option<String>,

@@ -33,12 +33,12 @@ pub fn run(args: &EvalArgs) -> CliResult {
     }
     let data = dataset::load_for_eval(&data_cfg, cfg.seed, &args.split, &record.scaler)?;
     let mut model = cfg.model.build(cfg.seed)?;
-    if data.features() != cfg.model.widths[0] {
+    let wanted: usize = cfg.model.input_shape().iter().product();
+    if data.features() != wanted {
         return Err(CliError::usage(format!(
-            "--dataset {}: {} features, the model takes {}",
+            "--dataset {}: {} features, the model takes {wanted}",
             data_cfg.dataset,
             data.features(),
-            cfg.model.widths[0]
         )));
     }
     weights::load_into(&mut model, &model_path)?;

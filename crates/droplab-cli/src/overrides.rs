@@ -1,7 +1,7 @@
 //! Applies `droplab train` flags on top of a run config. Each flag sets one field; the result
 //! is validated as a whole afterwards, so a flag and the same TOML field get the same checks.
 
-use droplab::model::ModelConfig;
+use droplab::model::ConvDropoutKind;
 use droplab::nn::{Activation, Init, Loss};
 use droplab::optim::{LrSchedule, MomentumSchedule, OptimizerKind};
 use droplab::regularize::{Convention, DropoutKind};
@@ -111,7 +111,8 @@ pub fn apply(cfg: &mut RunConfig, a: &TrainArgs, widths_in_file: bool) -> CliRes
     }
     let m = &mut cfg.model;
     if let Some(v) = &a.model {
-        m.widths = ModelConfig::parse_widths(v).map_err(|e| CliError::usage(format!("--{e}")))?;
+        m.set_model_string(v)
+            .map_err(|e| CliError::usage(format!("--{e}")))?;
         widths_explicit = true;
     }
     if let Some(v) = &a.activation {
@@ -135,8 +136,39 @@ pub fn apply(cfg: &mut RunConfig, a: &TrainArgs, widths_in_file: bool) -> CliRes
             "bernoulli" => DropoutKind::Bernoulli,
             "gaussian" => DropoutKind::Gaussian,
             "alpha" => DropoutKind::Alpha,
-            _ => return Err(bad("--dropout-kind", v, "bernoulli, gaussian or alpha")),
+            "dropconnect" => DropoutKind::DropConnect,
+            _ => {
+                return Err(bad(
+                    "--dropout-kind",
+                    v,
+                    "bernoulli, gaussian, alpha or dropconnect",
+                ));
+            }
         };
+    }
+    if let Some(v) = &a.conv_dropout {
+        let rates = v
+            .split(',')
+            .map(|r| {
+                num::<f32>(
+                    "--conv-dropout",
+                    r,
+                    "comma-separated rates such as 0.1 or 0.1,0.2",
+                )
+            })
+            .collect::<CliResult<Vec<f32>>>()?;
+        m.dropout.conv = rates;
+    }
+    if let Some(v) = &a.conv_dropout_kind {
+        m.dropout.conv_kind = match v.as_str() {
+            "spatial" => ConvDropoutKind::Spatial,
+            "dropblock" => ConvDropoutKind::DropBlock,
+            "bernoulli" => ConvDropoutKind::Bernoulli,
+            _ => return Err(bad("--conv-dropout-kind", v, "spatial, dropblock or bernoulli")),
+        };
+    }
+    if let Some(v) = a.block_size {
+        m.dropout.block_size = v;
     }
     if let Some(v) = &a.dropout_convention {
         m.dropout.convention = match v.as_str() {

@@ -58,6 +58,9 @@ pub struct RunRecord {
     pub threads: usize,
     /// Wall-clock seconds of the whole run.
     pub seconds: f64,
+    /// Known pitfalls of the model (dropout feeding batch norm, ...), one line each.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl RunRecord {

@@ -48,6 +48,30 @@ pub fn resolve(args: &TrainArgs) -> CliResult<(RunConfig, bool)> {
 /// Fits the model's input and output widths to the data, or checks explicit ones.
 pub fn fit_widths(cfg: &mut RunConfig, splits: &Splits, explicit: bool) -> CliResult {
     let (features, classes) = (splits.train.features(), splits.train.classes.max(1));
+    if cfg.model.is_cnn() {
+        let spec = cfg.model.model_string();
+        let shape = &splits.train.x.shape()[1..];
+        if shape.len() != 3 {
+            return Err(CliError::usage(format!(
+                "--model {spec}: a convolutional network needs images, and --dataset {} gives vectors of {features} features (use an mlp: model, or an image dataset: digits, mnist, fashion-mnist)",
+                cfg.data.dataset
+            )));
+        }
+        if !cfg.model.input_shape.is_empty() && cfg.model.input_shape != shape {
+            return Err(CliError::usage(format!(
+                "model.input_shape {:?} does not match the dataset's images {shape:?}",
+                cfg.model.input_shape
+            )));
+        }
+        cfg.model.input_shape = shape.to_vec();
+        let out = cfg.model.outputs()?;
+        if out != classes {
+            return Err(CliError::usage(format!(
+                "--model {spec}: output width {out} does not match the dataset's {classes} classes (end the layer string with -{classes})"
+            )));
+        }
+        return Ok(());
+    }
     if !explicit {
         let w = &mut cfg.model.widths;
         let n = w.len();
@@ -84,6 +108,11 @@ pub fn run_config(
     let start = Instant::now();
     let threads = Threads::new((cfg.threads > 0).then_some(cfg.threads))?;
     let mut model = cfg.model.build(cfg.seed)?;
+    if progress != Progress::Quiet {
+        for w in model.warnings() {
+            eprintln!("warning: {w}");
+        }
+    }
     let terminal = progress == Progress::Auto && std::io::stderr().is_terminal();
     let bar = terminal.then(|| {
         let b = ProgressBar::new(1);
@@ -186,6 +215,7 @@ pub fn run_config(
         model_sha256: sha256_hex(&bytes),
         threads: threads.count(),
         seconds: start.elapsed().as_secs_f64(),
+        warnings: model.warnings(),
     };
     staging.write("model.safetensors", &bytes)?;
     staging.write("config.toml", toml_text.as_bytes())?;

@@ -36,9 +36,33 @@ pub fn to_bytes(model: &Sequential, metadata: HashMap<String, String>) -> CliRes
             }
         })
         .collect();
+    let buffers = model.buffers();
+    let buffer_bytes: Vec<Vec<u8>> = buffers
+        .iter()
+        .map(|(_, t)| t.data().iter().flat_map(|v| v.to_le_bytes()).collect())
+        .collect();
+    // PyTorch's batch norm also keeps a step counter; a strict `load_state_dict` wants it.
+    let counters: Vec<String> = buffers
+        .iter()
+        .filter_map(|(n, _)| {
+            n.strip_suffix(".running_var")
+                .map(|m| format!("{m}.num_batches_tracked"))
+        })
+        .collect();
+    let zero = 0i64.to_le_bytes();
     let mut views = Vec::new();
-    for ((name, p), b) in names.iter().zip(&params).zip(&bytes) {
-        let view = TensorView::new(Dtype::F32, p.value.shape().to_vec(), b)
+    let tensors = names
+        .iter()
+        .zip(params.iter().map(|p| p.value.shape()))
+        .zip(&bytes)
+        .chain(buffers.iter().map(|(n, t)| (n, t.shape())).zip(&buffer_bytes));
+    for ((name, shape), b) in tensors {
+        let view = TensorView::new(Dtype::F32, shape.to_vec(), b)
+            .map_err(|e| CliError::runtime(format!("safetensors: {name}: {e}")))?;
+        views.push((name.clone(), view));
+    }
+    for name in &counters {
+        let view = TensorView::new(Dtype::I64, Vec::new(), &zero)
             .map_err(|e| CliError::runtime(format!("safetensors: {name}: {e}")))?;
         views.push((name.clone(), view));
     }
@@ -75,22 +99,33 @@ pub fn load_into(model: &mut Sequential, path: &Path) -> CliResult {
         .map_err(|e| CliError::usage(format!("{}: not a safetensors file ({e})", path.display())))?;
     let names = model.torch_param_names();
     let folds = model.torch_fold_factors();
-    for ((name, p), fold) in names.iter().zip(model.params_mut()).zip(folds) {
+    let tensor = |name: &str, shape: &[usize]| {
         let t = st.tensor(name).map_err(|_| {
             CliError::usage(format!(
                 "{}: tensor '{name}' is missing (the run's config describes another model)",
                 path.display()
             ))
         })?;
-        if t.dtype() != Dtype::F32 || t.shape() != p.value.shape() {
+        if t.dtype() != Dtype::F32 || t.shape() != shape {
             return Err(CliError::usage(format!(
                 "{}: tensor '{name}' is {:?} {:?}, the config's model needs F32 {:?}",
                 path.display(),
                 t.dtype(),
                 t.shape(),
-                p.value.shape()
+                shape
             )));
         }
+        Ok(t)
+    };
+    let buffer_names: Vec<String> = model.buffers().into_iter().map(|(n, _)| n).collect();
+    for (name, b) in buffer_names.iter().zip(model.buffers_mut()) {
+        let t = tensor(name, b.shape())?;
+        for (v, c) in b.data_mut().iter_mut().zip(t.data().chunks_exact(4)) {
+            *v = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+    }
+    for ((name, p), fold) in names.iter().zip(model.params_mut()).zip(folds) {
+        let t = tensor(name, p.value.shape())?;
         // Undo the fold of the standard convention's test-time scaling (see `to_bytes`).
         let unfold = if fold > 0.0 { 1.0 / fold } else { 1.0 };
         for (v, c) in p.value.data_mut().iter_mut().zip(t.data().chunks_exact(4)) {

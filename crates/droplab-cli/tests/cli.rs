@@ -333,3 +333,103 @@ fn standard_convention_survives_export_and_reload() {
     assert_eq!(text.lines().count(), 1 + 1797);
     assert!(text.starts_with("label,p0,p1"));
 }
+
+#[test]
+fn a_cnn_trains_reproduces_exports_and_evaluates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = BASE.to_vec();
+    args.extend([
+        "--model",
+        "cnn:c4k3-bn-p2-c8k3-p2-f16-10",
+        "--conv-dropout",
+        "0.1",
+        "--conv-dropout-kind",
+        "dropblock",
+        "--block-size",
+        "2",
+        "--dropout",
+        "0,0.3",
+        "--max-norm",
+        "3",
+        "--epochs",
+        "2",
+        "--out",
+        "a",
+    ]);
+    let o = droplab(tmp.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = json(&tmp.path().join("a/record.json"));
+    assert_eq!(r["config"]["model"]["layers"], "c4k3-bn-p2-c8k3-p2-f16-10");
+    assert_eq!(r["config"]["model"]["input_shape"], serde_json::json!([1, 8, 8]));
+    assert_eq!(r["history"].as_array().unwrap().len(), 2);
+    assert!(r["warnings"].as_array().unwrap().is_empty());
+    // Conv, its batch norm (with running statistics), pools, flatten and the dense head are
+    // named as a PyTorch nn.Sequential would name them.
+    let bytes = std::fs::read(tmp.path().join("a/model.safetensors")).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    assert_eq!(
+        meta.metadata().clone().unwrap()["torch_modules"],
+        "Conv2d,BatchNorm2d,ReLU,DropBlock2d,MaxPool2d,Conv2d,ReLU,DropBlock2d,MaxPool2d,Flatten,Linear,ReLU,Dropout,Linear"
+    );
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(st.tensor("0.weight").unwrap().shape(), &[4, 1, 3, 3]);
+    assert_eq!(st.tensor("1.running_var").unwrap().shape(), &[4]);
+    assert_eq!(
+        st.tensor("1.num_batches_tracked").unwrap().shape(),
+        &[] as &[usize]
+    );
+    assert_eq!(st.tensor("10.weight").unwrap().shape(), &[16, 8 * 2 * 2]);
+    // The running statistics moved during training and are saved.
+    let rv = st.tensor("1.running_var").unwrap();
+    assert!(
+        rv.data()
+            .chunks(4)
+            .any(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) != 1.0)
+    );
+    // Its config reproduces it bit for bit.
+    let o = droplab(
+        tmp.path(),
+        &["train", "--config", "a/config.toml", "--out", "b", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rb = json(&tmp.path().join("b/record.json"));
+    assert_eq!(r["model_sha256"], rb["model_sha256"]);
+    // eval reloads weights and running statistics: the same test accuracy as the record.
+    let o = droplab(tmp.path(), &["eval", "a", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(e["accuracy"], r["test"]["accuracy"]);
+    let o = droplab(tmp.path(), &["eval", "a", "--mc", "5", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn dropout_straight_into_batch_norm_is_warned_in_the_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = BASE.to_vec();
+    args.extend(["--model", "cnn:c4k3-sd0.2-bn-p2-10", "--out", "a"]);
+    let o = droplab(tmp.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = json(&tmp.path().join("a/record.json"));
+    let w = r["warnings"].as_array().unwrap();
+    assert_eq!(w.len(), 1);
+    assert!(w[0].as_str().unwrap().contains("variance shift"));
+}
+
+#[test]
+fn dropconnect_trains_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = TINY.to_vec();
+    args.extend(["--dropout-kind", "dropconnect", "--out", "a"]);
+    let o = droplab(tmp.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = json(&tmp.path().join("a/record.json"));
+    let layers: Vec<String> = r["model"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(layers.iter().all(|l| !l.contains("dropout p=")), "{layers:?}");
+    assert!(layers.iter().any(|l| l.contains("dropconnect p=")), "{layers:?}");
+}

@@ -208,3 +208,43 @@ fn eval_of_a_directory_without_a_model() {
     assert_usage_error(&droplab(tmp.path(), &["eval", "empty"]), &["model.safetensors"]);
     assert_usage_error(&droplab(tmp.path(), &["eval", "nowhere"]), &["nowhere"]);
 }
+
+#[test]
+fn cnn_model_strings_that_do_not_parse_or_fit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = train_with(tmp.path(), &["--model", "cnn:c8k3-x2-10", "--out", "r"]);
+    assert_usage_error(&o, &["--model", "'x2'", "expected tokens"]);
+    no_run(tmp.path(), "r");
+    // A 9x9 kernel without padding on 8x8 digits.
+    let o = train_with(tmp.path(), &["--model", "cnn:c8k9p0-10", "--out", "r"]);
+    assert_usage_error(&o, &["9x9 kernel", "larger than its 8x8 input"]);
+    no_run(tmp.path(), "r");
+    let o = train_with(tmp.path(), &["--model", "cnn:c8k3-p2-7", "--out", "r"]);
+    assert_usage_error(&o, &["output width 7", "10 classes"]);
+    no_run(tmp.path(), "r");
+}
+
+#[test]
+fn a_cnn_on_vector_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = String::from("x1,x2,label\n");
+    for i in 0..50 {
+        text.push_str(&format!("{},{},{}\n", i % 7, i % 3, i % 2));
+    }
+    std::fs::write(tmp.path().join("d.csv"), text).unwrap();
+    let o = droplab(
+        tmp.path(),
+        &[
+            "train",
+            "--dataset",
+            "csv:d.csv",
+            "--model",
+            "cnn:c4k3-2",
+            "--out",
+            "r",
+            "--quiet",
+        ],
+    );
+    assert_usage_error(&o, &["needs images", "csv:d.csv"]);
+    no_run(tmp.path(), "r");
+}

@@ -6,8 +6,13 @@
 //! 1e-3 absolute is two orders above both and far below any real bug (a missing factor or a
 //! wrong sign is an O(1) relative error). Inputs are kept away from ReLU's kink and L1's corner.
 
-use droplab::nn::{Act, Activation, Ctx, Dense, Init, Layer, Loss, Mode, Param, Role, Targets};
-use droplab::regularize::{Bernoulli, Convention, Dropout, DropoutKind, clip, max_norm, penalty};
+use droplab::nn::{
+    Act, Activation, BatchNorm, Conv2d, Ctx, Dense, Flatten, GlobalAvgPool, Init, Layer, Loss, Mode, Param,
+    Pool2d, PoolKind, Role, Targets,
+};
+use droplab::regularize::{
+    Bernoulli, Convention, DropBlock, Dropout, DropoutKind, SpatialDropout, clip, max_norm, penalty,
+};
 use droplab::rng::Stream;
 use droplab::tensor::Tensor;
 
@@ -264,4 +269,94 @@ fn gradient_clipping_scales_to_the_bound() {
     let norm = clip::clip_grad_norm(&mut [&mut a], 1.0);
     assert!((norm - (9.0f64 * 12.0).sqrt()).abs() < 1e-6);
     assert!((a.grad.sum_squares().sqrt() - 1.0).abs() < 1e-5);
+}
+
+fn conv(cin: usize, cout: usize, k: usize, s: usize, p: usize, act: Activation) -> Conv2d {
+    let mut rng = Stream::new(3, "init").seq();
+    Conv2d::new("conv", cin, cout, k, s, p, act, Init::Glorot, &mut rng).unwrap()
+}
+
+#[test]
+fn conv2d_with_strides_padding_and_activations() {
+    let x = random(&[2, 2, 6, 5], 12, true);
+    for (k, s, p, act) in [
+        (3, 1, 1, Activation::Identity),
+        (3, 2, 0, Activation::Tanh),
+        (2, 1, 0, Activation::Sigmoid),
+        (5, 1, 2, Activation::Identity),
+    ] {
+        check_layer(&mut conv(2, 3, k, s, p, act), &x, Ctx::new(Mode::Train, 0));
+    }
+    // More than one group of examples in the weight gradient.
+    let x = random(&[11, 1, 4, 4], 13, true);
+    check_layer(
+        &mut conv(1, 2, 3, 1, 1, Activation::Identity),
+        &x,
+        Ctx::new(Mode::Train, 0),
+    );
+}
+
+/// Inputs whose values are all at least 0.05 apart, so that a step of H = 1e-2 never changes
+/// which element of a pooling window is the largest.
+fn distinct(shape: &[usize], seed: u64) -> Tensor {
+    let n: usize = shape.iter().product();
+    let mut v: Vec<f32> = (0..n).map(|i| i as f32 * 0.05 - n as f32 * 0.025).collect();
+    Stream::new(seed, "perm").seq().shuffle(&mut v);
+    Tensor::from_vec(shape, v).unwrap()
+}
+
+#[test]
+fn pooling_layers_and_flatten() {
+    let x = distinct(&[2, 3, 6, 6], 14);
+    for (kind, k, s) in [
+        (PoolKind::Max, 2, None),
+        (PoolKind::Max, 3, Some(2)),
+        (PoolKind::Avg, 2, None),
+        (PoolKind::Avg, 3, Some(1)),
+    ] {
+        check_layer(
+            &mut Pool2d::new("pool", kind, k, s).unwrap(),
+            &x,
+            Ctx::new(Mode::Train, 0),
+        );
+    }
+    check_layer(&mut GlobalAvgPool, &x, Ctx::new(Mode::Train, 0));
+    check_layer(&mut Flatten, &x, Ctx::new(Mode::Train, 0));
+}
+
+#[test]
+fn batch_norm_in_training_and_at_test_time() {
+    let x = random(&[4, 3, 3, 2], 15, false);
+    let mut bn = BatchNorm::new("bn", 3, true, 0.1, 1e-5).unwrap();
+    // Move the learned scale and shift off their initial values.
+    for (i, v) in bn.params_mut()[0].value.data_mut().iter_mut().enumerate() {
+        *v = 0.5 + i as f32;
+    }
+    bn.params_mut()[1].value.data_mut()[1] = 0.3;
+    check_layer(&mut bn, &x, Ctx::new(Mode::Train, 0));
+    check_layer(&mut bn, &x, Ctx::new(Mode::Eval, 0));
+    let x = random(&[6, 5], 16, false);
+    let mut bn1 = BatchNorm::new("bn", 5, false, 0.1, 1e-5).unwrap();
+    check_layer(&mut bn1, &x, Ctx::new(Mode::Train, 0));
+    check_layer(&mut bn1, &x, Ctx::new(Mode::MonteCarlo, 0));
+}
+
+#[test]
+fn dropconnect_spatial_dropout_and_dropblock_with_fixed_masks() {
+    let x = random(&[3, 5], 17, true);
+    for conv_ in [Convention::Inverted, Convention::Standard] {
+        for mode in [Mode::Train, Mode::Frozen(2), Mode::MonteCarlo, Mode::Eval] {
+            let mut rng = Stream::new(1, "init").seq();
+            let d = Dense::new("dense", 5, 4, Activation::Tanh, Init::Glorot, &mut rng).unwrap();
+            let dc = Bernoulli::new("p", 0.4, conv_, Stream::new(4, "dc")).unwrap();
+            check_layer(&mut d.with_dropconnect(Some(dc)), &x, Ctx::new(mode, 9));
+        }
+    }
+    let x = random(&[3, 6, 4, 4], 18, true);
+    for mode in [Mode::Train, Mode::Frozen(2), Mode::MonteCarlo, Mode::Eval] {
+        let b = Bernoulli::new("p", 0.4, Convention::Inverted, Stream::new(5, "sd")).unwrap();
+        check_layer(&mut SpatialDropout::new(b), &x, Ctx::new(mode, 9));
+        let mut db = DropBlock::new("p", 0.3, 2, 0, Stream::new(6, "db")).unwrap();
+        check_layer(&mut db, &x, Ctx::new(mode, 9));
+    }
 }

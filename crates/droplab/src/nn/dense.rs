@@ -1,10 +1,12 @@
-//! Fully connected layer with a fused epilogue (bias + activation + Bernoulli dropout).
+//! Fully connected layer with a fused epilogue (bias + activation + Bernoulli dropout), and
+//! optional DropConnect on its weights.
 
 use super::{Activation, Ctx, Init, Layer, Param, Role};
 use crate::error::{Error, Result};
 use crate::regularize::Bernoulli;
 use crate::rng::SeqRng;
 use crate::tensor::fused::{backward_epilogue, forward_epilogue};
+use crate::tensor::mask::{bit, words_per_row};
 use crate::tensor::{DropPlan, Tensor, Trans, gemm};
 
 /// `y = drop(act(x W^T + b))`.
@@ -16,6 +18,14 @@ use crate::tensor::{DropPlan, Tensor, Trans, gemm};
 ///
 /// # Shapes
 /// `x: [batch, in]` -> `y: [batch, out]`.
+///
+/// # DropConnect
+/// With [`Dense::with_dropconnect`] (Wan et al. 2013) each *weight* is dropped instead of
+/// each activation: one Bernoulli mask over `W` per training step, shared by the examples of
+/// the minibatch (Wan et al. draw one per example; a per-batch mask is what practical
+/// implementations use, at the cost of one pass over `W`). Kept weights are scaled by
+/// `1 / (1 - p)` in the inverted convention; the standard one multiplies `W` by `1 - p` at
+/// test time. Either way inference is by weight scaling: the mean network.
 #[derive(Debug)]
 pub struct Dense {
     weight: Param,
@@ -24,6 +34,10 @@ pub struct Dense {
     dropout: Option<Bernoulli>,
     plan: DropPlan,
     bits: Vec<u64>,
+    dropconnect: Option<Bernoulli>,
+    wplan: DropPlan,
+    wbits: Vec<u64>,
+    masked: Vec<f32>,
 }
 
 impl Dense {
@@ -55,7 +69,71 @@ impl Dense {
             dropout: None,
             plan: DropPlan::Identity,
             bits: Vec::new(),
+            dropconnect: None,
+            wplan: DropPlan::Identity,
+            wbits: Vec::new(),
+            masked: Vec::new(),
         })
+    }
+
+    /// Adds DropConnect on the weights (see the type's docs).
+    pub fn with_dropconnect(mut self, dropconnect: Option<Bernoulli>) -> Self {
+        self.dropconnect = dropconnect.filter(|d| d.p() > 0.0);
+        self
+    }
+
+    /// The DropConnect on the weights, if any.
+    pub fn dropconnect(&self) -> Option<&Bernoulli> {
+        self.dropconnect.as_ref()
+    }
+
+    /// The weight the last forward pass used (masked and scaled under DropConnect).
+    pub fn effective_weight(&self) -> &[f32] {
+        match self.wplan {
+            DropPlan::Identity => self.weight.value.data(),
+            _ => &self.masked,
+        }
+    }
+
+    /// Draws the DropConnect mask for this call into `masked` (or leaves the plain weight).
+    fn mask_weights(&mut self, ctx: &Ctx) {
+        self.wplan = match &self.dropconnect {
+            // One mask over the whole weight matrix: never shared across rows.
+            Some(d) => match d.plan(ctx.mode, ctx.step) {
+                DropPlan::Mask(mut spec) => {
+                    spec.per_unit = false;
+                    DropPlan::Mask(spec)
+                }
+                other => other,
+            },
+            None => DropPlan::Identity,
+        };
+        let (i, o) = self.dims();
+        let w = self.weight.value.data();
+        match &self.wplan {
+            DropPlan::Identity => {}
+            DropPlan::Scale(s) => {
+                self.masked.clear();
+                self.masked.extend(w.iter().map(|v| v * s));
+            }
+            DropPlan::Mask(spec) => {
+                let wpr = words_per_row(i);
+                self.wbits.resize(o * wpr, 0);
+                self.masked.resize(o * i, 0.0);
+                for (r, ((words, m), wr)) in self
+                    .wbits
+                    .chunks_exact_mut(wpr)
+                    .zip(self.masked.chunks_exact_mut(i))
+                    .zip(w.chunks_exact(i))
+                    .enumerate()
+                {
+                    spec.row_bits(r, words);
+                    for (c, (m, &v)) in m.iter_mut().zip(wr).enumerate() {
+                        *m = if bit(words, c) { v * spec.scale } else { 0.0 };
+                    }
+                }
+            }
+        }
     }
 
     /// Adds Bernoulli dropout after the activation, fused into the same pass.
@@ -124,12 +202,13 @@ impl Layer for Dense {
             });
         }
         y.resize(&[b, o]);
+        self.mask_weights(ctx);
         gemm(
             y.data_mut(),
             x.data(),
             (b, i),
             Trans::N,
-            self.weight.value.data(),
+            self.effective_weight(),
             (o, i),
             Trans::T,
             false,
@@ -180,6 +259,25 @@ impl Layer for Dense {
             false,
             ctx.par,
         );
+        // Under DropConnect only the kept weights receive gradient.
+        match &self.wplan {
+            DropPlan::Identity => {}
+            DropPlan::Scale(s) => self.weight.grad.data_mut().iter_mut().for_each(|g| *g *= s),
+            DropPlan::Mask(spec) => {
+                let wpr = words_per_row(i);
+                for (g, words) in self
+                    .weight
+                    .grad
+                    .data_mut()
+                    .chunks_exact_mut(i)
+                    .zip(self.wbits.chunks_exact(wpr))
+                {
+                    for (c, g) in g.iter_mut().enumerate() {
+                        *g *= if bit(words, c) { spec.scale } else { 0.0 };
+                    }
+                }
+            }
+        }
         // db = column sums of dA
         let db = self.bias.grad.data_mut();
         db.iter_mut().for_each(|v| *v = 0.0);
@@ -191,12 +289,16 @@ impl Layer for Dense {
         // dX = dA W
         if let Some(dx) = dx {
             dx.resize(&[b, i]);
+            let w = match self.wplan {
+                DropPlan::Identity => self.weight.value.data(),
+                _ => &self.masked,
+            };
             gemm(
                 dx.data_mut(),
                 dy.data(),
                 (b, o),
                 Trans::N,
-                self.weight.value.data(),
+                w,
                 (o, i),
                 Trans::N,
                 false,
@@ -227,11 +329,22 @@ impl Layer for Dense {
         self.dropout.map(|d| d.eval_scale()).unwrap_or(1.0)
     }
 
+    fn output_dropout(&self) -> Option<f32> {
+        self.dropout.map(|d| d.p())
+    }
+
+    fn weight_eval_scale(&self) -> f32 {
+        self.dropconnect.map(|d| d.eval_scale()).unwrap_or(1.0)
+    }
+
     fn describe(&self) -> String {
         let (i, o) = self.dims();
         let mut s = format!("dense {i}->{o} {}", self.act.name());
         if let Some(d) = &self.dropout {
             s.push_str(&format!(" + dropout p={} ({})", d.p(), d.convention().name()));
+        }
+        if let Some(d) = &self.dropconnect {
+            s.push_str(&format!(" + dropconnect p={} ({})", d.p(), d.convention().name()));
         }
         s
     }

@@ -8,9 +8,12 @@
 //! Modes are explicit: each call receives a [`Ctx`] with a [`Mode`] and the step counter.
 
 mod activation;
+mod batchnorm;
+mod conv;
 mod dense;
 mod init;
 mod loss;
+mod pool;
 mod sequential;
 
 pub use activation::{Act, Activation};
@@ -19,9 +22,12 @@ pub use activation::{Act, Activation};
 pub mod activation_consts {
     pub use super::activation::{SELU_ALPHA, SELU_LAMBDA};
 }
+pub use batchnorm::BatchNorm;
+pub use conv::Conv2d;
 pub use dense::Dense;
 pub use init::Init;
 pub use loss::{Loss, LossOutput, Targets};
+pub use pool::{Flatten, GlobalAvgPool, Pool2d, PoolKind};
 pub use sequential::Sequential;
 
 use crate::error::Result;
@@ -77,6 +83,9 @@ pub enum Role {
     Weight,
     /// A bias vector.
     Bias,
+    /// A learned per-channel scale (batch norm's `weight`): treated like a bias by the
+    /// regularizers (no penalty, no max-norm) unless biases are penalized too.
+    Scale,
 }
 
 /// Per-parameter regularization, set by the model builder.
@@ -156,6 +165,30 @@ pub trait Layer: Send {
     /// Parameters, mutable, in the same order.
     fn params_mut(&mut self) -> Vec<&mut Param> {
         Vec::new()
+    }
+
+    /// State that is not trained by gradients but belongs to the model (batch norm's running
+    /// statistics), by name, in a fixed order: saved with the weights and restored with them.
+    fn buffers(&self) -> Vec<(&'static str, &Tensor)> {
+        Vec::new()
+    }
+
+    /// The buffers, mutable, in the same order.
+    fn buffers_mut(&mut self) -> Vec<(&'static str, &mut Tensor)> {
+        Vec::new()
+    }
+
+    /// The rate of the dropout this layer applies to its *output* (a dropout layer, or a
+    /// fused dropout), if any: used to warn about dropout feeding batch norm.
+    fn output_dropout(&self) -> Option<f32> {
+        None
+    }
+
+    /// A factor by which this layer's test-time computation scales its *own* weight
+    /// (DropConnect in the standard convention: `1 - p`); 1 otherwise. Exporters fold it
+    /// into the weight.
+    fn weight_eval_scale(&self) -> f32 {
+        1.0
     }
 
     /// The PyTorch modules this layer stands for, in order (`Linear`, `ReLU`, `Dropout`):

@@ -139,6 +139,64 @@ impl Sequential {
         self.layers.iter_mut().flat_map(|l| l.params_mut()).collect()
     }
 
+    /// Every buffer (non-trained state such as batch norm's running statistics), layer by
+    /// layer, with the name PyTorch's `nn.Sequential` would give it (`"3.running_mean"`).
+    pub fn buffers(&self) -> Vec<(String, &Tensor)> {
+        let mut out = Vec::new();
+        let mut index = 0;
+        for l in &self.layers {
+            for (name, t) in l.buffers() {
+                out.push((format!("{index}.{name}"), t));
+            }
+            index += l.torch_modules().len();
+        }
+        out
+    }
+
+    /// Every buffer, mutable, in the order of [`Sequential::buffers`].
+    pub fn buffers_mut(&mut self) -> Vec<&mut Tensor> {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| l.buffers_mut().into_iter().map(|(_, t)| t))
+            .collect()
+    }
+
+    /// A copy of the whole model state: parameter values, then buffers.
+    pub fn state(&self) -> Vec<Tensor> {
+        let mut s: Vec<Tensor> = self.params().iter().map(|p| p.value.clone()).collect();
+        s.extend(self.buffers().into_iter().map(|(_, t)| t.clone()));
+        s
+    }
+
+    /// Restores a state taken by [`Sequential::state`] from this same model.
+    pub fn load_state(&mut self, state: &[Tensor]) {
+        let np = self.params().len();
+        for (p, v) in self.params_mut().into_iter().zip(state) {
+            p.value.data_mut().copy_from_slice(v.data());
+        }
+        for (b, v) in self.buffers_mut().into_iter().zip(&state[np.min(state.len())..]) {
+            b.data_mut().copy_from_slice(v.data());
+        }
+    }
+
+    /// Known pitfalls of this stack, one line each: dropout feeding straight into batch
+    /// normalization shifts the variance batch norm sees between training and test time
+    /// (Li et al. 2019, "variance shift").
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, pair) in self.layers.windows(2).enumerate() {
+            if let (Some(p), "batchnorm") = (pair[0].output_dropout(), pair[1].kind()) {
+                out.push(format!(
+                    "layer {} ({}) applies dropout p={p} straight into batch norm (layer {}): its variance differs between training and test time (variance shift); put dropout after the last batch norm instead",
+                    i,
+                    pair[0].describe(),
+                    i + 1
+                ));
+            }
+        }
+        out
+    }
+
     /// Total number of trainable values.
     pub fn param_count(&self) -> usize {
         self.params().iter().map(|p| p.value.len()).sum()
@@ -165,8 +223,13 @@ impl Sequential {
         let mut out = Vec::new();
         let mut prev = 1.0;
         for l in &self.layers {
+            let own = l.weight_eval_scale();
             for p in l.params() {
-                out.push(if p.role == super::Role::Weight { prev } else { 1.0 });
+                out.push(if p.role == super::Role::Weight {
+                    prev * own
+                } else {
+                    1.0
+                });
             }
             prev = l.test_time_scale();
         }

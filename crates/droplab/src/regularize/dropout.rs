@@ -53,6 +53,9 @@ pub enum DropoutKind {
     Gaussian,
     /// Alpha dropout for SELU networks (Klambauer et al. 2017).
     Alpha,
+    /// DropConnect (Wan et al. 2013): the rates drop the weights of the layer that consumes
+    /// those units rather than the units (see [`crate::nn::Dense`]); a model-level choice.
+    DropConnect,
 }
 
 /// Bernoulli dropout with drop probability `p`, keyed by its own stream.
@@ -163,6 +166,12 @@ impl Dropout {
         match kind {
             DropoutKind::Bernoulli => check::rate(field, p)?,
             DropoutKind::Gaussian | DropoutKind::Alpha => check::rate_below_one(field, p)?,
+            DropoutKind::DropConnect => {
+                return Err(crate::error::Error::config(
+                    field,
+                    "dropconnect drops weights, not activations: set it as the model's dropout.kind",
+                ));
+            }
         }
         Ok(Dropout {
             kind,
@@ -193,7 +202,7 @@ impl Dropout {
 
     fn plan(&self, mode: Mode, step: u64) -> DropPlan {
         match self.kind {
-            DropoutKind::Bernoulli => self.bernoulli.plan(mode, step),
+            DropoutKind::Bernoulli | DropoutKind::DropConnect => self.bernoulli.plan(mode, step),
             // Gaussian and Alpha dropout are unbiased by construction: identity at test time.
             DropoutKind::Gaussian | DropoutKind::Alpha => {
                 mask_plan(self.bernoulli.stream, self.bernoulli.p, mode, step, 1.0, 1.0)
@@ -205,7 +214,7 @@ impl Dropout {
 impl Layer for Dropout {
     fn kind(&self) -> &'static str {
         match self.kind {
-            DropoutKind::Bernoulli => "dropout",
+            DropoutKind::Bernoulli | DropoutKind::DropConnect => "dropout",
             DropoutKind::Gaussian => "gaussian_dropout",
             DropoutKind::Alpha => "alpha_dropout",
         }
@@ -222,7 +231,7 @@ impl Layer for Dropout {
         let cols = x.cols();
         match (self.kind, &self.plan) {
             (_, DropPlan::Identity) => self.bits.clear(),
-            (DropoutKind::Bernoulli, plan) => forward_epilogue(
+            (DropoutKind::Bernoulli | DropoutKind::DropConnect, plan) => forward_epilogue(
                 y.data_mut(),
                 cols,
                 None,
@@ -269,7 +278,7 @@ impl Layer for Dropout {
         let cols = y.cols();
         match (self.kind, &self.plan) {
             (_, DropPlan::Identity) => {}
-            (DropoutKind::Bernoulli, plan) => {
+            (DropoutKind::Bernoulli | DropoutKind::DropConnect, plan) => {
                 backward_bernoulli(dy.data_mut(), cols, plan, &self.bits);
             }
             (DropoutKind::Gaussian, DropPlan::Mask(spec)) => {
@@ -300,7 +309,7 @@ impl Layer for Dropout {
 
     fn torch_modules(&self) -> Vec<&'static str> {
         vec![match self.kind {
-            DropoutKind::Bernoulli => "Dropout",
+            DropoutKind::Bernoulli | DropoutKind::DropConnect => "Dropout",
             DropoutKind::Gaussian => "GaussianDropout",
             DropoutKind::Alpha => "AlphaDropout",
         }]
@@ -310,9 +319,13 @@ impl Layer for Dropout {
         format!("{} p={}", Layer::kind(self), self.bernoulli.p)
     }
 
+    fn output_dropout(&self) -> Option<f32> {
+        Some(self.bernoulli.p)
+    }
+
     fn test_time_scale(&self) -> f32 {
         match self.kind {
-            DropoutKind::Bernoulli => self.bernoulli.eval_scale(),
+            DropoutKind::Bernoulli | DropoutKind::DropConnect => self.bernoulli.eval_scale(),
             DropoutKind::Gaussian | DropoutKind::Alpha => 1.0,
         }
     }

@@ -9,6 +9,7 @@
 //! * [`Threads`]: the thread pool the caller sizes; every kernel runs inside it.
 
 pub mod fused;
+pub mod im2col;
 pub mod mask;
 mod matmul;
 mod threads;

@@ -380,7 +380,7 @@ impl BestTracker {
         if better && !v.is_nan() || self.epoch == 0 {
             self.value = v;
             self.epoch = m.epoch;
-            self.weights = model.params().iter().map(|p| p.value.clone()).collect();
+            self.weights = model.state();
         }
     }
 
@@ -388,8 +388,6 @@ impl BestTracker {
         if self.weights.is_empty() {
             return;
         }
-        for (p, w) in model.params_mut().into_iter().zip(&self.weights) {
-            p.value.data_mut().copy_from_slice(w.data());
-        }
+        model.load_state(&self.weights);
     }
 }
