@@ -1,5 +1,5 @@
 //! droplab's benchmarks, run by `droplab bench` and compared side by side with the PyTorch
-//! peers in this folder (`pytorch_mlp.py`, driven by `compare_mlp.py`).
+//! peer in this folder (`pytorch_peer.py`, driven by `compare.py`).
 //!
 //! Timing never appears in tests: these functions are for measurement only.
 
@@ -13,10 +13,70 @@ use droplab::tensor::{Tensor, Threads, Trans, gemm};
 use droplab::train::{Stepper, TrainConfig};
 use serde::Serialize;
 
-/// The MLP benchmark's task (targets.md): 784-1024-1024-10, ReLU, dropout 0.2/0.5/0.5,
-/// softmax cross-entropy, SGD momentum 0.9 lr 0.01, batch 128, f32, synthetic data.
+/// What is benchmarked. Both train with softmax cross-entropy and SGD momentum 0.9, lr 0.01,
+/// f32, on synthetic 28x28 inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// MLP 784-1024-1024-10, ReLU, dropout 0.2/0.5/0.5 (targets.md), batch 128.
+    Mlp,
+    /// LeNet-like CNN on 1x28x28: conv 32 5x5 (same padding), max pool 2, conv 64 5x5, max
+    /// pool 2, dense 1024 with dropout 0.5, 10; ReLU; batch 128.
+    Cnn,
+}
+
+impl Task {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Mlp => "mlp",
+            Task::Cnn => "cnn",
+        }
+    }
+
+    /// One line describing the task.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Task::Mlp => "MLP 784-1024-1024-10, dropout 0.2/0.5/0.5",
+            Task::Cnn => "CNN c32k5-p2-c64k5-p2-f1024-10, dropout 0.5 on the dense layer",
+        }
+    }
+
+    /// Per-example input shape.
+    fn input(self) -> Vec<usize> {
+        match self {
+            Task::Mlp => vec![784],
+            Task::Cnn => vec![1, 28, 28],
+        }
+    }
+
+    /// Default (timed steps, inference batch, inference batches).
+    fn sizes(self) -> (usize, usize, usize) {
+        match self {
+            Task::Mlp => (60, 1000, 20),
+            Task::Cnn => (10, 500, 4),
+        }
+    }
+
+    /// FLOPs of one training step at batch `b`: forward, weight gradients, and input
+    /// gradients of every layer but the first (whose input gradient is never computed).
+    pub fn train_flop(self, b: usize) -> f64 {
+        match self {
+            Task::Mlp => train_flop(&[784, 1024, 1024, 10], b),
+            Task::Cnn => {
+                // (forward FLOPs per example) of conv1, conv2, dense 3136->1024, dense 1024->10
+                let conv1 = 2.0 * (32 * 25 * 28 * 28) as f64;
+                let rest = 2.0 * (64 * 32 * 25 * 14 * 14 + 3136 * 1024 + 1024 * 10) as f64;
+                b as f64 * (2.0 * conv1 + 3.0 * rest)
+            }
+        }
+    }
+}
+
+/// A benchmark run: the task and how long to measure it.
 #[derive(Clone, Debug)]
-pub struct MlpBench {
+pub struct Bench {
+    /// What to measure.
+    pub task: Task,
     /// Threads (default 2).
     pub threads: usize,
     /// Training batch size.
@@ -31,27 +91,32 @@ pub struct MlpBench {
     pub rounds: usize,
 }
 
-impl Default for MlpBench {
-    fn default() -> Self {
-        MlpBench {
+impl Bench {
+    /// The default sizes for `task`.
+    pub fn new(task: Task) -> Self {
+        let (train_steps, infer_batch, infer_batches) = task.sizes();
+        Bench {
+            task,
             threads: 2,
             batch: 128,
-            train_steps: 60,
-            infer_batch: 1000,
-            infer_batches: 20,
+            train_steps,
+            infer_batch,
+            infer_batches,
             rounds: 5,
         }
     }
 }
 
-/// Results of the MLP benchmark (medians over rounds).
+/// Results of a benchmark (medians over rounds).
 #[derive(Clone, Debug, Serialize)]
-pub struct MlpResult {
-    /// Training samples per second with dropout 0.2/0.5/0.5.
+pub struct BenchResult {
+    /// The task.
+    pub task: &'static str,
+    /// Training samples per second with the task's dropout.
     pub train_samples_per_sec: f64,
     /// Training samples per second with every rate 0 (same network, same run).
     pub train_samples_per_sec_no_dropout: f64,
-    /// Inference samples per second (batch 1000, Eval mode).
+    /// Inference samples per second (Eval mode).
     pub infer_samples_per_sec: f64,
     /// Share of a training step's time due to dropout: `1 - t_no_dropout / t_dropout`.
     pub dropout_overhead: f64,
@@ -67,26 +132,38 @@ pub struct MlpResult {
     pub threads: usize,
 }
 
-fn model_config(dropout: bool) -> ModelConfig {
-    ModelConfig {
-        widths: vec![784, 1024, 1024, 10],
-        activation: Activation::Relu,
-        dropout: if dropout {
-            DropoutConfig {
-                input: 0.2,
-                hidden: vec![0.5],
+fn model_config(task: Task, dropout: bool) -> ModelConfig {
+    let (input, hidden) = if dropout { (0.2, vec![0.5]) } else { (0.0, vec![]) };
+    match task {
+        Task::Mlp => ModelConfig {
+            widths: vec![784, 1024, 1024, 10],
+            activation: Activation::Relu,
+            dropout: DropoutConfig {
+                input,
+                hidden,
                 ..Default::default()
-            }
-        } else {
-            DropoutConfig::default()
+            },
+            ..Default::default()
         },
-        ..Default::default()
+        Task::Cnn => ModelConfig {
+            layers: Some("c32k5-p2-c64k5-p2-f1024-10".into()),
+            input_shape: task.input(),
+            activation: Activation::Relu,
+            dropout: DropoutConfig {
+                hidden,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
     }
 }
 
-fn synthetic(n: usize, d: usize, seed: u64) -> (Tensor, Targets) {
+fn synthetic(n: usize, shape: &[usize], seed: u64) -> (Tensor, Targets) {
     let mut r = Stream::new(seed, "bench-data").seq();
-    let x = Tensor::from_vec(&[n, d], (0..n * d).map(|_| r.uniform()).collect()).expect("shape");
+    let d: usize = shape.iter().product();
+    let mut full = vec![n];
+    full.extend_from_slice(shape);
+    let x = Tensor::from_vec(&full, (0..n * d).map(|_| r.uniform()).collect()).expect("shape");
     let y = Targets::Classes((0..n).map(|_| r.below(10) as u32).collect());
     (x, y)
 }
@@ -104,14 +181,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Training samples/s of one measurement.
-fn train_rate(
-    b: &MlpBench,
-    threads: &Threads,
-    dropout: bool,
-    x: &Tensor,
-    y: &Targets,
-) -> droplab::Result<f64> {
-    let mut model = model_config(dropout).build(0)?;
+fn train_rate(b: &Bench, threads: &Threads, dropout: bool, x: &Tensor, y: &Targets) -> droplab::Result<f64> {
+    let mut model = model_config(b.task, dropout).build(0)?;
     let cfg = TrainConfig {
         batch_size: b.batch,
         optimizer: OptimizerConfig {
@@ -121,7 +192,7 @@ fn train_rate(
         },
         ..Default::default()
     };
-    let warmup = 5;
+    let warmup = 3;
     let mut stepper = Stepper::new(&cfg, (b.train_steps + warmup) as u64)?;
     let par = threads.par();
     let batches = x.rows() / b.batch;
@@ -144,8 +215,8 @@ fn train_rate(
 }
 
 /// Inference samples/s of one measurement.
-fn infer_rate(b: &MlpBench, threads: &Threads, x: &Tensor) -> droplab::Result<f64> {
-    let mut model = model_config(true).build(0)?;
+fn infer_rate(b: &Bench, threads: &Threads, x: &Tensor) -> droplab::Result<f64> {
+    let mut model = model_config(b.task, true).build(0)?;
     let par = threads.par();
     threads.install(|| {
         let mut xb = Tensor::default();
@@ -186,11 +257,12 @@ pub fn train_flop(widths: &[usize], b: usize) -> f64 {
     3.0 * fwd - first
 }
 
-/// Runs the MLP benchmark: training with and without dropout alternately, then inference.
-pub fn run_mlp(b: &MlpBench, mut progress: impl FnMut(&str)) -> droplab::Result<MlpResult> {
+/// Runs a benchmark: training with and without dropout alternately, then inference.
+pub fn run(b: &Bench, mut progress: impl FnMut(&str)) -> droplab::Result<BenchResult> {
     let threads = Threads::new(Some(b.threads))?;
-    let (x, y) = synthetic(b.batch * 16, 784, 1);
-    let (xi, _) = synthetic(b.infer_batch, 784, 2);
+    let input = b.task.input();
+    let (x, y) = synthetic(b.batch * 16, &input, 1);
+    let (xi, _) = synthetic(b.infer_batch, &input, 2);
     let (mut on, mut off, mut inf) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..b.rounds {
         progress(&format!("round {}/{}", r + 1, b.rounds));
@@ -200,9 +272,10 @@ pub fn run_mlp(b: &MlpBench, mut progress: impl FnMut(&str)) -> droplab::Result<
     }
     let peak = gemm_peak(&threads, 1536);
     let (on, off, inf) = (median(on), median(off), median(inf));
-    let flop = train_flop(&[784, 1024, 1024, 10], b.batch);
+    let flop = b.task.train_flop(b.batch);
     let gflops = on / b.batch as f64 * flop / 1e9;
-    Ok(MlpResult {
+    Ok(BenchResult {
+        task: b.task.name(),
         train_samples_per_sec: on,
         train_samples_per_sec_no_dropout: off,
         infer_samples_per_sec: inf,

@@ -1,29 +1,33 @@
-//! `droplab bench mlp [--json]`: the training core's benchmark (see bench/ and BENCHMARKS.md).
+//! `droplab bench mlp|cnn [--json]`: the training core's benchmarks (see bench/ and
+//! BENCHMARKS.md).
 
 use crate::cli::BenchArgs;
 use crate::error::{CliError, CliResult};
 
 /// `droplab bench`.
 pub fn run(args: &BenchArgs) -> CliResult {
-    if args.which != "mlp" {
-        return Err(CliError::usage(format!(
-            "bench: unknown benchmark '{}' (valid: mlp)",
-            args.which
-        )));
-    }
-    if args.rounds == 0 || args.steps == 0 || args.threads == 0 {
+    let task = match args.which.as_str() {
+        "mlp" => droplab_bench::Task::Mlp,
+        "cnn" => droplab_bench::Task::Cnn,
+        other => {
+            return Err(CliError::usage(format!(
+                "bench: unknown benchmark '{other}' (valid: mlp, cnn)"
+            )));
+        }
+    };
+    if args.rounds == 0 || args.steps == Some(0) || args.threads == 0 {
         return Err(CliError::usage(
             "bench: --rounds, --steps and --threads must be at least 1",
         ));
     }
-    let b = droplab_bench::MlpBench {
+    let b = droplab_bench::Bench {
         threads: args.threads,
         rounds: args.rounds,
-        train_steps: args.steps,
-        ..Default::default()
+        train_steps: args.steps.unwrap_or(droplab_bench::Bench::new(task).train_steps),
+        ..droplab_bench::Bench::new(task)
     };
     let quiet = args.json;
-    let r = droplab_bench::run_mlp(&b, |m| {
+    let r = droplab_bench::run(&b, |m| {
         if !quiet {
             eprintln!("{m}");
         }
@@ -35,8 +39,11 @@ pub fn run(args: &BenchArgs) -> CliResult {
         );
     } else {
         println!(
-            "MLP 784-1024-1024-10, dropout 0.2/0.5/0.5, batch 128, {} threads (medians of {} rounds)",
-            r.threads, b.rounds
+            "{}, batch {}, {} threads (medians of {} rounds)",
+            task.describe(),
+            b.batch,
+            r.threads,
+            b.rounds
         );
         println!("  training     {:>9.0} samples/s", r.train_samples_per_sec);
         println!(
@@ -44,8 +51,8 @@ pub fn run(args: &BenchArgs) -> CliResult {
             r.train_samples_per_sec_no_dropout
         );
         println!(
-            "  inference    {:>9.0} samples/s (batch 1000)",
-            r.infer_samples_per_sec
+            "  inference    {:>9.0} samples/s (batch {})",
+            r.infer_samples_per_sec, b.infer_batch
         );
         println!(
             "  dropout cost {:>9.1} % of a training step",

@@ -242,7 +242,7 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Which benchmark: mlp.
+    /// Which benchmark: mlp | cnn.
     pub which: String,
     /// Print one JSON object.
     #[arg(long)]
@@ -253,9 +253,9 @@ pub struct BenchArgs {
     /// Threads.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
-    /// Timed training steps per measurement.
-    #[arg(long, default_value_t = 60)]
-    pub steps: usize,
+    /// Timed training steps per measurement (default: 60 for mlp, 10 for cnn).
+    #[arg(long)]
+    pub steps: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -104,6 +104,10 @@ impl Layer for Pool2d {
                     .zip(self.argmax.par_chunks_mut(plane_out))
                     .zip(x.data().par_chunks(plane_in))
                     .for_each(|((yp, ap), xp)| {
+                        if k == 2 && s == 2 {
+                            max_pool_2x2(xp, g.w, oh, ow, yp, ap);
+                            return;
+                        }
                         for oy in 0..oh {
                             for ox in 0..ow {
                                 let mut best = (oy * s) * g.w + ox * s;
@@ -305,5 +309,30 @@ impl Layer for Flatten {
 
     fn describe(&self) -> String {
         "flatten".into()
+    }
+}
+
+/// The common 2x2, stride 2 max pooling of one plane (row width `w`), branch-free: the same
+/// choice as the general loop (the first of equal values in row-major window order).
+fn max_pool_2x2(xp: &[f32], w: usize, oh: usize, ow: usize, yp: &mut [f32], ap: &mut [u32]) {
+    for oy in 0..oh {
+        let r0 = &xp[2 * oy * w..2 * oy * w + 2 * ow];
+        let r1 = &xp[(2 * oy + 1) * w..(2 * oy + 1) * w + 2 * ow];
+        let base = (2 * oy * w) as u32;
+        let out = &mut yp[oy * ow..(oy + 1) * ow];
+        let arg = &mut ap[oy * ow..(oy + 1) * ow];
+        for ox in 0..ow {
+            let (a, b, c, d) = (r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]);
+            let i = base + 2 * ox as u32;
+            let (top, ti) = if b > a { (b, i + 1) } else { (a, i) };
+            let (bot, bi) = if d > c {
+                (d, i + w as u32 + 1)
+            } else {
+                (c, i + w as u32)
+            };
+            let (m, mi) = if bot > top { (bot, bi) } else { (top, ti) };
+            out[ox] = m;
+            arg[ox] = mi;
+        }
     }
 }

@@ -64,12 +64,14 @@ impl Geometry {
     }
 }
 
-/// Writes the column matrix of `x` (`[c, h, w]`) into `col` (`col_rows x col_cols`).
-pub fn im2col(g: &Geometry, x: &[f32], col: &mut [f32]) {
+/// Writes the column matrix of `x` (`[c, h, w]`) into `col` (`col_rows x col_cols`), whose
+/// rows start `ld` elements apart (`ld >= col_cols`; several examples can then sit side by
+/// side in one wider matrix).
+pub fn im2col(g: &Geometry, x: &[f32], col: &mut [f32], ld: usize) {
     let (oh, ow) = (g.out_h().unwrap_or(0), g.out_w().unwrap_or(0));
     let n = oh * ow;
     debug_assert_eq!(x.len(), g.c * g.h * g.w);
-    debug_assert_eq!(col.len(), g.col_rows() * n);
+    debug_assert!(col.len() >= (g.col_rows() - 1) * ld + n);
     for ci in 0..g.c {
         let plane = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
         for i in 0..g.k {
@@ -77,20 +79,30 @@ pub fn im2col(g: &Geometry, x: &[f32], col: &mut [f32]) {
             for j in 0..g.k {
                 let (xlo, xhi) = g.valid(j, g.w, ow);
                 let r = (ci * g.k + i) * g.k + j;
-                let dst = &mut col[r * n..(r + 1) * n];
+                let dst = &mut col[r * ld..r * ld + n];
                 for oy in 0..oh {
                     let out = &mut dst[oy * ow..(oy + 1) * ow];
                     if oy < ylo || oy >= yhi || xlo >= xhi {
-                        out.fill(0.0);
+                        for v in out.iter_mut() {
+                            *v = 0.0;
+                        }
                         continue;
                     }
                     let iy = oy * g.s + i - g.p;
                     let src = &plane[iy * g.w..(iy + 1) * g.w];
-                    out[..xlo].fill(0.0);
-                    out[xhi..].fill(0.0);
+                    // Rows are short (a feature map's width): plain loops, not memcpy/memset
+                    // calls, whose per-call cost dominated here.
+                    for v in &mut out[..xlo] {
+                        *v = 0.0;
+                    }
+                    for v in &mut out[xhi..] {
+                        *v = 0.0;
+                    }
                     if g.s == 1 {
                         let x0 = xlo + j - g.p;
-                        out[xlo..xhi].copy_from_slice(&src[x0..x0 + (xhi - xlo)]);
+                        for (d, &v) in out[xlo..xhi].iter_mut().zip(&src[x0..x0 + (xhi - xlo)]) {
+                            *d = v;
+                        }
                     } else {
                         for (ox, v) in out.iter_mut().enumerate().take(xhi).skip(xlo) {
                             *v = src[ox * g.s + j - g.p];
@@ -102,9 +114,9 @@ pub fn im2col(g: &Geometry, x: &[f32], col: &mut [f32]) {
     }
 }
 
-/// Adds the column matrix `col` back into `dx` (`[c, h, w]`, overwritten): the adjoint of
-/// [`im2col`].
-pub fn col2im(g: &Geometry, col: &[f32], dx: &mut [f32]) {
+/// Adds the column matrix `col` (rows `ld` apart) back into `dx` (`[c, h, w]`, overwritten):
+/// the adjoint of [`im2col`].
+pub fn col2im(g: &Geometry, col: &[f32], dx: &mut [f32], ld: usize) {
     let (oh, ow) = (g.out_h().unwrap_or(0), g.out_w().unwrap_or(0));
     let n = oh * ow;
     dx.fill(0.0);
@@ -118,7 +130,7 @@ pub fn col2im(g: &Geometry, col: &[f32], dx: &mut [f32]) {
                     continue;
                 }
                 let r = (ci * g.k + i) * g.k + j;
-                let src = &col[r * n..(r + 1) * n];
+                let src = &col[r * ld..r * ld + n];
                 for oy in ylo..yhi {
                     let iy = oy * g.s + i - g.p;
                     let row = &mut plane[iy * g.w..(iy + 1) * g.w];
@@ -182,12 +194,23 @@ mod tests {
             let x: Vec<f32> = (0..2 * h * w).map(|i| (i as f32 * 0.7).sin()).collect();
             let n = g.col_rows() * g.col_cols();
             let mut col = vec![f32::NAN; n];
-            im2col(&g, &x, &mut col);
+            im2col(&g, &x, &mut col, g.col_cols());
             assert_eq!(col, naive(&g, &x), "im2col {g:?}");
+            // With a wider row stride, the same values land in the left columns.
+            let ld = g.col_cols() + 3;
+            let mut wide = vec![7.0; g.col_rows() * ld];
+            im2col(&g, &x, &mut wide, ld);
+            for r in 0..g.col_rows() {
+                assert_eq!(
+                    &wide[r * ld..r * ld + g.col_cols()],
+                    &col[r * g.col_cols()..(r + 1) * g.col_cols()]
+                );
+                assert_eq!(&wide[r * ld + g.col_cols()..(r + 1) * ld], &[7.0; 3]);
+            }
             // <im2col(x), c> == <x, col2im(c)>
             let c: Vec<f32> = (0..n).map(|i| (i as f32 * 0.3).cos()).collect();
             let mut dx = vec![f32::NAN; x.len()];
-            col2im(&g, &c, &mut dx);
+            col2im(&g, &c, &mut dx, g.col_cols());
             let lhs: f64 = col.iter().zip(&c).map(|(&a, &b)| a as f64 * b as f64).sum();
             let rhs: f64 = x.iter().zip(&dx).map(|(&a, &b)| a as f64 * b as f64).sum();
             assert!((lhs - rhs).abs() < 1e-4, "adjoint {g:?}: {lhs} vs {rhs}");

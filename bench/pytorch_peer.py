@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""The PyTorch peer of droplab's MLP benchmark: the same task, measured the same way.
+"""The PyTorch peer of droplab's benchmarks: the same tasks, measured the same way.
 
-Task (see ../shared targets and bench/src/lib.rs): MLP 784-1024-1024-10, ReLU, dropout
-0.2 (input) / 0.5 / 0.5, softmax cross-entropy, SGD momentum 0.9 lr 0.01, batch 128, f32,
-synthetic data; inference at batch 1000 in eval mode. Prints one JSON object with the
-medians over --rounds rounds (dropout on and off alternate within each round).
+Tasks (bench/src/lib.rs), all softmax cross-entropy, SGD momentum 0.9 lr 0.01, batch 128,
+f32, synthetic data, inference in eval mode:
+  mlp: 784-1024-1024-10, ReLU, dropout 0.2 (input) / 0.5 / 0.5; inference at batch 1000.
+  cnn: conv 32 5x5 (padding 2), max pool 2, conv 64 5x5, max pool 2, dense 1024 with dropout
+       0.5, 10, on 1x28x28; inference at batch 500.
+Prints one JSON object with the medians over --rounds rounds (dropout on and off alternate
+within each round).
 """
 import argparse
 import json
@@ -15,22 +18,35 @@ import torch
 from torch import nn
 
 
-def model(dropout: bool) -> nn.Module:
+TASKS = {
+    # input shape, timed training steps, inference batch, inference batches
+    "mlp": ((784,), 60, 1000, 20),
+    "cnn": ((1, 28, 28), 10, 500, 4),
+}
+
+
+def model(task: str, dropout: bool) -> nn.Module:
     p_in, p_h = (0.2, 0.5) if dropout else (0.0, 0.0)
+    if task == "cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(3136, 1024), nn.ReLU(), nn.Dropout(p_h), nn.Linear(1024, 10),
+        )
     return nn.Sequential(
         nn.Dropout(p_in), nn.Linear(784, 1024), nn.ReLU(), nn.Dropout(p_h),
         nn.Linear(1024, 1024), nn.ReLU(), nn.Dropout(p_h), nn.Linear(1024, 10),
     )
 
 
-def train_rate(x, y, batch, steps, dropout):
+def train_rate(task, x, y, batch, steps, dropout):
     torch.manual_seed(0)
-    m = model(dropout)
+    m = model(task, dropout)
     m.train()
     opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     batches = x.shape[0] // batch
-    warmup = 5
+    warmup = 3
     start = time.perf_counter()
     for s in range(steps + warmup):
         if s == warmup:
@@ -44,8 +60,8 @@ def train_rate(x, y, batch, steps, dropout):
     return steps * batch / (time.perf_counter() - start)
 
 
-def infer_rate(x, batches):
-    m = model(True)
+def infer_rate(task, x, batches):
+    m = model(task, True)
     m.eval()
     with torch.inference_mode():
         m(x)
@@ -57,29 +73,35 @@ def infer_rate(x, batches):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--task", choices=sorted(TASKS), default="mlp")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--train-steps", type=int, default=60)
-    ap.add_argument("--infer-batch", type=int, default=1000)
-    ap.add_argument("--infer-batches", type=int, default=20)
+    ap.add_argument("--train-steps", type=int)
+    ap.add_argument("--infer-batch", type=int)
+    ap.add_argument("--infer-batches", type=int)
     ap.add_argument("--rounds", type=int, default=5)
     a = ap.parse_args()
+    shape, steps, infer_batch, infer_batches = TASKS[a.task]
+    steps = a.train_steps or steps
+    infer_batch = a.infer_batch or infer_batch
+    infer_batches = a.infer_batches or infer_batches
     torch.set_num_threads(a.threads)
     g = torch.Generator().manual_seed(1)
-    x = torch.rand(a.batch * 16, 784, generator=g)
+    x = torch.rand(a.batch * 16, *shape, generator=g)
     y = torch.randint(0, 10, (a.batch * 16,), generator=g)
-    xi = torch.rand(a.infer_batch, 784, generator=g)
+    xi = torch.rand(infer_batch, *shape, generator=g)
     on, off, inf = [], [], []
     for _ in range(a.rounds):
-        on.append(train_rate(x, y, a.batch, a.train_steps, True))
-        off.append(train_rate(x, y, a.batch, a.train_steps, False))
-        inf.append(infer_rate(xi, a.infer_batches))
+        on.append(train_rate(a.task, x, y, a.batch, steps, True))
+        off.append(train_rate(a.task, x, y, a.batch, steps, False))
+        inf.append(infer_rate(a.task, xi, infer_batches))
     on_m, off_m = statistics.median(on), statistics.median(off)
     print(json.dumps({
         "train_samples_per_sec": on_m,
         "train_samples_per_sec_no_dropout": off_m,
         "infer_samples_per_sec": statistics.median(inf),
         "dropout_overhead": 1.0 - on_m / off_m,
+        "task": a.task,
         "threads": a.threads,
         "torch_version": torch.__version__,
     }))

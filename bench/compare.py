@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""droplab against PyTorch on the MLP benchmark, alternating A B A B in one run.
+"""droplab against PyTorch on one benchmark task, alternating A B A B in one run.
 
 Usage (from the repo root, after `cargo build --release` and with torch in bench/.venv):
-    bench/.venv/bin/python bench/compare_mlp.py [--rounds 7] [--threads 2]
+    bench/.venv/bin/python bench/compare.py [--task mlp|cnn] [--rounds 7] [--threads 2]
 
-Each round runs `droplab bench mlp --json --rounds 1` then `bench/pytorch_mlp.py --rounds 1`
-(each measures training with dropout, training without dropout, and inference, in that
-order); the order of the two peers alternates between rounds. Prints a Markdown table of
-medians and ratios, and writes bench/results/mlp.json.
+Each round runs `droplab bench TASK --json --rounds 1` then
+`bench/pytorch_peer.py --task TASK --rounds 1` (each measures training with dropout, training
+without dropout, and inference, in that order); the order of the two peers alternates between
+rounds. Prints a Markdown table of medians and ratios, and writes bench/results/TASK.json.
 """
 import argparse
 import json
@@ -27,14 +27,17 @@ def run(cmd):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--task", choices=["mlp", "cnn"], default="mlp")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--steps", type=int, default=120, help="timed training steps per measurement")
+    ap.add_argument("--steps", type=int, help="timed training steps per measurement (default 120 mlp, 20 cnn)")
     ap.add_argument("--droplab", default=os.path.join(ROOT, "target", "release", "droplab"))
     a = ap.parse_args()
-    dl_cmd = [a.droplab, "bench", "mlp", "--json", "--rounds", "1", "--threads", str(a.threads), "--steps", str(a.steps)]
-    pt_cmd = [sys.executable, os.path.join(HERE, "pytorch_mlp.py"), "--rounds", "1", "--threads", str(a.threads),
-              "--train-steps", str(a.steps)]
+    steps = a.steps or {"mlp": 120, "cnn": 20}[a.task]
+    dl_cmd = [a.droplab, "bench", a.task, "--json", "--rounds", "1", "--threads", str(a.threads),
+              "--steps", str(steps)]
+    pt_cmd = [sys.executable, os.path.join(HERE, "pytorch_peer.py"), "--task", a.task, "--rounds", "1",
+              "--threads", str(a.threads), "--train-steps", str(steps)]
     dl, pt = [], []
     for r in range(a.rounds):
         order = [(dl_cmd, dl), (pt_cmd, pt)] if r % 2 == 0 else [(pt_cmd, pt), (dl_cmd, dl)]
@@ -49,7 +52,8 @@ def main():
     keys = ["train_samples_per_sec", "train_samples_per_sec_no_dropout", "infer_samples_per_sec", "dropout_overhead"]
     summary = {
         "rounds": a.rounds,
-        "steps": a.steps,
+        "task": a.task,
+        "steps": steps,
         "threads": a.threads,
         "torch_version": pt[0].get("torch_version"),
         "droplab": {k: med(dl, k) for k in keys + ["train_gflops", "peak_gflops", "fraction_of_peak"]},
@@ -61,14 +65,14 @@ def main():
         summary[f"ratio_{k}"] = summary["droplab"][k] / summary["pytorch"][k]
         summary[f"median_round_ratio_{k}"] = statistics.median(d[k] / p[k] for d, p in zip(dl, pt))
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "mlp.json"), "w") as f:
+    with open(os.path.join(HERE, "results", f"{a.task}.json"), "w") as f:
         json.dump(summary, f, indent=2)
     d, p = summary["droplab"], summary["pytorch"]
     print(f"| metric (medians of {a.rounds} alternating rounds, {a.threads} threads) | droplab | PyTorch {summary['torch_version']} | ratio |")
     print("|---|---:|---:|---:|")
-    print(f"| training samples/s (dropout 0.2/0.5/0.5) | {d['train_samples_per_sec']:.0f} | {p['train_samples_per_sec']:.0f} | {summary['ratio_train_samples_per_sec']:.2f}x |")
+    print(f"| training samples/s (with dropout) | {d['train_samples_per_sec']:.0f} | {p['train_samples_per_sec']:.0f} | {summary['ratio_train_samples_per_sec']:.2f}x |")
     print(f"| training samples/s (no dropout) | {d['train_samples_per_sec_no_dropout']:.0f} | {p['train_samples_per_sec_no_dropout']:.0f} | {summary['ratio_train_samples_per_sec_no_dropout']:.2f}x |")
-    print(f"| inference samples/s (batch 1000) | {d['infer_samples_per_sec']:.0f} | {p['infer_samples_per_sec']:.0f} | {summary['ratio_infer_samples_per_sec']:.2f}x |")
+    print(f"| inference samples/s | {d['infer_samples_per_sec']:.0f} | {p['infer_samples_per_sec']:.0f} | {summary['ratio_infer_samples_per_sec']:.2f}x |")
     print(f"| cost of dropout (share of a step) | {100 * d['dropout_overhead']:.1f} % | {100 * p['dropout_overhead']:.1f} % | |")
     print(f"| training GFLOP/s / measured SGEMM peak | {d['train_gflops']:.1f} / {d['peak_gflops']:.1f} ({100 * d['fraction_of_peak']:.0f} %) | | |")
 
