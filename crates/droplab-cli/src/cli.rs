@@ -123,6 +123,10 @@ pub struct TrainArgs {
     /// DropBlock's block side (default 3).
     #[arg(long)]
     pub block_size: Option<usize>,
+    /// Image augmentation of training batches: comma-separated shift:PIXELS, rotate:DEGREES,
+    /// flip, noise:STD (e.g. shift:2,rotate:10); none: off.
+    #[arg(long)]
+    pub augment: Option<String>,
     /// inverted (scale in training) | standard (scale by 1-p at test time, as the paper).
     #[arg(long)]
     pub dropout_convention: Option<String>,

@@ -4,6 +4,7 @@
 use droplab::model::ConvDropoutKind;
 use droplab::nn::{Activation, Init, Loss};
 use droplab::optim::{LrSchedule, MomentumSchedule, OptimizerKind};
+use droplab::regularize::AugmentConfig;
 use droplab::regularize::{Convention, DropoutKind};
 use droplab::train::{EarlyStoppingConfig, Monitor};
 
@@ -83,6 +84,26 @@ pub fn parse_dropout(s: &str) -> CliResult<(f32, Vec<f32>)> {
         )));
     }
     Ok((rates[0], rates[1..].to_vec()))
+}
+
+/// `--augment shift:2,rotate:10,flip,noise:0.1` (or `none`).
+pub fn parse_augment(s: &str) -> CliResult<AugmentConfig> {
+    let f = "--augment";
+    let valid = "comma-separated shift:PIXELS, rotate:DEGREES, flip, noise:STD, or none";
+    let mut a = AugmentConfig::default();
+    if s == "none" {
+        return Ok(a);
+    }
+    for part in s.split(',') {
+        match part.trim().split(':').collect::<Vec<_>>().as_slice() {
+            ["shift", v] => a.shift = num(f, v, valid)?,
+            ["rotate", v] => a.rotate = num(f, v, valid)?,
+            ["noise", v] => a.noise = num(f, v, valid)?,
+            ["flip"] => a.flip = true,
+            _ => return Err(bad(f, part, valid)),
+        }
+    }
+    Ok(a)
 }
 
 /// Sets every field a flag names. Returns whether the layer widths were given explicitly.
@@ -166,6 +187,9 @@ pub fn apply(cfg: &mut RunConfig, a: &TrainArgs, widths_in_file: bool) -> CliRes
             "bernoulli" => ConvDropoutKind::Bernoulli,
             _ => return Err(bad("--conv-dropout-kind", v, "spatial, dropblock or bernoulli")),
         };
+    }
+    if let Some(v) = &a.augment {
+        cfg.train.augment = parse_augment(v)?;
     }
     if let Some(v) = a.block_size {
         m.dropout.block_size = v;

@@ -44,6 +44,7 @@ pub const RECIPES: &[Recipe] = &[
     recipe!("hinton2012-hidden-dropout"),
     recipe!("hinton2012-input-hidden-dropout"),
     recipe!("keras-mnist-mlp"),
+    recipe!("tf-deep-mnist-cnn"),
 ];
 
 /// Parses a recipe into its run config.
@@ -140,7 +141,12 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         if let Some(e) = args.epochs {
             cfg.train.epochs = e;
         }
+        let mut info = cfg.recipe.clone().unwrap_or_default();
         if let Some(d) = &args.dataset {
+            if *d != cfg.data.dataset {
+                // The published number is for the recipe's own dataset.
+                info.published_test_error = None;
+            }
             cfg.data.dataset = d.clone();
         }
         if let Some(d) = &args.data_dir {
@@ -158,7 +164,6 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         cfg.pin_threads();
         cfg.model.validate()?;
         cfg.train.validate()?;
-        let info = cfg.recipe.clone().unwrap_or_default();
         let mut res = RecipeResult {
             recipe: r.name.to_string(),
             source: info.source,
@@ -182,6 +187,7 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
                 );
             }
             let splits = dataset::load(&c.data, c.seed)?;
+            crate::train_cmd::fit_widths(&mut c, &splits, true)?;
             let run_name = format!("{}-seed{}", r.name, c.seed);
             let progress = if args.quiet {
                 Progress::Quiet

@@ -351,6 +351,8 @@ fn a_cnn_trains_reproduces_exports_and_evaluates() {
         "0,0.3",
         "--max-norm",
         "3",
+        "--augment",
+        "shift:1,rotate:8,noise:0.05",
         "--epochs",
         "2",
         "--out",
@@ -363,6 +365,7 @@ fn a_cnn_trains_reproduces_exports_and_evaluates() {
     assert_eq!(r["config"]["model"]["input_shape"], serde_json::json!([1, 8, 8]));
     assert_eq!(r["history"].as_array().unwrap().len(), 2);
     assert!(r["warnings"].as_array().unwrap().is_empty());
+    assert_eq!(r["config"]["train"]["augment"]["rotate"], 8.0);
     // Conv, its batch norm (with running statistics), pools, flatten and the dense head are
     // named as a PyTorch nn.Sequential would name them.
     let bytes = std::fs::read(tmp.path().join("a/model.safetensors")).unwrap();

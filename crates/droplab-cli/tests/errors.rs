@@ -219,6 +219,12 @@ fn cnn_model_strings_that_do_not_parse_or_fit() {
     let o = train_with(tmp.path(), &["--model", "cnn:c8k9p0-10", "--out", "r"]);
     assert_usage_error(&o, &["9x9 kernel", "larger than its 8x8 input"]);
     no_run(tmp.path(), "r");
+    let o = train_with(tmp.path(), &["--augment", "spin:3", "--out", "r"]);
+    assert_usage_error(&o, &["--augment", "spin:3", "shift:PIXELS"]);
+    no_run(tmp.path(), "r");
+    let o = train_with(tmp.path(), &["--augment", "rotate:400", "--out", "r"]);
+    assert_usage_error(&o, &["augment.rotate", "400"]);
+    no_run(tmp.path(), "r");
     let o = train_with(tmp.path(), &["--model", "cnn:c8k3-p2-7", "--out", "r"]);
     assert_usage_error(&o, &["output width 7", "10 classes"]);
     no_run(tmp.path(), "r");

@@ -217,30 +217,14 @@ impl Layer for Conv2d {
         }
         let b = x.rows();
         let act = self.act;
-        if act != Activation::Identity {
-            dy.data_mut()
-                .par_chunks_mut(n * cout)
-                .zip(y.data().par_chunks(n * cout))
-                .for_each(|(d, t)| {
-                    for (d, &t) in d.iter_mut().zip(t) {
-                        *d *= act.derivative_from_output(t);
-                    }
-                });
-        }
-        // Bias gradient: sum over examples and positions, example by example in order.
-        let db = self.bias.grad.data_mut();
-        db.fill(0.0);
-        for ex in dy.data().chunks_exact(cout * n) {
-            for (g, row) in db.iter_mut().zip(ex.chunks_exact(n)) {
-                *g += row.iter().sum::<f32>();
-            }
-        }
-        // Per group: the weight gradient `dY [cout, e*n] x col^T` summed over its sub-batches
-        // on its own (the groups are added in order below), and the input gradient `W^T dY`
-        // scattered back per example.
+        // Per group: the weight gradient `dY [cout, e*n] x col^T` and the bias gradient summed
+        // over its sub-batches on their own (the groups are added in order below), and the
+        // input gradient `W^T dY` scattered back per example. The activation's derivative is
+        // applied while dY is gathered into the GEMM's layout: one pass over dY.
         let groups = b.div_ceil(GROUP);
         let wlen = cout * kk;
-        self.partial.resize(groups * wlen, 0.0);
+        let plen = wlen + cout;
+        self.partial.resize(groups * plen, 0.0);
         let w = self.weight.value.data();
         let per_in = x.cols();
         let want_dx = dx.is_some();
@@ -252,15 +236,24 @@ impl Layer for Conv2d {
             None => (0..groups).map(|_| &mut [][..]).collect(),
         };
         self.partial
-            .par_chunks_mut(wlen)
+            .par_chunks_mut(plen)
             .zip(dy.data().par_chunks(GROUP * cout * n))
+            .zip(y.data().par_chunks(GROUP * cout * n))
             .zip(x.data().par_chunks(GROUP * per_in))
             .zip(dx_groups.par_iter_mut())
             .for_each_init(
                 || (Vec::new(), Vec::new()),
-                |(col, dyg): &mut (Vec<f32>, Vec<f32>), (((pw, dyb), xg), dxg)| {
+                |(col, dyg): &mut (Vec<f32>, Vec<f32>), ((((part, dyb), yb), xg), dxg)| {
+                    let (pw, pb) = part.split_at_mut(wlen);
+                    pb.fill(0.0);
                     let sb = sub_batch(n);
-                    for (s, (xs, dys)) in xg.chunks(sb * per_in).zip(dyb.chunks(sb * cout * n)).enumerate() {
+                    let ys = yb.chunks(sb * cout * n);
+                    for (s, ((xs, dys), yss)) in xg
+                        .chunks(sb * per_in)
+                        .zip(dyb.chunks(sb * cout * n))
+                        .zip(ys)
+                        .enumerate()
+                    {
                         let e = xs.len() / per_in;
                         let ld = e * n;
                         col.resize(kk * ld, 0.0);
@@ -268,9 +261,19 @@ impl Layer for Conv2d {
                         for (i, xb) in xs.chunks_exact(per_in).enumerate() {
                             im2col(&g, xb, &mut col[i * n..], ld);
                         }
-                        for (i, ex) in dys.chunks_exact(cout * n).enumerate() {
-                            for (o, row) in ex.chunks_exact(n).enumerate() {
-                                dyg[o * ld + i * n..o * ld + (i + 1) * n].copy_from_slice(row);
+                        for (i, (ex, ey)) in dys
+                            .chunks_exact(cout * n)
+                            .zip(yss.chunks_exact(cout * n))
+                            .enumerate()
+                        {
+                            for (o, (row, yrow)) in ex.chunks_exact(n).zip(ey.chunks_exact(n)).enumerate() {
+                                let dst = &mut dyg[o * ld + i * n..o * ld + (i + 1) * n];
+                                let mut sum = 0.0f32;
+                                for ((d, &v), &t) in dst.iter_mut().zip(row).zip(yrow) {
+                                    *d = v * act.derivative_from_output(t);
+                                    sum += *d;
+                                }
+                                pb[o] += sum;
                             }
                         }
                         // dW (+)= dY col^T
@@ -307,9 +310,14 @@ impl Layer for Conv2d {
                 },
             );
         let dw = self.weight.grad.data_mut();
-        dw.copy_from_slice(&self.partial[..wlen]);
-        for p in self.partial[wlen..].chunks_exact(wlen) {
-            for (d, &v) in dw.iter_mut().zip(p) {
+        dw.fill(0.0);
+        let db = self.bias.grad.data_mut();
+        db.fill(0.0);
+        for p in self.partial.chunks_exact(plen) {
+            for (d, &v) in dw.iter_mut().zip(&p[..wlen]) {
+                *d += v;
+            }
+            for (d, &v) in db.iter_mut().zip(&p[wlen..]) {
                 *d += v;
             }
         }

@@ -11,9 +11,11 @@
 //!   convolutional feature maps; DropConnect on weights lives in [`crate::nn::Dense`];
 //! * [`penalty`]: L1, L2 and elastic net on weights (biases excluded unless configured);
 //! * [`max_norm`]: each unit's incoming weight vector clipped to norm `c` after every update;
-//! * [`clip`]: gradient-norm clipping.
+//! * [`clip`]: gradient-norm clipping;
+//! * [`augment`]: seeded on-the-fly image augmentation (shifts, rotations, flips, noise).
 
 mod alpha;
+pub mod augment;
 mod dropblock;
 mod dropout;
 mod gaussian;
@@ -24,6 +26,7 @@ pub mod max_norm;
 pub mod penalty;
 
 pub use alpha::AlphaParams;
+pub use augment::AugmentConfig;
 pub use dropblock::DropBlock;
 pub use dropout::{Bernoulli, Convention, Dropout, DropoutKind};
 pub use spatial::SpatialDropout;

@@ -19,7 +19,7 @@ use crate::data::Dataset;
 use crate::error::{Error, Result, check};
 use crate::nn::{Ctx, Loss, LossOutput, Mode, Sequential, Targets};
 use crate::optim::{LrSchedule, MomentumSchedule, Optimizer, OptimizerConfig};
-use crate::regularize::{clip, max_norm, penalty};
+use crate::regularize::{AugmentConfig, clip, max_norm, penalty};
 use crate::rng::Stream;
 use crate::tensor::{Tensor, Threads};
 
@@ -46,6 +46,13 @@ pub struct TrainConfig {
     /// Measure the per-epoch training metrics on a fixed random subset of this many training
     /// examples (0 = all of them). On large sets the full pass costs a third of an epoch.
     pub train_eval_size: usize,
+    /// Data augmentation of training minibatches (images; off by default).
+    #[serde(skip_serializing_if = "is_default")]
+    pub augment: AugmentConfig,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 impl Default for TrainConfig {
@@ -60,6 +67,7 @@ impl Default for TrainConfig {
             clip_grad_norm: None,
             early_stopping: None,
             train_eval_size: 0,
+            augment: AugmentConfig::default(),
         }
     }
 }
@@ -79,7 +87,7 @@ impl TrainConfig {
         if let Some(e) = &self.early_stopping {
             e.validate()?;
         }
-        Ok(())
+        self.augment.validate()
     }
 }
 
@@ -189,6 +197,7 @@ pub fn fit(
         steps: 0,
     };
     let shuffle = Stream::new(seed, "shuffle");
+    let augment = Stream::new(seed, "augment");
     let train_eval = (cfg.train_eval_size > 0 && cfg.train_eval_size < n).then(|| {
         let mut idx: Vec<usize> = (0..n).collect();
         Stream::new(seed, "train-eval").seq().shuffle(&mut idx);
@@ -211,6 +220,7 @@ pub fn fit(
             for (b, idx) in order.chunks(cfg.batch_size).enumerate() {
                 train.x.gather_rows(idx, &mut xb);
                 train.y.gather(idx, &mut yb);
+                cfg.augment.apply(augment, stepper.t, &mut xb)?;
                 running.merge(stepper.step(model, &xb, &yb, epoch, par)?);
                 on_progress(Progress::Step {
                     epoch: epoch + 1,
