@@ -83,26 +83,16 @@ pub fn im2col(g: &Geometry, x: &[f32], col: &mut [f32], ld: usize) {
                 for oy in 0..oh {
                     let out = &mut dst[oy * ow..(oy + 1) * ow];
                     if oy < ylo || oy >= yhi || xlo >= xhi {
-                        for v in out.iter_mut() {
-                            *v = 0.0;
-                        }
+                        out.fill(0.0);
                         continue;
                     }
                     let iy = oy * g.s + i - g.p;
                     let src = &plane[iy * g.w..(iy + 1) * g.w];
-                    // Rows are short (a feature map's width): plain loops, not memcpy/memset
-                    // calls, whose per-call cost dominated here.
-                    for v in &mut out[..xlo] {
-                        *v = 0.0;
-                    }
-                    for v in &mut out[xhi..] {
-                        *v = 0.0;
-                    }
+                    out[..xlo].fill(0.0);
+                    out[xhi..].fill(0.0);
                     if g.s == 1 {
                         let x0 = xlo + j - g.p;
-                        for (d, &v) in out[xlo..xhi].iter_mut().zip(&src[x0..x0 + (xhi - xlo)]) {
-                            *d = v;
-                        }
+                        out[xlo..xhi].copy_from_slice(&src[x0..x0 + (xhi - xlo)]);
                     } else {
                         for (ox, v) in out.iter_mut().enumerate().take(xhi).skip(xlo) {
                             *v = src[ox * g.s + j - g.p];
