@@ -208,7 +208,7 @@ fn train_rate(b: &Bench, threads: &Threads, dropout: bool, x: &Tensor, y: &Targe
             let idx: Vec<usize> = (i * b.batch..(i + 1) * b.batch).collect();
             x.gather_rows(&idx, &mut xb);
             y.gather(&idx, &mut yb);
-            stepper.step(&mut model, &xb, &yb, 0, par)?;
+            stepper.step(&mut model, &xb, &yb, None, 0, par)?;
         }
         Ok((b.train_steps * b.batch) as f64 / start.elapsed().as_secs_f64())
     })

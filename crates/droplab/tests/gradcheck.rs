@@ -7,8 +7,8 @@
 //! wrong sign is an O(1) relative error). Inputs are kept away from ReLU's kink and L1's corner.
 
 use droplab::nn::{
-    Act, Activation, BatchNorm, Conv2d, Ctx, Dense, Flatten, GlobalAvgPool, Init, Layer, Loss, Mode, Param,
-    Pool2d, PoolKind, Role, Targets,
+    Act, Activation, BatchNorm, Conv2d, Ctx, Dense, Flatten, GlobalAvgPool, Init, Layer, Loss, Lstm, Mode,
+    Param, Pool2d, PoolKind, Role, SeqPool, SeqPoolKind, Targets,
 };
 use droplab::regularize::{
     Bernoulli, Convention, DropBlock, Dropout, DropoutKind, SpatialDropout, clip, max_norm, penalty,
@@ -358,5 +358,51 @@ fn dropconnect_spatial_dropout_and_dropblock_with_fixed_masks() {
         check_layer(&mut SpatialDropout::new(b), &x, Ctx::new(mode, 9));
         let mut db = DropBlock::new("p", 0.3, 2, 0, Stream::new(6, "db")).unwrap();
         check_layer(&mut db, &x, Ctx::new(mode, 9));
+    }
+}
+
+fn lstm(f: usize, h: usize) -> Lstm {
+    let mut rng = Stream::new(5, "init").seq();
+    Lstm::new("lstm", f, h, &mut rng).unwrap()
+}
+
+#[test]
+fn lstm_over_sequences_of_varying_length() {
+    let x = random(&[3, 4, 2], 19, false);
+    let lengths = [4usize, 2, 1];
+    let ctx = Ctx::new(Mode::Train, 0).with_lengths(Some(&lengths));
+    check_layer(&mut lstm(2, 3), &x, ctx);
+    check_layer(&mut lstm(2, 3), &x, Ctx::new(Mode::Train, 0));
+}
+
+#[test]
+fn lstm_with_every_recurrent_dropout_and_fixed_masks() {
+    let x = random(&[3, 4, 5], 20, false);
+    let lengths = [4usize, 3, 2];
+    for conv_ in [Convention::Inverted, Convention::Standard] {
+        for variational in [true, false] {
+            for mode in [Mode::Train, Mode::Frozen(2), Mode::MonteCarlo, Mode::Eval] {
+                let b = |name: &str| Some(Bernoulli::new("p", 0.3, conv_, Stream::new(6, name)).unwrap());
+                let mut l = lstm(5, 4)
+                    .with_input_dropout(b("in"), variational)
+                    .with_recurrent_dropout(b("rec"))
+                    .with_weight_dropout(b("w"));
+                let ctx = Ctx::new(mode, 7).with_lengths(Some(&lengths));
+                check_layer(&mut l, &x, ctx);
+            }
+        }
+    }
+}
+
+#[test]
+fn sequence_pooling_heads() {
+    let x = random(&[3, 4, 2], 21, false);
+    let lengths = [4usize, 2, 1];
+    for kind in [SeqPoolKind::Last, SeqPoolKind::Mean] {
+        check_layer(
+            &mut SeqPool(kind),
+            &x,
+            Ctx::new(Mode::Train, 0).with_lengths(Some(&lengths)),
+        );
     }
 }

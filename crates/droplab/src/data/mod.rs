@@ -25,6 +25,8 @@ pub struct Dataset {
     pub y: Targets,
     /// Number of classes (0 for regression).
     pub classes: usize,
+    /// Sequences `[n, time, features]` padded with zeros: each one's true length.
+    pub lengths: Option<Vec<usize>>,
 }
 
 impl Dataset {
@@ -45,7 +47,12 @@ impl Dataset {
                 ));
             }
         }
-        Ok(Dataset { x, y, classes })
+        Ok(Dataset {
+            x,
+            y,
+            classes,
+            lengths: None,
+        })
     }
 
     /// Number of examples.
@@ -63,6 +70,18 @@ impl Dataset {
         self.x.cols()
     }
 
+    /// The lengths of the examples `idx` (sequences only), into `out`.
+    pub fn gather_lengths(&self, idx: &[usize], out: &mut Vec<usize>) -> bool {
+        out.clear();
+        match &self.lengths {
+            Some(l) => {
+                out.extend(idx.iter().map(|&i| l[i]));
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The examples `idx`, in that order.
     pub fn select(&self, idx: &[usize]) -> Dataset {
         let mut x = Tensor::default();
@@ -71,6 +90,7 @@ impl Dataset {
             x,
             y: self.y.select(idx),
             classes: self.classes,
+            lengths: self.lengths.as_ref().map(|l| idx.iter().map(|&i| l[i]).collect()),
         }
     }
 }

@@ -13,6 +13,7 @@ mod conv;
 mod dense;
 mod init;
 mod loss;
+mod lstm;
 mod pool;
 mod sequential;
 
@@ -27,6 +28,7 @@ pub use conv::Conv2d;
 pub use dense::Dense;
 pub use init::Init;
 pub use loss::{Loss, LossOutput, Targets};
+pub use lstm::{Lstm, SeqPool, SeqPoolKind};
 pub use pool::{Flatten, GlobalAvgPool, Pool2d, PoolKind};
 pub use sequential::Sequential;
 
@@ -50,29 +52,50 @@ pub enum Mode {
 
 /// What every layer call receives.
 #[derive(Clone, Copy, Debug)]
-pub struct Ctx {
+pub struct Ctx<'a> {
     /// The mode of this call.
     pub mode: Mode,
     /// The training step (or Monte Carlo pass) counter that keys masks.
     pub step: u64,
     /// faer's parallelism for GEMM inside the current pool.
     pub par: faer::Par,
+    /// Sequence batches `[batch, time, features]`: each sequence's true length (steps past it
+    /// are padding). `None`: every sequence fills the time axis.
+    pub lengths: Option<&'a [usize]>,
 }
 
-impl Ctx {
+impl Ctx<'static> {
     /// A context for `mode` at `step`, sequential GEMM.
     pub fn new(mode: Mode, step: u64) -> Self {
         Ctx {
             mode,
             step,
             par: faer::Par::Seq,
+            lengths: None,
         }
     }
+}
 
+impl<'a> Ctx<'a> {
     /// The same context with another GEMM parallelism.
     pub fn with_par(mut self, par: faer::Par) -> Self {
         self.par = par;
         self
+    }
+
+    /// The same context with the batch's sequence lengths.
+    pub fn with_lengths<'b>(self, lengths: Option<&'b [usize]>) -> Ctx<'b> {
+        Ctx {
+            mode: self.mode,
+            step: self.step,
+            par: self.par,
+            lengths,
+        }
+    }
+
+    /// The length of sequence `b` of a batch whose time axis is `t` long.
+    pub fn length(&self, b: usize, t: usize) -> usize {
+        self.lengths.and_then(|l| l.get(b).copied()).unwrap_or(t).min(t)
     }
 }
 

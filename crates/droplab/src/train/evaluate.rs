@@ -18,11 +18,16 @@ pub fn evaluate(
     threads.install(|| {
         let mut total = LossOutput::default();
         let mut xb = Tensor::default();
+        let mut lb = Vec::new();
         let idx: Vec<usize> = (0..data.len()).collect();
         for chunk in idx.chunks(batch.max(1)) {
             data.x.gather_rows(chunk, &mut xb);
             let yb = data.y.select(chunk);
-            let out = model.forward(&Ctx::new(mode, 0).with_par(par), &xb)?;
+            let seq = data.gather_lengths(chunk, &mut lb);
+            let ctx = Ctx::new(mode, 0)
+                .with_par(par)
+                .with_lengths(seq.then_some(&lb[..]));
+            let out = model.forward(&ctx, &xb)?;
             total.merge(loss.compute(out, &yb, None)?);
         }
         Ok(total)
@@ -57,14 +62,19 @@ pub fn predict_proba(
     let mut probs = Tensor::zeros(&[data.len(), classes]);
     threads.install(|| -> Result<()> {
         let mut xb = Tensor::default();
+        let mut lb = Vec::new();
         let idx: Vec<usize> = (0..data.len()).collect();
         for (bi, chunk) in idx.chunks(batch.max(1)).enumerate() {
             data.x.gather_rows(chunk, &mut xb);
+            let seq = data.gather_lengths(chunk, &mut lb);
             for pass in 0..passes {
                 // Each pass has its own masks; batches get disjoint step keys so that the same
                 // row index in two batches does not share a mask.
                 let step = (pass as u64) << 32 | bi as u64;
-                let out = model.forward(&Ctx::new(mode, step).with_par(par), &xb)?;
+                let ctx = Ctx::new(mode, step)
+                    .with_par(par)
+                    .with_lengths(seq.then_some(&lb[..]));
+                let out = model.forward(&ctx, &xb)?;
                 for (r, &i) in chunk.iter().enumerate() {
                     let z = out.row(r);
                     let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);

@@ -206,6 +206,7 @@ pub fn fit(
     });
     let par = threads.par();
     let mut xb = Tensor::default();
+    let mut lb = Vec::new();
     let mut yb = match &train.y {
         Targets::Classes(_) => Targets::Classes(Vec::new()),
         Targets::Values(_) => Targets::Values(Tensor::default()),
@@ -220,8 +221,9 @@ pub fn fit(
             for (b, idx) in order.chunks(cfg.batch_size).enumerate() {
                 train.x.gather_rows(idx, &mut xb);
                 train.y.gather(idx, &mut yb);
+                let seq = train.gather_lengths(idx, &mut lb);
                 cfg.augment.apply(augment, stepper.t, &mut xb)?;
-                running.merge(stepper.step(model, &xb, &yb, epoch, par)?);
+                running.merge(stepper.step(model, &xb, &yb, seq.then_some(&lb[..]), epoch, par)?);
                 on_progress(Progress::Step {
                     epoch: epoch + 1,
                     batch: b + 1,
@@ -322,16 +324,18 @@ impl<'a> Stepper<'a> {
 
     /// One step on the minibatch `(xb, yb)`: forward -> loss -> backward -> penalty gradients
     /// -> gradient clipping -> optimizer update -> max-norm. Call inside the run's pool.
+    /// `lengths` are the sequences' lengths for a sequence batch.
     pub fn step(
         &mut self,
         model: &mut Sequential,
         xb: &Tensor,
         yb: &Targets,
+        lengths: Option<&[usize]>,
         epoch: usize,
         par: faer::Par,
     ) -> Result<LossOutput> {
         let cfg = self.cfg;
-        let ctx = Ctx::new(Mode::Train, self.t).with_par(par);
+        let ctx = Ctx::new(Mode::Train, self.t).with_par(par).with_lengths(lengths);
         let out = model.forward(&ctx, xb)?;
         let lo = cfg.loss.compute(out, yb, Some(&mut self.dout))?;
         if !lo.loss_sum.is_finite() {

@@ -1,0 +1,643 @@
+//! Long short-term memory (Hochreiter & Schmidhuber 1997) over batch-first sequences of
+//! varying length, with the recurrent dropout variants built in, and the pooling heads that
+//! turn a sequence of states into one vector.
+//!
+//! Dropout in an LSTM (each optional, each with the core's modes):
+//! * on the input: a fresh mask per time step, or *variational* (Gal & Ghahramani 2016): one
+//!   mask per sequence, reused at every step. Dropout between stacked layers is the next
+//!   layer's input dropout (PyTorch's `nn.LSTM(dropout=p)` is the per-step kind);
+//! * on the recurrent state `h_{t-1}` (variational: one mask per sequence);
+//! * on the recurrent weights `W_hh` (DropConnect, "weight dropout" of AWD-LSTM): one mask per
+//!   minibatch.
+//!
+//! Steps past a sequence's length (`Ctx::lengths`) leave the state unchanged and output zeros.
+
+use super::{Ctx, Layer, Param, Role};
+use crate::error::{Error, Result};
+use crate::regularize::Bernoulli;
+use crate::rng::SeqRng;
+use crate::tensor::mask::{bit, words_per_row};
+use crate::tensor::{DropPlan, Tensor, Trans, gemm};
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// A mask drawn for a dropout plan: rows of bits, with the plan's factors.
+#[derive(Debug, Default)]
+struct Drawn {
+    plan: Option<DropPlan>,
+    bits: Vec<u64>,
+    cols: usize,
+}
+
+impl Drawn {
+    /// Draws `rows` rows of `cols` bits for `plan`; `per_weight` keeps a frozen mask per row.
+    fn draw(&mut self, plan: DropPlan, rows: usize, cols: usize, per_weight: bool) {
+        self.cols = cols;
+        if let DropPlan::Mask(mut spec) = plan {
+            if per_weight {
+                spec.per_unit = false;
+            }
+            let wpr = words_per_row(cols);
+            self.bits.resize(rows * wpr, 0);
+            for (r, words) in self.bits.chunks_exact_mut(wpr).enumerate() {
+                spec.row_bits(r, words);
+            }
+            self.plan = Some(DropPlan::Mask(spec));
+        } else {
+            self.bits.clear();
+            self.plan = Some(plan);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.plan = None;
+        self.bits.clear();
+    }
+
+    fn active(&self) -> bool {
+        !matches!(self.plan, None | Some(DropPlan::Identity))
+    }
+
+    /// `dst = src * factor(row)` elementwise.
+    fn apply(&self, row: usize, src: &[f32], dst: &mut [f32]) {
+        match &self.plan {
+            None | Some(DropPlan::Identity) => dst.copy_from_slice(src),
+            Some(DropPlan::Scale(s)) => dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v * s),
+            Some(DropPlan::Mask(spec)) => {
+                let wpr = words_per_row(self.cols);
+                let words = &self.bits[row * wpr..(row + 1) * wpr];
+                for (c, (d, &v)) in dst.iter_mut().zip(src).enumerate() {
+                    *d = if bit(words, c) { v * spec.scale } else { 0.0 };
+                }
+            }
+        }
+    }
+
+    /// In place: `v *= factor(row)`.
+    fn apply_in_place(&self, row: usize, v: &mut [f32]) {
+        match &self.plan {
+            None | Some(DropPlan::Identity) => {}
+            Some(DropPlan::Scale(s)) => v.iter_mut().for_each(|x| *x *= s),
+            Some(DropPlan::Mask(spec)) => {
+                let wpr = words_per_row(self.cols);
+                let words = &self.bits[row * wpr..(row + 1) * wpr];
+                for (c, x) in v.iter_mut().enumerate() {
+                    *x *= if bit(words, c) { spec.scale } else { 0.0 };
+                }
+            }
+        }
+    }
+}
+
+/// An LSTM layer: `[batch, time, in]` -> `[batch, time, hidden]`, PyTorch's gate order
+/// (input, forget, cell, output) and weight layout (`weight_ih [4h, in]`, `weight_hh [4h, h]`).
+#[derive(Debug)]
+pub struct Lstm {
+    w_ih: Param,
+    w_hh: Param,
+    bias: Param,
+    hidden: usize,
+    input_drop: Option<(Bernoulli, bool)>,
+    rec_drop: Option<Bernoulli>,
+    weight_drop: Option<Bernoulli>,
+    in_mask: Drawn,
+    rec_mask: Drawn,
+    w_mask: Drawn,
+    masked_whh: Vec<f32>,
+    xin: Vec<f32>,
+    gates: Vec<f32>,
+    cells: Vec<f32>,
+    hprev: Vec<f32>,
+    scratch: Vec<f32>,
+}
+
+impl Lstm {
+    /// An LSTM `input -> hidden` with uniform(-1/sqrt(h), 1/sqrt(h)) weights as PyTorch, and
+    /// the forget gate's bias at 1 (Jozefowicz et al. 2015).
+    pub fn new(field: &str, input: usize, hidden: usize, rng: &mut SeqRng) -> Result<Self> {
+        if input == 0 || hidden == 0 {
+            return Err(Error::ZeroWidth {
+                field: field.to_string(),
+            });
+        }
+        let k = 1.0 / (hidden as f32).sqrt();
+        let mut uniform =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| (2.0 * rng.uniform() - 1.0) * k).collect() };
+        let w_ih = Tensor::from_vec(&[4 * hidden, input], uniform(4 * hidden * input))?;
+        let w_hh = Tensor::from_vec(&[4 * hidden, hidden], uniform(4 * hidden * hidden))?;
+        let mut bias = Tensor::zeros(&[4 * hidden]);
+        bias.data_mut()[hidden..2 * hidden].fill(1.0);
+        Ok(Lstm {
+            w_ih: Param::new("weight_ih_l0", w_ih, Role::Weight),
+            w_hh: Param::new("weight_hh_l0", w_hh, Role::Weight),
+            bias: Param::new("bias_ih_l0", bias, Role::Bias),
+            hidden,
+            input_drop: None,
+            rec_drop: None,
+            weight_drop: None,
+            in_mask: Drawn::default(),
+            rec_mask: Drawn::default(),
+            w_mask: Drawn::default(),
+            masked_whh: Vec::new(),
+            xin: Vec::new(),
+            gates: Vec::new(),
+            cells: Vec::new(),
+            hprev: Vec::new(),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Dropout on the input: per time step, or one mask per sequence when `variational`.
+    pub fn with_input_dropout(mut self, d: Option<Bernoulli>, variational: bool) -> Self {
+        self.input_drop = d.filter(|d| d.p() > 0.0).map(|d| (d, variational));
+        self
+    }
+
+    /// Variational dropout on the recurrent state (one mask per sequence).
+    pub fn with_recurrent_dropout(mut self, d: Option<Bernoulli>) -> Self {
+        self.rec_drop = d.filter(|d| d.p() > 0.0);
+        self
+    }
+
+    /// DropConnect on the recurrent weights (one mask per minibatch).
+    pub fn with_weight_dropout(mut self, d: Option<Bernoulli>) -> Self {
+        self.weight_drop = d.filter(|d| d.p() > 0.0);
+        self
+    }
+
+    /// The factors the last forward pass multiplied input `(b, t)` by, one per feature (1
+    /// without input dropout).
+    pub fn input_factors(&self, b: usize, t: usize, steps: usize) -> Vec<f32> {
+        let f = self.w_ih.value.shape()[1];
+        let mut v = vec![1.0; f];
+        if self.in_mask.active() {
+            self.in_mask.apply_in_place(self.in_row(b, t, steps), &mut v);
+        }
+        v
+    }
+
+    /// The factors the last forward pass multiplied sequence `b`'s recurrent state by.
+    pub fn recurrent_factors(&self, b: usize) -> Vec<f32> {
+        let mut v = vec![1.0; self.hidden];
+        if self.rec_mask.active() {
+            self.rec_mask.apply_in_place(b, &mut v);
+        }
+        v
+    }
+
+    /// The recurrent weight the last forward pass used (masked under weight dropout).
+    pub fn effective_whh(&self) -> &[f32] {
+        self.whh()
+    }
+
+    /// The input mask factor of input row `(b, t)` as a row index of the drawn mask.
+    fn in_row(&self, b: usize, t: usize, steps: usize) -> usize {
+        match self.input_drop {
+            Some((_, true)) => b,
+            _ => b * steps + t,
+        }
+    }
+
+    fn dims(&self, x: &Tensor) -> Result<(usize, usize, usize)> {
+        let f = self.w_ih.value.shape()[1];
+        match x.shape() {
+            [b, t, ff] if *ff == f => Ok((*b, *t, f)),
+            s => Err(Error::ShapeMismatch {
+                context: "lstm input (sequences [batch, time, features])".into(),
+                expected: vec![0, 0, f],
+                got: s.to_vec(),
+            }),
+        }
+    }
+
+    /// The recurrent weight this pass uses (masked under weight dropout).
+    fn whh(&self) -> &[f32] {
+        if self.w_mask.active() {
+            &self.masked_whh
+        } else {
+            self.w_hh.value.data()
+        }
+    }
+}
+
+impl Layer for Lstm {
+    fn kind(&self) -> &'static str {
+        "lstm"
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        let f = self.w_ih.value.shape()[1];
+        match input {
+            [t, ff] if *ff == f => Ok(vec![*t, self.hidden]),
+            _ => Err(Error::ShapeMismatch {
+                context: "lstm input (sequences [time, features])".into(),
+                expected: vec![0, f],
+                got: input.to_vec(),
+            }),
+        }
+    }
+
+    fn forward(&mut self, ctx: &Ctx, x: &Tensor, y: &mut Tensor) -> Result<()> {
+        let (b, steps, f) = self.dims(x)?;
+        let h = self.hidden;
+        let g4 = 4 * h;
+        // Masks for this call.
+        match self.input_drop {
+            Some((d, variational)) => {
+                let rows = if variational { b } else { b * steps };
+                self.in_mask.draw(d.plan(ctx.mode, ctx.step), rows, f, false);
+            }
+            None => self.in_mask.clear(),
+        }
+        match self.rec_drop {
+            Some(d) => self.rec_mask.draw(d.plan(ctx.mode, ctx.step), b, h, false),
+            None => self.rec_mask.clear(),
+        }
+        match self.weight_drop {
+            Some(d) => {
+                self.w_mask.draw(d.plan(ctx.mode, ctx.step), g4, h, true);
+                self.masked_whh.resize(g4 * h, 0.0);
+                for (r, (dst, src)) in self
+                    .masked_whh
+                    .chunks_exact_mut(h)
+                    .zip(self.w_hh.value.data().chunks_exact(h))
+                    .enumerate()
+                {
+                    self.w_mask.apply(r, src, dst);
+                }
+            }
+            None => self.w_mask.clear(),
+        }
+        // The input (masked), then its contribution to every step's gates in one GEMM.
+        let xin: &[f32] = if self.in_mask.active() {
+            self.xin.resize(b * steps * f, 0.0);
+            for bi in 0..b {
+                for t in 0..steps {
+                    let r = (bi * steps + t) * f;
+                    let row = self.in_row(bi, t, steps);
+                    self.in_mask
+                        .apply(row, &x.data()[r..r + f], &mut self.xin[r..r + f]);
+                }
+            }
+            &self.xin
+        } else {
+            x.data()
+        };
+        self.gates.resize(b * steps * g4, 0.0);
+        gemm(
+            &mut self.gates,
+            xin,
+            (b * steps, f),
+            Trans::N,
+            self.w_ih.value.data(),
+            (g4, f),
+            Trans::T,
+            false,
+            ctx.par,
+        );
+        let bias = self.bias.value.data();
+        for row in self.gates.chunks_exact_mut(g4) {
+            row.iter_mut().zip(bias).for_each(|(v, &bb)| *v += bb);
+        }
+        y.resize(&[b, steps, h]);
+        self.cells.resize(b * steps * h, 0.0);
+        self.hprev.resize(b * steps * h, 0.0);
+        let mut hs = vec![0.0f32; b * h];
+        let mut cs = vec![0.0f32; b * h];
+        let mut hm = vec![0.0f32; b * h];
+        self.scratch.resize(b * g4, 0.0);
+        let lens: Vec<usize> = (0..b).map(|bi| ctx.length(bi, steps)).collect();
+        for t in 0..steps {
+            for bi in 0..b {
+                self.rec_mask
+                    .apply(bi, &hs[bi * h..(bi + 1) * h], &mut hm[bi * h..(bi + 1) * h]);
+                let r = (bi * steps + t) * h;
+                self.hprev[r..r + h].copy_from_slice(&hm[bi * h..(bi + 1) * h]);
+            }
+            let whh = if self.w_mask.active() {
+                &self.masked_whh[..]
+            } else {
+                self.w_hh.value.data()
+            };
+            gemm(
+                &mut self.scratch,
+                &hm,
+                (b, h),
+                Trans::N,
+                whh,
+                (g4, h),
+                Trans::T,
+                false,
+                ctx.par,
+            );
+            for bi in 0..b {
+                let gr = (bi * steps + t) * g4;
+                let cr = (bi * steps + t) * h;
+                let out = &mut y.data_mut()[cr..cr + h];
+                if t >= lens[bi] {
+                    self.gates[gr..gr + g4].fill(0.0);
+                    self.cells[cr..cr + h].copy_from_slice(&cs[bi * h..(bi + 1) * h]);
+                    out.fill(0.0);
+                    continue;
+                }
+                let z = &mut self.gates[gr..gr + g4];
+                for (v, &r) in z.iter_mut().zip(&self.scratch[bi * g4..(bi + 1) * g4]) {
+                    *v += r;
+                }
+                for j in 0..h {
+                    let i = sigmoid(z[j]);
+                    let fg = sigmoid(z[h + j]);
+                    let g = z[2 * h + j].tanh();
+                    let o = sigmoid(z[3 * h + j]);
+                    z[j] = i;
+                    z[h + j] = fg;
+                    z[2 * h + j] = g;
+                    z[3 * h + j] = o;
+                    let c = fg * cs[bi * h + j] + i * g;
+                    cs[bi * h + j] = c;
+                    let hv = o * c.tanh();
+                    hs[bi * h + j] = hv;
+                    self.cells[cr + j] = c;
+                    out[j] = hv;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        ctx: &Ctx,
+        x: &Tensor,
+        _y: &Tensor,
+        dy: &mut Tensor,
+        dx: Option<&mut Tensor>,
+    ) -> Result<()> {
+        let (b, steps, f) = self.dims(x)?;
+        let h = self.hidden;
+        let g4 = 4 * h;
+        let lens: Vec<usize> = (0..b).map(|bi| ctx.length(bi, steps)).collect();
+        // dgates overwrite the stored activations once used.
+        let mut dh = vec![0.0f32; b * h];
+        let mut dc = vec![0.0f32; b * h];
+        let mut dg_t = vec![0.0f32; b * g4];
+        let mut dhm = vec![0.0f32; b * h];
+        let whh: Vec<f32> = self.whh().to_vec();
+        for t in (0..steps).rev() {
+            for bi in 0..b {
+                let gr = (bi * steps + t) * g4;
+                let cr = (bi * steps + t) * h;
+                let dgb = &mut dg_t[bi * g4..(bi + 1) * g4];
+                if t >= lens[bi] {
+                    self.gates[gr..gr + g4].fill(0.0);
+                    dgb.fill(0.0);
+                    continue;
+                }
+                for j in 0..h {
+                    let (i, fg, g, o) = (
+                        self.gates[gr + j],
+                        self.gates[gr + h + j],
+                        self.gates[gr + 2 * h + j],
+                        self.gates[gr + 3 * h + j],
+                    );
+                    let c = self.cells[cr + j];
+                    let c_prev = if t > 0 { self.cells[cr - h + j] } else { 0.0 };
+                    let tc = c.tanh();
+                    let dhv = dy.data()[cr + j] + dh[bi * h + j];
+                    let d_o = dhv * tc;
+                    let dct = dc[bi * h + j] + dhv * o * (1.0 - tc * tc);
+                    let di = dct * g;
+                    let dgg = dct * i;
+                    let df = dct * c_prev;
+                    dc[bi * h + j] = dct * fg;
+                    dgb[j] = di * i * (1.0 - i);
+                    dgb[h + j] = df * fg * (1.0 - fg);
+                    dgb[2 * h + j] = dgg * (1.0 - g * g);
+                    dgb[3 * h + j] = d_o * o * (1.0 - o);
+                }
+                self.gates[gr..gr + g4].copy_from_slice(dgb);
+            }
+            // dL/dh_{t-1} through the recurrent weights and the recurrent mask.
+            gemm(
+                &mut dhm,
+                &dg_t,
+                (b, g4),
+                Trans::N,
+                &whh,
+                (g4, h),
+                Trans::N,
+                false,
+                ctx.par,
+            );
+            for bi in 0..b {
+                let row = &mut dhm[bi * h..(bi + 1) * h];
+                self.rec_mask.apply_in_place(bi, row);
+                dh[bi * h..(bi + 1) * h].copy_from_slice(row);
+            }
+        }
+        let dgates = &self.gates;
+        let xin: &[f32] = if self.in_mask.active() {
+            &self.xin
+        } else {
+            x.data()
+        };
+        gemm(
+            self.w_ih.grad.data_mut(),
+            dgates,
+            (b * steps, g4),
+            Trans::T,
+            xin,
+            (b * steps, f),
+            Trans::N,
+            false,
+            ctx.par,
+        );
+        gemm(
+            self.w_hh.grad.data_mut(),
+            dgates,
+            (b * steps, g4),
+            Trans::T,
+            &self.hprev,
+            (b * steps, h),
+            Trans::N,
+            false,
+            ctx.par,
+        );
+        if self.w_mask.active() {
+            for (r, row) in self.w_hh.grad.data_mut().chunks_exact_mut(h).enumerate() {
+                self.w_mask.apply_in_place(r, row);
+            }
+        }
+        let db = self.bias.grad.data_mut();
+        db.fill(0.0);
+        for row in dgates.chunks_exact(g4) {
+            db.iter_mut().zip(row).for_each(|(d, &v)| *d += v);
+        }
+        if let Some(dx) = dx {
+            dx.resize(x.shape());
+            gemm(
+                dx.data_mut(),
+                dgates,
+                (b * steps, g4),
+                Trans::N,
+                self.w_ih.value.data(),
+                (g4, f),
+                Trans::N,
+                false,
+                ctx.par,
+            );
+            if self.in_mask.active() {
+                for bi in 0..b {
+                    for t in 0..steps {
+                        let r = (bi * steps + t) * f;
+                        let row = self.in_row(bi, t, steps);
+                        self.in_mask.apply_in_place(row, &mut dx.data_mut()[r..r + f]);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        vec![&self.w_ih, &self.w_hh, &self.bias]
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        vec![&mut self.w_ih, &mut self.w_hh, &mut self.bias]
+    }
+
+    fn torch_modules(&self) -> Vec<&'static str> {
+        vec!["LSTM"]
+    }
+
+    fn output_dropout(&self) -> Option<f32> {
+        None
+    }
+
+    fn describe(&self) -> String {
+        let mut s = format!("lstm {}->{}", self.w_ih.value.shape()[1], self.hidden);
+        if let Some((d, v)) = &self.input_drop {
+            let kind = if *v { "variational" } else { "per step" };
+            s.push_str(&format!(" + input dropout p={} ({kind})", d.p()));
+        }
+        if let Some(d) = &self.rec_drop {
+            s.push_str(&format!(" + recurrent dropout p={} (variational)", d.p()));
+        }
+        if let Some(d) = &self.weight_drop {
+            s.push_str(&format!(" + weight dropout p={}", d.p()));
+        }
+        s
+    }
+}
+
+/// How a sequence of states becomes one vector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeqPoolKind {
+    /// The state at each sequence's last step.
+    Last,
+    /// The mean of the states over each sequence's steps.
+    Mean,
+}
+
+/// `[batch, time, h]` -> `[batch, h]` by the last step or the mean over steps, honouring
+/// sequence lengths.
+#[derive(Clone, Debug)]
+pub struct SeqPool(pub SeqPoolKind);
+
+impl Layer for SeqPool {
+    fn kind(&self) -> &'static str {
+        match self.0 {
+            SeqPoolKind::Last => "last_step",
+            SeqPoolKind::Mean => "mean_over_time",
+        }
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        match input {
+            [_, h] => Ok(vec![*h]),
+            _ => Err(Error::ShapeMismatch {
+                context: "sequence pooling input (expected [time, features])".into(),
+                expected: vec![0, 0],
+                got: input.to_vec(),
+            }),
+        }
+    }
+
+    fn forward(&mut self, ctx: &Ctx, x: &Tensor, y: &mut Tensor) -> Result<()> {
+        let [b, steps, h] = x.shape() else {
+            return Err(Error::ShapeMismatch {
+                context: "sequence pooling input (expected [batch, time, features])".into(),
+                expected: vec![0, 0, 0],
+                got: x.shape().to_vec(),
+            });
+        };
+        let (b, steps, h) = (*b, *steps, *h);
+        y.resize(&[b, h]);
+        for bi in 0..b {
+            let len = ctx.length(bi, steps).max(1);
+            let out = &mut y.data_mut()[bi * h..(bi + 1) * h];
+            match self.0 {
+                SeqPoolKind::Last => {
+                    let r = (bi * steps + len - 1) * h;
+                    out.copy_from_slice(&x.data()[r..r + h]);
+                }
+                SeqPoolKind::Mean => {
+                    out.fill(0.0);
+                    for t in 0..len {
+                        let r = (bi * steps + t) * h;
+                        out.iter_mut()
+                            .zip(&x.data()[r..r + h])
+                            .for_each(|(o, &v)| *o += v);
+                    }
+                    out.iter_mut().for_each(|o| *o /= len as f32);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        ctx: &Ctx,
+        x: &Tensor,
+        _y: &Tensor,
+        dy: &mut Tensor,
+        dx: Option<&mut Tensor>,
+    ) -> Result<()> {
+        let Some(dx) = dx else { return Ok(()) };
+        let (b, steps, h) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+        dx.resize(x.shape());
+        dx.fill(0.0);
+        for bi in 0..b {
+            let len = ctx.length(bi, steps).max(1);
+            let g = &dy.data()[bi * h..(bi + 1) * h];
+            match self.0 {
+                SeqPoolKind::Last => {
+                    let r = (bi * steps + len - 1) * h;
+                    dx.data_mut()[r..r + h].copy_from_slice(g);
+                }
+                SeqPoolKind::Mean => {
+                    for t in 0..len {
+                        let r = (bi * steps + t) * h;
+                        dx.data_mut()[r..r + h]
+                            .iter_mut()
+                            .zip(g)
+                            .for_each(|(d, &v)| *d = v / len as f32);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn torch_modules(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+
+    fn describe(&self) -> String {
+        Layer::kind(self).replace('_', " ")
+    }
+}

@@ -1,0 +1,130 @@
+//! Recurrent layers and their dropout variants: variational masks, weight dropout, Eval
+//! identity, and a small LSTM that learns.
+
+use droplab::nn::{Ctx, Layer, Lstm, Mode};
+use droplab::regularize::{Bernoulli, Convention};
+use droplab::rng::Stream;
+use droplab::tensor::Tensor;
+
+fn lstm(f: usize, h: usize) -> Lstm {
+    let mut rng = Stream::new(5, "init").seq();
+    Lstm::new("lstm", f, h, &mut rng).unwrap()
+}
+
+fn drop(p: f32, name: &str) -> Option<Bernoulli> {
+    Some(Bernoulli::new("p", p, Convention::Inverted, Stream::new(3, name)).unwrap())
+}
+
+fn ones(b: usize, t: usize, f: usize) -> Tensor {
+    Tensor::from_vec(&[b, t, f], vec![1.0; b * t * f]).unwrap()
+}
+
+#[test]
+fn variational_masks_are_shared_over_time_and_differ_across_sequences() {
+    let (b, t, f, h, p) = (400, 6, 50, 50, 0.4f32);
+    let x = ones(b, t, f);
+    let mut l = lstm(f, h)
+        .with_input_dropout(drop(p, "in"), true)
+        .with_recurrent_dropout(drop(p, "rec"));
+    let mut y = Tensor::default();
+    l.forward(&Ctx::new(Mode::Train, 3), &x, &mut y).unwrap();
+    let mut dropped = 0usize;
+    for s in 0..b {
+        let first = l.input_factors(s, 0, t);
+        for step in 1..t {
+            assert_eq!(
+                l.input_factors(s, step, t),
+                first,
+                "sequence {s}: the mask changed at step {step}"
+            );
+        }
+        dropped += first.iter().filter(|&&v| v == 0.0).count();
+        assert!(
+            first
+                .iter()
+                .all(|&v| v == 0.0 || (v - 1.0 / (1.0 - p)).abs() < 1e-6)
+        );
+    }
+    // Different sequences get different masks, at the stated rate (6 sigma).
+    assert_ne!(l.input_factors(0, 0, t), l.input_factors(1, 0, t));
+    assert_ne!(l.recurrent_factors(0), l.recurrent_factors(1));
+    let n = (b * f) as f64;
+    let sd = (n * p as f64 * (1.0 - p as f64)).sqrt();
+    assert!(
+        (dropped as f64 - n * p as f64).abs() < 6.0 * sd,
+        "{dropped} of {n}"
+    );
+    // Per-step (not variational) input dropout draws a new mask at each step.
+    let mut per_step = lstm(f, h).with_input_dropout(drop(p, "in"), false);
+    per_step.forward(&Ctx::new(Mode::Train, 3), &x, &mut y).unwrap();
+    assert_ne!(per_step.input_factors(0, 0, t), per_step.input_factors(0, 1, t));
+    // A new training step, a new mask.
+    let before = l.input_factors(0, 0, t);
+    l.forward(&Ctx::new(Mode::Train, 4), &x, &mut y).unwrap();
+    assert_ne!(l.input_factors(0, 0, t), before);
+}
+
+#[test]
+fn weight_dropout_drops_recurrent_weights_and_eval_is_the_plain_layer() {
+    let (f, h, p) = (8, 64, 0.3f32);
+    let x = ones(4, 5, f);
+    let mut l = lstm(f, h)
+        .with_weight_dropout(drop(p, "w"))
+        .with_input_dropout(drop(0.2, "in"), true)
+        .with_recurrent_dropout(drop(0.2, "rec"));
+    let w = l.params()[1].value.data().to_vec();
+    let mut y = Tensor::default();
+    l.forward(&Ctx::new(Mode::Train, 0), &x, &mut y).unwrap();
+    let wm = l.effective_whh().to_vec();
+    let dropped = wm.iter().filter(|&&v| v == 0.0).count() as f64;
+    let n = wm.len() as f64;
+    let sd = (n * p as f64 * (1.0 - p as f64)).sqrt();
+    assert!(
+        (dropped - n * p as f64).abs() < 6.0 * sd,
+        "{dropped} of {n} recurrent weights"
+    );
+    for (&a, &m) in w.iter().zip(&wm) {
+        assert!(m == 0.0 || (m - a / (1.0 - p)).abs() <= 1e-6 * a.abs().max(1.0));
+    }
+    // Eval: no mask anywhere, the same output as an LSTM without dropout.
+    let mut e = Tensor::default();
+    l.forward(&Ctx::new(Mode::Eval, 0), &x, &mut e).unwrap();
+    assert_eq!(l.effective_whh(), &w[..]);
+    let mut plain = Tensor::default();
+    lstm(f, h)
+        .forward(&Ctx::new(Mode::Eval, 0), &x, &mut plain)
+        .unwrap();
+    assert_eq!(e, plain);
+    // Monte Carlo passes differ from Eval and from each other.
+    let (mut m1, mut m2) = (Tensor::default(), Tensor::default());
+    l.forward(&Ctx::new(Mode::MonteCarlo, 0), &x, &mut m1).unwrap();
+    l.forward(&Ctx::new(Mode::MonteCarlo, 1), &x, &mut m2).unwrap();
+    assert_ne!(m1, e);
+    assert_ne!(m1, m2);
+}
+
+#[test]
+fn padded_steps_output_zeros_and_do_not_change_the_result() {
+    // A sequence of length 3 padded to 6 gives the same first 3 outputs as alone.
+    let mut r = Stream::new(1, "x").seq();
+    let short: Vec<f32> = (0..3 * 4).map(|_| r.normal()).collect();
+    let mut padded = short.clone();
+    padded.extend((0..3 * 4).map(|_| r.normal())); // garbage in the padding
+    let mut l = lstm(4, 5);
+    let (mut a, mut b) = (Tensor::default(), Tensor::default());
+    l.forward(
+        &Ctx::new(Mode::Eval, 0),
+        &Tensor::from_vec(&[1, 3, 4], short).unwrap(),
+        &mut a,
+    )
+    .unwrap();
+    let lengths = [3usize];
+    l.forward(
+        &Ctx::new(Mode::Eval, 0).with_lengths(Some(&lengths)),
+        &Tensor::from_vec(&[1, 6, 4], padded).unwrap(),
+        &mut b,
+    )
+    .unwrap();
+    assert_eq!(&b.data()[..15], a.data());
+    assert!(b.data()[15..].iter().all(|&v| v == 0.0));
+}
