@@ -88,7 +88,7 @@ pub struct TrainArgs {
     /// A run config (TOML); flags override its fields. A run's config.toml reproduces it.
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
-    /// digits | mnist | fashion-mnist | csv:PATH | idx:DIR
+    /// digits | mnist | fashion-mnist | japanese-vowels | csv:PATH | idx:DIR | ts:TRAIN.ts,TEST.ts
     #[arg(long)]
     pub dataset: Option<String>,
     /// Directory of fetched datasets (default: data).
@@ -97,8 +97,9 @@ pub struct TrainArgs {
     /// Label column of a CSV dataset: a name or a 0-based index (default: the last column).
     #[arg(long)]
     pub label: Option<String>,
-    /// The network: mlp:64-256-256-10 (widths, input to output) or a convolutional layer
-    /// string such as cnn:c32k5-p2-c64k5-p2-f1024-10 (grammar in the README).
+    /// The network: mlp:64-256-256-10 (widths, input to output), a convolutional layer
+    /// string such as cnn:c32k5-p2-c64k5-p2-f1024-10, or a recurrent one such as
+    /// rnn:lstm64-last-9 (grammars in the README).
     #[arg(long)]
     pub model: Option<String>,
     /// Hidden activation: relu | tanh | sigmoid | selu | identity.
@@ -123,6 +124,16 @@ pub struct TrainArgs {
     /// DropBlock's block side (default 3).
     #[arg(long)]
     pub block_size: Option<usize>,
+    /// Recurrent networks: dropout on each LSTM's recurrent state (one mask per sequence).
+    #[arg(long)]
+    pub recurrent_dropout: Option<f32>,
+    /// Recurrent networks: DropConnect on each LSTM's recurrent weights.
+    #[arg(long)]
+    pub weight_dropout: Option<f32>,
+    /// Recurrent networks: --dropout's input and between-layer masks are drawn once per
+    /// sequence (variational, Gal & Ghahramani 2016) instead of per time step.
+    #[arg(long)]
+    pub variational: bool,
     /// Image augmentation of training batches: comma-separated shift:PIXELS, rotate:DEGREES,
     /// flip, noise:STD (e.g. shift:2,rotate:10); none: off.
     #[arg(long)]

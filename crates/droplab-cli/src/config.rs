@@ -12,7 +12,7 @@ use crate::error::{CliError, CliResult};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataConfig {
-    /// digits | mnist | fashion-mnist | csv:PATH | idx:DIR
+    /// digits | mnist | fashion-mnist | japanese-vowels | csv:PATH | idx:DIR | ts:TRAIN.ts,TEST.ts
     pub dataset: String,
     /// Directory of fetched datasets.
     pub data_dir: String,
@@ -20,7 +20,8 @@ pub struct DataConfig {
     pub label: String,
     /// Train on a stratified subset of this many examples (0 = all).
     pub train_size: usize,
-    /// Validation share of a dataset without a fixed split (digits, CSV).
+    /// Validation share of a dataset without a fixed split (digits, CSV), or of the training
+    /// file of a sequence dataset (stratified).
     pub val_fraction: f64,
     /// Test share of a dataset without a fixed split (digits, CSV).
     pub test_fraction: f64,

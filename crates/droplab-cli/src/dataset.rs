@@ -73,6 +73,13 @@ fn load_raw(cfg: &DataConfig) -> CliResult<(Dataset, Option<Dataset>)> {
     match spec {
         "digits" => Ok((digits::load().map_err(|e| data_error(spec, e))?, None)),
         "mnist" | "fashion-mnist" => idx_pair(&fetched(cfg, spec)?),
+        "japanese-vowels" => {
+            let dir = fetched(cfg, spec)?;
+            ts_pair(
+                &dir.join("JapaneseVowels_TRAIN.ts"),
+                &dir.join("JapaneseVowels_TEST.ts"),
+            )
+        }
         _ => {
             if let Some(dir) = spec.strip_prefix("idx:") {
                 idx_pair(Path::new(dir))
@@ -93,12 +100,48 @@ fn load_raw(cfg: &DataConfig) -> CliResult<(Dataset, Option<Dataset>)> {
                     None,
                 ))
             } else {
+                if let Some(files) = spec.strip_prefix("ts:") {
+                    if let Some((train, test)) = files.split_once(',') {
+                        return ts_pair(Path::new(train), Path::new(test));
+                    }
+                    return Err(CliError::usage(format!(
+                        "--dataset {spec}: give the training and the test file, ts:TRAIN.ts,TEST.ts"
+                    )));
+                }
                 Err(CliError::usage(format!(
-                    "--dataset: unknown dataset '{spec}' (valid: digits, mnist, fashion-mnist, csv:PATH, idx:DIR)"
+                    "--dataset: unknown dataset '{spec}' (valid: digits, mnist, fashion-mnist, japanese-vowels, csv:PATH, idx:DIR, ts:TRAIN.ts,TEST.ts)"
                 )))
             }
         }
     }
+}
+
+/// A training and a test file of sequences (`.ts`), padded to one time axis, the test labels
+/// mapped like the training ones.
+fn ts_pair(train: &Path, test: &Path) -> CliResult<(Dataset, Option<Dataset>)> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| CliError::usage(format!("--dataset: {}: {e}", p.display())))
+    };
+    let (tr, names) = droplab::data::ts::parse(&train.display().to_string(), &read(train)?, None)?;
+    let (te, _) = droplab::data::ts::parse(&test.display().to_string(), &read(test)?, Some(&names))?;
+    let steps = tr.x.shape()[1].max(te.x.shape()[1]);
+    Ok((pad_time(tr, steps)?, Some(pad_time(te, steps)?)))
+}
+
+/// Pads sequences `[n, t, d]` with zeros to `steps` time steps.
+fn pad_time(d: Dataset, steps: usize) -> CliResult<Dataset> {
+    let (n, t, f) = (d.x.shape()[0], d.x.shape()[1], d.x.shape()[2]);
+    if t == steps {
+        return Ok(d);
+    }
+    let mut x = vec![0.0f32; n * steps * f];
+    for (dst, src) in x.chunks_exact_mut(steps * f).zip(d.x.data().chunks_exact(t * f)) {
+        dst[..t * f].copy_from_slice(src);
+    }
+    let lengths = d.lengths.clone();
+    let mut out = Dataset::new(droplab::Tensor::from_vec(&[n, steps, f], x)?, d.y, d.classes)?;
+    out.lengths = lengths;
+    Ok(out)
 }
 
 /// Loads, splits and scales the data of a run.
@@ -110,7 +153,19 @@ pub fn load(cfg: &DataConfig, seed: u64) -> CliResult<Splits> {
         )));
     }
     let (pool, test) = load_raw(cfg)?;
+    let sequences = pool.lengths.is_some();
     let (mut train, val, test) = match test {
+        // Small sequence sets: a stratified validation split of the training file.
+        Some(test) if sequences => {
+            let parts = stratified_split(
+                &pool.y,
+                &[1.0 - cfg.val_fraction, cfg.val_fraction],
+                seed,
+                "split",
+            )
+            .map_err(|e| data_error(&cfg.dataset, e))?;
+            (pool.select(&parts[0]), pool.select(&parts[1]), test)
+        }
         Some(test) => {
             let n = pool.len();
             if cfg.val_size >= n {
@@ -157,6 +212,11 @@ pub fn load(cfg: &DataConfig, seed: u64) -> CliResult<Splits> {
     }
     let scaler = match cfg.scaling.as_str() {
         "none" => Scaler::None,
+        s if sequences => {
+            return Err(CliError::usage(format!(
+                "--scaling {s}: sequence data are used as given (scaling per time step would mix in the padding); use --scaling none"
+            )));
+        }
         "standardize" => Scaler::Standardize(Standardizer::fit(&train.x)),
         "minmax" => Scaler::Minmax(MinMax::fit(&train.x)),
         s => {
@@ -217,6 +277,10 @@ fn concat(a: &Dataset, b: &Dataset) -> CliResult<Dataset> {
     x.extend_from_slice(b.x.data());
     let mut shape = a.x.shape().to_vec();
     shape[0] = a.len() + b.len();
+    let lengths = match (&a.lengths, &b.lengths) {
+        (Some(p), Some(q)) => Some(p.iter().chain(q).copied().collect()),
+        _ => None,
+    };
     let y = match (&a.y, &b.y) {
         (Targets::Classes(p), Targets::Classes(q)) => Targets::Classes(p.iter().chain(q).copied().collect()),
         _ => {
@@ -225,5 +289,7 @@ fn concat(a: &Dataset, b: &Dataset) -> CliResult<Dataset> {
             ));
         }
     };
-    Dataset::new(Tensor::from_vec(&shape, x)?, y, a.classes.max(b.classes)).map_err(CliError::from)
+    let mut d = Dataset::new(Tensor::from_vec(&shape, x)?, y, a.classes.max(b.classes))?;
+    d.lengths = lengths;
+    Ok(d)
 }

@@ -188,6 +188,15 @@ pub fn apply(cfg: &mut RunConfig, a: &TrainArgs, widths_in_file: bool) -> CliRes
             _ => return Err(bad("--conv-dropout-kind", v, "spatial, dropblock or bernoulli")),
         };
     }
+    if let Some(v) = a.recurrent_dropout {
+        m.dropout.recurrent = v;
+    }
+    if let Some(v) = a.weight_dropout {
+        m.dropout.weight = v;
+    }
+    if a.variational {
+        m.dropout.variational = true;
+    }
     if let Some(v) = &a.augment {
         cfg.train.augment = parse_augment(v)?;
     }

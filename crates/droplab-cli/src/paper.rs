@@ -45,6 +45,8 @@ pub const RECIPES: &[Recipe] = &[
     recipe!("hinton2012-input-hidden-dropout"),
     recipe!("keras-mnist-mlp"),
     recipe!("tf-deep-mnist-cnn"),
+    recipe!("japanese-vowels-lstm-baseline"),
+    recipe!("japanese-vowels-lstm-variational"),
 ];
 
 /// Parses a recipe into its run config.

@@ -48,13 +48,30 @@ pub fn resolve(args: &TrainArgs) -> CliResult<(RunConfig, bool)> {
 /// Fits the model's input and output widths to the data, or checks explicit ones.
 pub fn fit_widths(cfg: &mut RunConfig, splits: &Splits, explicit: bool) -> CliResult {
     let (features, classes) = (splits.train.features(), splits.train.classes.max(1));
-    if cfg.model.is_cnn() {
+    if cfg.model.is_cnn() || cfg.model.is_rnn() {
         let spec = cfg.model.model_string();
         let shape = &splits.train.x.shape()[1..];
-        if shape.len() != 3 {
+        let sequences = splits.train.lengths.is_some();
+        if cfg.model.is_cnn() && (shape.len() != 3 || sequences) {
             return Err(CliError::usage(format!(
-                "--model {spec}: a convolutional network needs images, and --dataset {} gives vectors of {features} features (use an mlp: model, or an image dataset: digits, mnist, fashion-mnist)",
-                cfg.data.dataset
+                "--model {spec}: a convolutional network needs images, and --dataset {} gives {} (use an image dataset: digits, mnist, fashion-mnist)",
+                cfg.data.dataset,
+                if sequences {
+                    "sequences".to_string()
+                } else {
+                    format!("vectors of {features} features")
+                }
+            )));
+        }
+        if cfg.model.is_rnn() && !sequences {
+            return Err(CliError::usage(format!(
+                "--model {spec}: a recurrent network needs sequences, and --dataset {} gives {} (use a sequence dataset: japanese-vowels, ts:TRAIN.ts,TEST.ts)",
+                cfg.data.dataset,
+                if shape.len() == 3 {
+                    "images".to_string()
+                } else {
+                    format!("vectors of {features} features")
+                }
             )));
         }
         if !cfg.model.input_shape.is_empty() && cfg.model.input_shape != shape {

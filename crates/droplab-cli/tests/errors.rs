@@ -254,3 +254,50 @@ fn a_cnn_on_vector_data() {
     assert_usage_error(&o, &["needs images", "csv:d.csv"]);
     no_run(tmp.path(), "r");
 }
+
+#[test]
+fn recurrent_models_on_the_wrong_data_and_bad_ts_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    // An image dataset into an LSTM.
+    let o = train_with(tmp.path(), &["--model", "rnn:lstm8-last-10", "--out", "r"]);
+    assert_usage_error(&o, &["needs sequences", "digits gives images"]);
+    no_run(tmp.path(), "r");
+    let o = train_with(tmp.path(), &["--model", "rnn:lstm8-10", "--out", "r"]);
+    assert_usage_error(&o, &["needs last or mean"]);
+    std::fs::write(tmp.path().join("a.ts"), "@data\n1,2:3,4:x\n1,2:oops,4:y\n").unwrap();
+    let o = droplab(
+        tmp.path(),
+        &[
+            "train",
+            "--dataset",
+            "ts:a.ts,a.ts",
+            "--model",
+            "rnn:lstm4-last-2",
+            "--out",
+            "r",
+            "--quiet",
+        ],
+    );
+    assert_usage_error(&o, &["a.ts:3", "'oops' is not a number"]);
+    no_run(tmp.path(), "r");
+    // A CNN on sequences.
+    std::fs::write(
+        tmp.path().join("b.ts"),
+        "@data\n1,2:3,4:x\n1,2:3,4:y\n1,2:3,4:x\n1,2:3,4:y\n1,2:3,4:x\n",
+    )
+    .unwrap();
+    let o = droplab(
+        tmp.path(),
+        &[
+            "train",
+            "--dataset",
+            "ts:b.ts,b.ts",
+            "--model",
+            "cnn:c2k1-2",
+            "--out",
+            "r",
+            "--quiet",
+        ],
+    );
+    assert_usage_error(&o, &["needs images", "gives sequences"]);
+}

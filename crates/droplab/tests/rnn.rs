@@ -128,3 +128,74 @@ fn padded_steps_output_zeros_and_do_not_change_the_result() {
     assert_eq!(&b.data()[..15], a.data());
     assert!(b.data()[15..].iter().all(|&v| v == 0.0));
 }
+
+/// Sequences of 3 to 8 steps of 2 features; the class is the sign of the first feature at the
+/// first step, so a last-step head must carry it through the whole sequence.
+fn remember_the_first_step(n: usize, seed: u64) -> droplab::data::Dataset {
+    let (t, f) = (8, 2);
+    let mut r = Stream::new(seed, "toy").seq();
+    let mut x = vec![0.0f32; n * t * f];
+    let (mut y, mut lengths) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let len = 3 + r.below(6);
+        for s in 0..len {
+            for c in 0..f {
+                x[(i * t + s) * f + c] = r.normal();
+            }
+        }
+        y.push((x[i * t * f] > 0.0) as u32);
+        lengths.push(len);
+    }
+    let mut d = droplab::data::Dataset::new(
+        Tensor::from_vec(&[n, t, f], x).unwrap(),
+        droplab::nn::Targets::Classes(y),
+        2,
+    )
+    .unwrap();
+    d.lengths = Some(lengths);
+    d
+}
+
+#[test]
+fn a_small_lstm_with_variational_dropout_learns_a_memory_task() {
+    use droplab::model::{DropoutConfig, ModelConfig};
+    use droplab::optim::{OptimizerConfig, OptimizerKind};
+    use droplab::train::{TrainConfig, evaluate, fit};
+    let (train, test) = (remember_the_first_step(600, 1), remember_the_first_step(300, 2));
+    let cfg = ModelConfig {
+        recurrent: Some("lstm16-last-2".into()),
+        input_shape: vec![8, 2],
+        dropout: DropoutConfig {
+            input: 0.1,
+            recurrent: 0.1,
+            variational: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut model = cfg.build(1).unwrap();
+    let tc = TrainConfig {
+        epochs: 25,
+        batch_size: 32,
+        optimizer: OptimizerConfig {
+            kind: OptimizerKind::Adam,
+            lr: 0.01,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let threads = droplab::tensor::Threads::new(Some(2)).unwrap();
+    fit(&mut model, &tc, 1, &threads, &train, None, &mut |_| {}).unwrap();
+    let m = evaluate(
+        &mut model,
+        &test,
+        &droplab::nn::Loss::default(),
+        256,
+        &threads,
+        Mode::Eval,
+    )
+    .unwrap();
+    let acc = m.correct as f64 / m.count as f64;
+    println!("test accuracy {acc}");
+    assert!(acc > 0.9, "test accuracy {acc}");
+}

@@ -11,6 +11,7 @@ pub mod csv;
 pub mod digits;
 pub mod idx;
 pub mod split;
+pub mod ts;
 
 use crate::error::{Error, Result};
 use crate::nn::Targets;

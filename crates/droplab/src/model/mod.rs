@@ -7,9 +7,11 @@
 //! the same rates drop the *weights* of the layer that consumes those units instead.
 //!
 //! A convolutional network is a layer string (`layers = "c32k5-p2-c64k5-p2-f1024-10"`,
-//! grammar in [`cnn`]) over an image input shape `[c, h, w]`.
+//! grammar in [`cnn`]) over an image input shape `[c, h, w]`; a recurrent one a layer string
+//! (`recurrent = "lstm64-last-9"`, grammar in [`rnn`]) over sequences `[time, features]`.
 
 pub mod cnn;
+pub mod rnn;
 
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +43,13 @@ pub struct DropoutConfig {
     pub block_size: usize,
     /// DropBlock: training steps over which its rate ramps linearly from 0 (0 = none).
     pub ramp_steps: u64,
+    /// Recurrent networks: dropout on each LSTM's recurrent state, one mask per sequence.
+    pub recurrent: f32,
+    /// Recurrent networks: input and between-layer masks are drawn once per sequence and
+    /// reused at every time step (Gal & Ghahramani 2016) instead of per step.
+    pub variational: bool,
+    /// Recurrent networks: DropConnect on each LSTM's recurrent weights (weight dropout).
+    pub weight: f32,
 }
 
 /// How dropout after a convolution drops.
@@ -78,6 +87,9 @@ impl Default for DropoutConfig {
             conv_kind: ConvDropoutKind::Spatial,
             block_size: 3,
             ramp_steps: 0,
+            recurrent: 0.0,
+            variational: false,
+            weight: 0.0,
         }
     }
 }
@@ -124,6 +136,8 @@ impl DropoutConfig {
                 _ => check::rate(&field, p)?,
             }
         }
+        check::rate("dropout.recurrent", self.recurrent)?;
+        check::rate("dropout.weight", self.weight)?;
         if self.block_size == 0 {
             return Err(Error::ZeroWidth {
                 field: "dropout.block_size".into(),
@@ -183,8 +197,11 @@ pub struct ModelConfig {
     /// [`cnn`]); when set, `widths` is unused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layers: Option<String>,
-    /// A convolutional network's input shape `[channels, height, width]` (filled from the
-    /// data when empty).
+    /// A recurrent network's layer string (e.g. `lstm64-last-9`, grammar in [`rnn`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recurrent: Option<String>,
+    /// The input shape of a convolutional network `[channels, height, width]` or a recurrent
+    /// one `[time, features]` (filled from the data when empty).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub input_shape: Vec<usize>,
     /// Activation of the hidden layers.
@@ -202,6 +219,7 @@ impl Default for ModelConfig {
         ModelConfig {
             widths: vec![64, 256, 256, 10],
             layers: None,
+            recurrent: None,
             input_shape: Vec::new(),
             activation: Activation::Relu,
             init: None,
@@ -218,9 +236,15 @@ impl ModelConfig {
         if let Some(body) = spec.strip_prefix("cnn:") {
             cnn::parse(body)?;
             self.layers = Some(body.to_string());
+            self.recurrent = None;
+        } else if let Some(body) = spec.strip_prefix("rnn:") {
+            rnn::parse(body)?;
+            self.recurrent = Some(body.to_string());
+            self.layers = None;
         } else {
             self.widths = Self::parse_widths(spec)?;
             self.layers = None;
+            self.recurrent = None;
             self.input_shape.clear();
         }
         Ok(())
@@ -231,9 +255,14 @@ impl ModelConfig {
         self.layers.is_some()
     }
 
+    /// True for a recurrent network.
+    pub fn is_rnn(&self) -> bool {
+        self.recurrent.is_some()
+    }
+
     /// The per-example input shape the model expects.
     pub fn input_shape(&self) -> Vec<usize> {
-        if self.is_cnn() {
+        if self.is_cnn() || self.is_rnn() {
             self.input_shape.clone()
         } else {
             self.widths.first().map(|&w| vec![w]).unwrap_or_default()
@@ -242,9 +271,10 @@ impl ModelConfig {
 
     /// The number of outputs (classes).
     pub fn outputs(&self) -> Result<usize> {
-        match &self.layers {
-            Some(l) => cnn::outputs(l),
-            None => Ok(self.widths.last().copied().unwrap_or(0)),
+        match (&self.layers, &self.recurrent) {
+            (Some(l), _) => cnn::outputs(l),
+            (None, Some(r)) => rnn::outputs(r),
+            (None, None) => Ok(self.widths.last().copied().unwrap_or(0)),
         }
     }
 
@@ -283,6 +313,9 @@ impl ModelConfig {
         if let Some(l) = &self.layers {
             return format!("cnn:{l}");
         }
+        if let Some(r) = &self.recurrent {
+            return format!("rnn:{r}");
+        }
         let w: Vec<String> = self.widths.iter().map(|w| w.to_string()).collect();
         format!("mlp:{}", w.join("-"))
     }
@@ -320,9 +353,10 @@ impl ModelConfig {
     /// Builds the network with weights drawn from `seed`.
     pub fn build(&self, seed: u64) -> Result<Sequential> {
         self.validate()?;
-        let mut model = match &self.layers {
-            Some(l) => cnn::build(self, l, seed)?,
-            None => self.build_mlp(seed)?,
+        let mut model = match (&self.layers, &self.recurrent) {
+            (Some(l), _) => cnn::build(self, l, seed)?,
+            (None, Some(r)) => rnn::build(self, r, seed)?,
+            (None, None) => self.build_mlp(seed)?,
         };
         apply_regularization(&mut model, &self.regularization);
         Ok(model)

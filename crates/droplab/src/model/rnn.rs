@@ -1,0 +1,243 @@
+//! Recurrent networks from a layer string.
+//!
+//! # Grammar
+//! Tokens separated by `-`, applied in order to sequences `[time, features]`:
+//!
+//! | token | layer |
+//! |---|---|
+//! | `lstm128` | an LSTM layer of 128 units (stack several for a deep LSTM) |
+//! | `last` / `mean` | the state at each sequence's last step / the mean over its steps |
+//! | `f64` | a dense hidden layer (after pooling) |
+//! | `d0.5` | Bernoulli dropout here |
+//! | `9` | the output layer (last, required) |
+//!
+//! The config places the recurrent dropout: `dropout.input` on the first LSTM's input,
+//! `dropout.hidden` between stacked LSTMs (on each further LSTM's input), both per time step
+//! or, with `dropout.variational`, one mask per sequence (Gal & Ghahramani 2016);
+//! `dropout.recurrent` on each LSTM's recurrent state (variational); `dropout.weight` on each
+//! LSTM's recurrent weights (DropConnect, as AWD-LSTM).
+
+use crate::error::{Error, Result};
+use crate::model::ModelConfig;
+use crate::nn::{Activation, Dense, Init, Layer, Lstm, SeqPool, SeqPoolKind, Sequential};
+use crate::regularize::{Bernoulli, Dropout, DropoutKind};
+use crate::rng::Stream;
+
+/// One token of a recurrent layer string.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Token {
+    /// LSTM with this many units.
+    Lstm(usize),
+    /// Pooling over time.
+    Pool(SeqPoolKind),
+    /// Dense hidden layer.
+    Dense(usize),
+    /// Bernoulli dropout.
+    Dropout(f32),
+    /// The output layer.
+    Output(usize),
+}
+
+const GRAMMAR: &str =
+    "expected tokens lstmN, last or mean, fN, dP, and the output width last, e.g. lstm64-lstm64-last-9";
+
+fn bad(spec: &str, tok: &str, why: &str) -> Error {
+    Error::config("model", format!("'{tok}' in 'rnn:{spec}' {why} ({GRAMMAR})"))
+}
+
+/// Parses a layer string (without the `rnn:` prefix).
+pub fn parse(spec: &str) -> Result<Vec<Token>> {
+    let parts: Vec<&str> = spec.split('-').map(str::trim).collect();
+    let mut toks = Vec::with_capacity(parts.len());
+    let positive = |tok: &str, s: &str, what: &str| -> Result<usize> {
+        s.parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| bad(spec, tok, &format!("is not {what}")))
+    };
+    for (i, &tok) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let t = if let Ok(n) = tok.parse::<usize>() {
+            if !last {
+                return Err(bad(spec, tok, "is an output width before the last token"));
+            }
+            Token::Output(positive(tok, &n.to_string(), "an output width of at least 1")?)
+        } else if tok == "last" {
+            Token::Pool(SeqPoolKind::Last)
+        } else if tok == "mean" {
+            Token::Pool(SeqPoolKind::Mean)
+        } else if let Some(r) = tok.strip_prefix("lstm") {
+            Token::Lstm(positive(tok, r, "lstmN (an LSTM of N units)")?)
+        } else if let Some(r) = tok.strip_prefix('f') {
+            Token::Dense(positive(tok, r, "fN (a dense layer of N units)")?)
+        } else if let Some(r) = tok.strip_prefix('d') {
+            let p: f32 = r.parse().map_err(|_| bad(spec, tok, "has no rate"))?;
+            if !(0.0..=1.0).contains(&p) {
+                return Err(bad(spec, tok, "has a rate outside [0, 1]"));
+            }
+            Token::Dropout(p)
+        } else {
+            return Err(bad(spec, tok, "is not a layer"));
+        };
+        toks.push(t);
+    }
+    if !matches!(toks.last(), Some(Token::Output(_))) {
+        return Err(Error::config(
+            "model",
+            format!("'rnn:{spec}' must end with the output width, e.g. -9 ({GRAMMAR})"),
+        ));
+    }
+    let first_pool = toks.iter().position(|t| matches!(t, Token::Pool(_)));
+    let last_lstm = toks.iter().rposition(|t| matches!(t, Token::Lstm(_)));
+    match (first_pool, last_lstm) {
+        (_, None) => {
+            return Err(Error::config(
+                "model",
+                format!("'rnn:{spec}' has no lstmN layer ({GRAMMAR})"),
+            ));
+        }
+        (None, _) => {
+            return Err(Error::config(
+                "model",
+                format!(
+                    "'rnn:{spec}' needs last or mean after the LSTMs to make one vector per sequence ({GRAMMAR})"
+                ),
+            ));
+        }
+        (Some(p), Some(l)) if p < l => {
+            return Err(Error::config(
+                "model",
+                format!("'rnn:{spec}': an LSTM after pooling has no sequence to read ({GRAMMAR})"),
+            ));
+        }
+        _ => {}
+    }
+    Ok(toks)
+}
+
+/// The output width of a layer string.
+pub fn outputs(spec: &str) -> Result<usize> {
+    match parse(spec)?.last() {
+        Some(Token::Output(n)) => Ok(*n),
+        _ => unreachable!("parse checks the last token"),
+    }
+}
+
+/// Number of LSTM layers.
+pub fn lstm_layers(toks: &[Token]) -> usize {
+    toks.iter().filter(|t| matches!(t, Token::Lstm(_))).count()
+}
+
+/// Builds the network of `spec` for `cfg` (its input shape and dropout), seeded.
+pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequential> {
+    let toks = parse(spec)?;
+    let input = &cfg.input_shape;
+    let [_, features] = input.as_slice() else {
+        return Err(Error::config(
+            "model.input_shape",
+            format!(
+                "a recurrent network needs sequences [time, features], got {input:?}; use a sequence dataset (japanese-vowels, ts:TRAIN.ts,TEST.ts)"
+            ),
+        ));
+    };
+    let d = &cfg.dropout;
+    let init = cfg.init.unwrap_or_else(|| Init::for_activation(cfg.activation));
+    let mut layers: Vec<Box<dyn Layer>> = Vec::new();
+    let mut width = *features;
+    let (mut k, mut params, mut dense) = (0usize, 0u64, 0usize);
+    let bern = |field: &str, p: f32, name: &str, k: usize| -> Result<Option<Bernoulli>> {
+        if p <= 0.0 {
+            return Ok(None);
+        }
+        let s = Stream::new(seed, name).derive_u64(k as u64);
+        Ok(Some(Bernoulli::new(field, p, d.convention, s)?))
+    };
+    for (i, tok) in toks.iter().enumerate() {
+        match *tok {
+            Token::Lstm(h) => {
+                let mut rng = Stream::new(seed, "init").derive_u64(params).seq();
+                params += 1;
+                let (rate, field) = if k == 0 {
+                    (d.input, "dropout.input".to_string())
+                } else {
+                    (d.hidden_rate(k - 1), format!("dropout.hidden[{}]", k - 1))
+                };
+                let lstm = Lstm::new(&format!("model.lstm[{k}]"), width, h, &mut rng)?
+                    .with_input_dropout(bern(&field, rate, "dropout.lstm.input", k)?, d.variational)
+                    .with_recurrent_dropout(bern(
+                        "dropout.recurrent",
+                        d.recurrent,
+                        "dropout.lstm.recurrent",
+                        k,
+                    )?)
+                    .with_weight_dropout(bern("dropout.weight", d.weight, "dropout.lstm.weight", k)?);
+                layers.push(Box::new(lstm));
+                width = h;
+                k += 1;
+            }
+            Token::Pool(kind) => layers.push(Box::new(SeqPool(kind))),
+            Token::Dropout(p) => {
+                let s = Stream::new(seed, "dropout.layer").derive_u64(i as u64);
+                let field = format!("model.layers[{i}]");
+                layers.push(Box::new(Dropout::new(
+                    &field,
+                    DropoutKind::Bernoulli,
+                    p,
+                    d.convention,
+                    s,
+                )?));
+            }
+            Token::Dense(n) | Token::Output(n) => {
+                let act = if matches!(tok, Token::Output(_)) {
+                    Activation::Identity
+                } else {
+                    cfg.activation
+                };
+                let mut rng = Stream::new(seed, "init").derive_u64(params).seq();
+                params += 1;
+                layers.push(Box::new(Dense::new(
+                    &format!("model.dense[{dense}]"),
+                    width,
+                    n,
+                    act,
+                    init,
+                    &mut rng,
+                )?));
+                width = n;
+                dense += 1;
+            }
+        }
+    }
+    Sequential::new(input, layers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_refuses() {
+        assert_eq!(
+            parse("lstm64-lstm32-last-f16-d0.5-9").unwrap(),
+            vec![
+                Token::Lstm(64),
+                Token::Lstm(32),
+                Token::Pool(SeqPoolKind::Last),
+                Token::Dense(16),
+                Token::Dropout(0.5),
+                Token::Output(9)
+            ]
+        );
+        for bad in [
+            "lstm64-9",
+            "last-9",
+            "lstm64-mean-lstm3-9",
+            "lstm0-mean-9",
+            "gru8-mean-9",
+            "lstm8-mean",
+        ] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.starts_with("model: "), "{bad}: {e}");
+        }
+    }
+}
