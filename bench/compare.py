@@ -27,13 +27,13 @@ def run(cmd):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--task", choices=["mlp", "cnn"], default="mlp")
+    ap.add_argument("--task", choices=["mlp", "cnn", "lstm"], default="mlp")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, help="timed training steps per measurement (default 120 mlp, 20 cnn)")
     ap.add_argument("--droplab", default=os.path.join(ROOT, "target", "release", "droplab"))
     a = ap.parse_args()
-    steps = a.steps or {"mlp": 120, "cnn": 20}[a.task]
+    steps = a.steps or {"mlp": 120, "cnn": 20, "lstm": 20}[a.task]
     dl_cmd = [a.droplab, "bench", a.task, "--json", "--rounds", "1", "--threads", str(a.threads),
               "--steps", str(steps)]
     pt_cmd = [sys.executable, os.path.join(HERE, "pytorch_peer.py"), "--task", a.task, "--rounds", "1",
@@ -57,7 +57,7 @@ def main():
         "threads": a.threads,
         "torch_version": pt[0].get("torch_version"),
         "droplab": {k: med(dl, k) for k in keys + ["train_gflops", "peak_gflops", "fraction_of_peak"]},
-        "pytorch": {k: med(pt, k) for k in keys},
+        "pytorch": {k: med(pt, k) for k in keys + [k for k in ["variational_cell_train_samples_per_sec"] if k in pt[0]]},
         "raw": {"droplab": dl, "pytorch": pt},
     }
     # Ratios of medians, and the median of per-round ratios (robust to drifts in machine speed).
@@ -74,6 +74,12 @@ def main():
     print(f"| training samples/s (no dropout) | {d['train_samples_per_sec_no_dropout']:.0f} | {p['train_samples_per_sec_no_dropout']:.0f} | {summary['ratio_train_samples_per_sec_no_dropout']:.2f}x |")
     print(f"| inference samples/s | {d['infer_samples_per_sec']:.0f} | {p['infer_samples_per_sec']:.0f} | {summary['ratio_infer_samples_per_sec']:.2f}x |")
     print(f"| cost of dropout (share of a step) | {100 * d['dropout_overhead']:.1f} % | {100 * p['dropout_overhead']:.1f} % | |")
+    if "variational_cell_train_samples_per_sec" in p:
+        c = p["variational_cell_train_samples_per_sec"]
+        summary["ratio_variational_vs_cell"] = d["train_samples_per_sec"] / c
+        print(f"| training samples/s, variational dropout: droplab vs a PyTorch LSTMCell loop | {d['train_samples_per_sec']:.0f} | {c:.0f} | {d['train_samples_per_sec'] / c:.2f}x |")
+        with open(os.path.join(HERE, "results", f"{a.task}.json"), "w") as f:
+            json.dump(summary, f, indent=2)
     print(f"| training GFLOP/s / measured SGEMM peak | {d['train_gflops']:.1f} / {d['peak_gflops']:.1f} ({100 * d['fraction_of_peak']:.0f} %) | | |")
 
 

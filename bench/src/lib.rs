@@ -22,6 +22,10 @@ pub enum Task {
     /// LeNet-like CNN on 1x28x28: conv 32 5x5 (same padding), max pool 2, conv 64 5x5, max
     /// pool 2, dense 1024 with dropout 0.5, 10; ReLU; batch 128.
     Cnn,
+    /// 2-layer LSTM, 256 units, on sequences of 35 steps of 256 features, last step -> 10,
+    /// with variational dropout 0.25 on the inputs, between the layers and on the recurrent
+    /// state (one mask per sequence); batch 32.
+    Lstm,
 }
 
 impl Task {
@@ -30,6 +34,7 @@ impl Task {
         match self {
             Task::Mlp => "mlp",
             Task::Cnn => "cnn",
+            Task::Lstm => "lstm",
         }
     }
 
@@ -38,6 +43,7 @@ impl Task {
         match self {
             Task::Mlp => "MLP 784-1024-1024-10, dropout 0.2/0.5/0.5",
             Task::Cnn => "CNN c32k5-p2-c64k5-p2-f1024-10, dropout 0.5 on the dense layer",
+            Task::Lstm => "LSTM 2 x 256 over 35 steps, variational dropout 0.25 (input, between, recurrent)",
         }
     }
 
@@ -46,6 +52,7 @@ impl Task {
         match self {
             Task::Mlp => vec![784],
             Task::Cnn => vec![1, 28, 28],
+            Task::Lstm => vec![35, 256],
         }
     }
 
@@ -54,6 +61,7 @@ impl Task {
         match self {
             Task::Mlp => (60, 1000, 20),
             Task::Cnn => (10, 500, 4),
+            Task::Lstm => (20, 256, 4),
         }
     }
 
@@ -67,6 +75,11 @@ impl Task {
                 let conv1 = 2.0 * (32 * 25 * 28 * 28) as f64;
                 let rest = 2.0 * (64 * 32 * 25 * 14 * 14 + 3136 * 1024 + 1024 * 10) as f64;
                 b as f64 * (2.0 * conv1 + 3.0 * rest)
+            }
+            Task::Lstm => {
+                // per layer and step: x W_ih^T and h W_hh^T, 4 gates of 256 units
+                let layer = 2.0 * (4 * 256 * (256 + 256)) as f64 * 35.0;
+                b as f64 * 3.0 * 2.0 * layer
             }
         }
     }
@@ -98,7 +111,7 @@ impl Bench {
         Bench {
             task,
             threads: 2,
-            batch: 128,
+            batch: if task == Task::Lstm { 32 } else { 128 },
             train_steps,
             infer_batch,
             infer_batches,
@@ -142,6 +155,22 @@ fn model_config(task: Task, dropout: bool) -> ModelConfig {
                 input,
                 hidden,
                 ..Default::default()
+            },
+            ..Default::default()
+        },
+        Task::Lstm => ModelConfig {
+            recurrent: Some("lstm256-lstm256-last-10".into()),
+            input_shape: task.input(),
+            dropout: if dropout {
+                DropoutConfig {
+                    input: 0.25,
+                    hidden: vec![0.25],
+                    recurrent: 0.25,
+                    variational: true,
+                    ..Default::default()
+                }
+            } else {
+                DropoutConfig::default()
             },
             ..Default::default()
         },

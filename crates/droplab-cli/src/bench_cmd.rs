@@ -1,4 +1,4 @@
-//! `droplab bench mlp|cnn [--json]`: the training core's benchmarks (see bench/ and
+//! `droplab bench mlp|cnn|lstm [--json]`: the training core's benchmarks (see bench/ and
 //! BENCHMARKS.md).
 
 use crate::cli::BenchArgs;
@@ -9,9 +9,10 @@ pub fn run(args: &BenchArgs) -> CliResult {
     let task = match args.which.as_str() {
         "mlp" => droplab_bench::Task::Mlp,
         "cnn" => droplab_bench::Task::Cnn,
+        "lstm" => droplab_bench::Task::Lstm,
         other => {
             return Err(CliError::usage(format!(
-                "bench: unknown benchmark '{other}' (valid: mlp, cnn)"
+                "bench: unknown benchmark '{other}' (valid: mlp, cnn, lstm)"
             )));
         }
     };

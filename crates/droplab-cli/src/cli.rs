@@ -257,7 +257,7 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Which benchmark: mlp | cnn.
+    /// Which benchmark: mlp | cnn | lstm.
     pub which: String,
     /// Print one JSON object.
     #[arg(long)]
@@ -268,7 +268,7 @@ pub struct BenchArgs {
     /// Threads.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
-    /// Timed training steps per measurement (default: 60 for mlp, 10 for cnn).
+    /// Timed training steps per measurement (default: 60 for mlp, 10 for cnn, 20 for lstm).
     #[arg(long)]
     pub steps: Option<usize>,
 }
