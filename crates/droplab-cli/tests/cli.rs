@@ -238,7 +238,10 @@ fn bench_prints_the_documented_json() {
     ] {
         assert!(v[key].is_number(), "{key}");
     }
-    assert_usage_error(&droplab(tmp.path(), &["bench", "cnn"]), &["unknown benchmark"]);
+    assert_usage_error(
+        &droplab(tmp.path(), &["bench", "transformer"]),
+        &["unknown benchmark"],
+    );
 }
 
 #[test]

@@ -7,8 +7,8 @@
 //! wrong sign is an O(1) relative error). Inputs are kept away from ReLU's kink and L1's corner.
 
 use droplab::nn::{
-    Act, Activation, BatchNorm, Conv2d, Ctx, Dense, Flatten, GlobalAvgPool, Init, Layer, Loss, Lstm, Mode,
-    Param, Pool2d, PoolKind, Role, SeqPool, SeqPoolKind, Targets,
+    Act, Activation, BatchNorm, Conv2d, Ctx, Dense, Flatten, GlobalAvgPool, Gru, Init, Layer, Loss, Lstm,
+    Mode, Param, Pool2d, PoolKind, Role, SeqPool, SeqPoolKind, Targets,
 };
 use droplab::regularize::{
     Bernoulli, Convention, DropBlock, Dropout, DropoutKind, SpatialDropout, clip, max_norm, penalty,
@@ -404,5 +404,32 @@ fn sequence_pooling_heads() {
             &x,
             Ctx::new(Mode::Train, 0).with_lengths(Some(&lengths)),
         );
+    }
+}
+
+#[test]
+fn gru_with_lengths_and_every_recurrent_dropout() {
+    let x = random(&[3, 4, 5], 22, false);
+    let lengths = [4usize, 2, 1];
+    let gru = || {
+        let mut rng = Stream::new(5, "init").seq();
+        Gru::new("gru", 5, 3, &mut rng).unwrap()
+    };
+    check_layer(
+        &mut gru(),
+        &x,
+        Ctx::new(Mode::Train, 0).with_lengths(Some(&lengths)),
+    );
+    for conv_ in [Convention::Inverted, Convention::Standard] {
+        for variational in [true, false] {
+            for mode in [Mode::Train, Mode::Frozen(2), Mode::MonteCarlo, Mode::Eval] {
+                let b = |name: &str| Some(Bernoulli::new("p", 0.3, conv_, Stream::new(6, name)).unwrap());
+                let mut l = gru()
+                    .with_input_dropout(b("in"), variational)
+                    .with_recurrent_dropout(b("rec"))
+                    .with_weight_dropout(b("w"));
+                check_layer(&mut l, &x, Ctx::new(mode, 7).with_lengths(Some(&lengths)));
+            }
+        }
     }
 }

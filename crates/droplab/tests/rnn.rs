@@ -157,45 +157,47 @@ fn remember_the_first_step(n: usize, seed: u64) -> droplab::data::Dataset {
 }
 
 #[test]
-fn a_small_lstm_with_variational_dropout_learns_a_memory_task() {
+fn a_small_lstm_and_gru_with_variational_dropout_learn_a_memory_task() {
     use droplab::model::{DropoutConfig, ModelConfig};
     use droplab::optim::{OptimizerConfig, OptimizerKind};
     use droplab::train::{TrainConfig, evaluate, fit};
     let (train, test) = (remember_the_first_step(600, 1), remember_the_first_step(300, 2));
-    let cfg = ModelConfig {
-        recurrent: Some("lstm16-last-2".into()),
-        input_shape: vec![8, 2],
-        dropout: DropoutConfig {
-            input: 0.1,
-            recurrent: 0.1,
-            variational: true,
+    for layers in ["lstm16-last-2", "gru16-last-2"] {
+        let cfg = ModelConfig {
+            recurrent: Some(layers.into()),
+            input_shape: vec![8, 2],
+            dropout: DropoutConfig {
+                input: 0.1,
+                recurrent: 0.1,
+                variational: true,
+                ..Default::default()
+            },
             ..Default::default()
-        },
-        ..Default::default()
-    };
-    let mut model = cfg.build(1).unwrap();
-    let tc = TrainConfig {
-        epochs: 25,
-        batch_size: 32,
-        optimizer: OptimizerConfig {
-            kind: OptimizerKind::Adam,
-            lr: 0.01,
+        };
+        let mut model = cfg.build(1).unwrap();
+        let tc = TrainConfig {
+            epochs: 25,
+            batch_size: 32,
+            optimizer: OptimizerConfig {
+                kind: OptimizerKind::Adam,
+                lr: 0.01,
+                ..Default::default()
+            },
             ..Default::default()
-        },
-        ..Default::default()
-    };
-    let threads = droplab::tensor::Threads::new(Some(2)).unwrap();
-    fit(&mut model, &tc, 1, &threads, &train, None, &mut |_| {}).unwrap();
-    let m = evaluate(
-        &mut model,
-        &test,
-        &droplab::nn::Loss::default(),
-        256,
-        &threads,
-        Mode::Eval,
-    )
-    .unwrap();
-    let acc = m.correct as f64 / m.count as f64;
-    println!("test accuracy {acc}");
-    assert!(acc > 0.9, "test accuracy {acc}");
+        };
+        let threads = droplab::tensor::Threads::new(Some(2)).unwrap();
+        fit(&mut model, &tc, 1, &threads, &train, None, &mut |_| {}).unwrap();
+        let m = evaluate(
+            &mut model,
+            &test,
+            &droplab::nn::Loss::default(),
+            256,
+            &threads,
+            Mode::Eval,
+        )
+        .unwrap();
+        let acc = m.correct as f64 / m.count as f64;
+        println!("{layers}: test accuracy {acc}");
+        assert!(acc > 0.9, "{layers}: test accuracy {acc}");
+    }
 }

@@ -6,6 +6,7 @@
 //! | token | layer |
 //! |---|---|
 //! | `lstm128` | an LSTM layer of 128 units (stack several for a deep LSTM) |
+//! | `gru128` | a GRU layer of 128 units |
 //! | `last` / `mean` | the state at each sequence's last step / the mean over its steps |
 //! | `f64` | a dense hidden layer (after pooling) |
 //! | `d0.5` | Bernoulli dropout here |
@@ -19,7 +20,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
-use crate::nn::{Activation, Dense, Init, Layer, Lstm, SeqPool, SeqPoolKind, Sequential};
+use crate::nn::{Activation, Dense, Gru, Init, Layer, Lstm, SeqPool, SeqPoolKind, Sequential};
 use crate::regularize::{Bernoulli, Dropout, DropoutKind};
 use crate::rng::Stream;
 
@@ -28,6 +29,8 @@ use crate::rng::Stream;
 pub enum Token {
     /// LSTM with this many units.
     Lstm(usize),
+    /// GRU with this many units.
+    Gru(usize),
     /// Pooling over time.
     Pool(SeqPoolKind),
     /// Dense hidden layer.
@@ -38,8 +41,7 @@ pub enum Token {
     Output(usize),
 }
 
-const GRAMMAR: &str =
-    "expected tokens lstmN, last or mean, fN, dP, and the output width last, e.g. lstm64-lstm64-last-9";
+const GRAMMAR: &str = "expected tokens lstmN or gruN, last or mean, fN, dP, and the output width last, e.g. lstm64-lstm64-last-9";
 
 fn bad(spec: &str, tok: &str, why: &str) -> Error {
     Error::config("model", format!("'{tok}' in 'rnn:{spec}' {why} ({GRAMMAR})"))
@@ -68,6 +70,8 @@ pub fn parse(spec: &str) -> Result<Vec<Token>> {
             Token::Pool(SeqPoolKind::Mean)
         } else if let Some(r) = tok.strip_prefix("lstm") {
             Token::Lstm(positive(tok, r, "lstmN (an LSTM of N units)")?)
+        } else if let Some(r) = tok.strip_prefix("gru") {
+            Token::Gru(positive(tok, r, "gruN (a GRU of N units)")?)
         } else if let Some(r) = tok.strip_prefix('f') {
             Token::Dense(positive(tok, r, "fN (a dense layer of N units)")?)
         } else if let Some(r) = tok.strip_prefix('d') {
@@ -88,12 +92,14 @@ pub fn parse(spec: &str) -> Result<Vec<Token>> {
         ));
     }
     let first_pool = toks.iter().position(|t| matches!(t, Token::Pool(_)));
-    let last_lstm = toks.iter().rposition(|t| matches!(t, Token::Lstm(_)));
+    let last_lstm = toks
+        .iter()
+        .rposition(|t| matches!(t, Token::Lstm(_) | Token::Gru(_)));
     match (first_pool, last_lstm) {
         (_, None) => {
             return Err(Error::config(
                 "model",
-                format!("'rnn:{spec}' has no lstmN layer ({GRAMMAR})"),
+                format!("'rnn:{spec}' has no lstmN or gruN layer ({GRAMMAR})"),
             ));
         }
         (None, _) => {
@@ -123,9 +129,11 @@ pub fn outputs(spec: &str) -> Result<usize> {
     }
 }
 
-/// Number of LSTM layers.
+/// Number of recurrent (LSTM or GRU) layers.
 pub fn lstm_layers(toks: &[Token]) -> usize {
-    toks.iter().filter(|t| matches!(t, Token::Lstm(_))).count()
+    toks.iter()
+        .filter(|t| matches!(t, Token::Lstm(_) | Token::Gru(_)))
+        .count()
 }
 
 /// Builds the network of `spec` for `cfg` (its input shape and dropout), seeded.
@@ -154,7 +162,7 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
     };
     for (i, tok) in toks.iter().enumerate() {
         match *tok {
-            Token::Lstm(h) => {
+            Token::Lstm(h) | Token::Gru(h) => {
                 let mut rng = Stream::new(seed, "init").derive_u64(params).seq();
                 params += 1;
                 let (rate, field) = if k == 0 {
@@ -162,16 +170,26 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                 } else {
                     (d.hidden_rate(k - 1), format!("dropout.hidden[{}]", k - 1))
                 };
-                let lstm = Lstm::new(&format!("model.lstm[{k}]"), width, h, &mut rng)?
-                    .with_input_dropout(bern(&field, rate, "dropout.lstm.input", k)?, d.variational)
-                    .with_recurrent_dropout(bern(
-                        "dropout.recurrent",
-                        d.recurrent,
-                        "dropout.lstm.recurrent",
-                        k,
-                    )?)
-                    .with_weight_dropout(bern("dropout.weight", d.weight, "dropout.lstm.weight", k)?);
-                layers.push(Box::new(lstm));
+                let input = bern(&field, rate, "dropout.lstm.input", k)?;
+                let rec = bern("dropout.recurrent", d.recurrent, "dropout.lstm.recurrent", k)?;
+                let weight = bern("dropout.weight", d.weight, "dropout.lstm.weight", k)?;
+                let field = format!("model.recurrent[{k}]");
+                let layer: Box<dyn Layer> = if matches!(tok, Token::Lstm(_)) {
+                    Box::new(
+                        Lstm::new(&field, width, h, &mut rng)?
+                            .with_input_dropout(input, d.variational)
+                            .with_recurrent_dropout(rec)
+                            .with_weight_dropout(weight),
+                    )
+                } else {
+                    Box::new(
+                        Gru::new(&field, width, h, &mut rng)?
+                            .with_input_dropout(input, d.variational)
+                            .with_recurrent_dropout(rec)
+                            .with_weight_dropout(weight),
+                    )
+                };
+                layers.push(layer);
                 width = h;
                 k += 1;
             }
@@ -228,12 +246,13 @@ mod tests {
                 Token::Output(9)
             ]
         );
+        assert_eq!(parse("gru8-mean-3").unwrap()[0], Token::Gru(8));
         for bad in [
             "lstm64-9",
             "last-9",
             "lstm64-mean-lstm3-9",
             "lstm0-mean-9",
-            "gru8-mean-9",
+            "rnn8-mean-9",
             "lstm8-mean",
         ] {
             let e = parse(bad).unwrap_err().to_string();

@@ -25,7 +25,7 @@ use crate::tensor::{DropPlan, Tensor, Trans, gemm};
 /// exponent bits times a degree-6 Taylor polynomial of `e^r`, `|r| <= ln(2)/2`
 /// (relative error below 2e-7).
 #[inline(always)]
-fn fast_exp(x: f32) -> f32 {
+pub(super) fn fast_exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
     let k = (x * std::f32::consts::LOG2_E + 0.5).floor();
     let r = x - k * std::f32::consts::LN_2;
@@ -35,18 +35,18 @@ fn fast_exp(x: f32) -> f32 {
 }
 
 #[inline(always)]
-fn sigmoid(x: f32) -> f32 {
+pub(super) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + fast_exp(-x))
 }
 
 #[inline(always)]
-fn tanh(x: f32) -> f32 {
+pub(super) fn tanh(x: f32) -> f32 {
     2.0 / (1.0 + fast_exp(-2.0 * x)) - 1.0
 }
 
 /// A mask drawn for a dropout plan: rows of bits, with the plan's factors.
 #[derive(Debug, Default)]
-struct Drawn {
+pub(super) struct Drawn {
     plan: Option<DropPlan>,
     bits: Vec<u64>,
     cols: usize,
@@ -54,7 +54,7 @@ struct Drawn {
 
 impl Drawn {
     /// Draws `rows` rows of `cols` bits for `plan`; `per_weight` keeps a frozen mask per row.
-    fn draw(&mut self, plan: DropPlan, rows: usize, cols: usize, per_weight: bool) {
+    pub(super) fn draw(&mut self, plan: DropPlan, rows: usize, cols: usize, per_weight: bool) {
         self.cols = cols;
         if let DropPlan::Mask(mut spec) = plan {
             if per_weight {
@@ -72,17 +72,17 @@ impl Drawn {
         }
     }
 
-    fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.plan = None;
         self.bits.clear();
     }
 
-    fn active(&self) -> bool {
+    pub(super) fn active(&self) -> bool {
         !matches!(self.plan, None | Some(DropPlan::Identity))
     }
 
     /// `dst = src * factor(row)` elementwise.
-    fn apply(&self, row: usize, src: &[f32], dst: &mut [f32]) {
+    pub(super) fn apply(&self, row: usize, src: &[f32], dst: &mut [f32]) {
         match &self.plan {
             None | Some(DropPlan::Identity) => dst.copy_from_slice(src),
             Some(DropPlan::Scale(s)) => dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v * s),
@@ -97,7 +97,7 @@ impl Drawn {
     }
 
     /// In place: `v *= factor(row)`.
-    fn apply_in_place(&self, row: usize, v: &mut [f32]) {
+    pub(super) fn apply_in_place(&self, row: usize, v: &mut [f32]) {
         match &self.plan {
             None | Some(DropPlan::Identity) => {}
             Some(DropPlan::Scale(s)) => v.iter_mut().for_each(|x| *x *= s),

@@ -11,6 +11,7 @@ mod activation;
 mod batchnorm;
 mod conv;
 mod dense;
+mod gru;
 mod init;
 mod loss;
 mod lstm;
@@ -26,6 +27,7 @@ pub mod activation_consts {
 pub use batchnorm::BatchNorm;
 pub use conv::Conv2d;
 pub use dense::Dense;
+pub use gru::Gru;
 pub use init::Init;
 pub use loss::{Loss, LossOutput, Targets};
 pub use lstm::{Lstm, SeqPool, SeqPoolKind};

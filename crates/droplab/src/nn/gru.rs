@@ -1,0 +1,436 @@
+//! Gated recurrent unit (Cho et al. 2014) in PyTorch's formulation, with the same recurrent
+//! dropout variants as the LSTM (see [`super::Lstm`]):
+//!
+//! `r = σ(x W_ir + b_ir + h W_hr + b_hr)`, `z = σ(x W_iz + b_iz + h W_hz + b_hz)`,
+//! `n = tanh(x W_in + b_in + r ⊙ (h W_hn + b_hn))`, `h' = (1 - z) ⊙ n + z ⊙ h`.
+//!
+//! Variational recurrent dropout masks `h` where it enters the recurrent products; the
+//! carried `z ⊙ h` term uses the unmasked state.
+
+use rayon::prelude::*;
+
+use super::lstm::{Drawn, sigmoid, tanh};
+use super::{Ctx, Layer, Param, Role};
+use crate::error::{Error, Result};
+use crate::regularize::Bernoulli;
+use crate::rng::SeqRng;
+use crate::tensor::{Tensor, Trans, gemm};
+
+/// A GRU layer: `[batch, time, in]` -> `[batch, time, hidden]`, PyTorch's gate order
+/// (reset, update, new) and weight layout.
+#[derive(Debug)]
+pub struct Gru {
+    w_ih: Param,
+    w_hh: Param,
+    b_ih: Param,
+    b_hh: Param,
+    hidden: usize,
+    input_drop: Option<(Bernoulli, bool)>,
+    rec_drop: Option<Bernoulli>,
+    weight_drop: Option<Bernoulli>,
+    in_mask: Drawn,
+    rec_mask: Drawn,
+    w_mask: Drawn,
+    masked_whh: Vec<f32>,
+    xin: Vec<f32>,
+    /// Per (b, t): the input part of the gates, then r, z, n after the forward pass.
+    gates: Vec<f32>,
+    /// Per (b, t): `h W_hh^T + b_hh` (all three blocks).
+    rec: Vec<f32>,
+    hprev: Vec<f32>,
+    dxg: Vec<f32>,
+}
+
+impl Gru {
+    /// A GRU `input -> hidden` with uniform(-1/sqrt(h), 1/sqrt(h)) weights and biases, as
+    /// PyTorch.
+    pub fn new(field: &str, input: usize, hidden: usize, rng: &mut SeqRng) -> Result<Self> {
+        if input == 0 || hidden == 0 {
+            return Err(Error::ZeroWidth {
+                field: field.to_string(),
+            });
+        }
+        let k = 1.0 / (hidden as f32).sqrt();
+        let mut uniform =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| (2.0 * rng.uniform() - 1.0) * k).collect() };
+        let g3 = 3 * hidden;
+        Ok(Gru {
+            w_ih: Param::new(
+                "weight_ih_l0",
+                Tensor::from_vec(&[g3, input], uniform(g3 * input))?,
+                Role::Weight,
+            ),
+            w_hh: Param::new(
+                "weight_hh_l0",
+                Tensor::from_vec(&[g3, hidden], uniform(g3 * hidden))?,
+                Role::Weight,
+            ),
+            b_ih: Param::new("bias_ih_l0", Tensor::from_vec(&[g3], uniform(g3))?, Role::Bias),
+            b_hh: Param::new("bias_hh_l0", Tensor::from_vec(&[g3], uniform(g3))?, Role::Bias),
+            hidden,
+            input_drop: None,
+            rec_drop: None,
+            weight_drop: None,
+            in_mask: Drawn::default(),
+            rec_mask: Drawn::default(),
+            w_mask: Drawn::default(),
+            masked_whh: Vec::new(),
+            xin: Vec::new(),
+            gates: Vec::new(),
+            rec: Vec::new(),
+            hprev: Vec::new(),
+            dxg: Vec::new(),
+        })
+    }
+
+    /// Dropout on the input: per time step, or one mask per sequence when `variational`.
+    pub fn with_input_dropout(mut self, d: Option<Bernoulli>, variational: bool) -> Self {
+        self.input_drop = d.filter(|d| d.p() > 0.0).map(|d| (d, variational));
+        self
+    }
+
+    /// Variational dropout on the recurrent state (one mask per sequence).
+    pub fn with_recurrent_dropout(mut self, d: Option<Bernoulli>) -> Self {
+        self.rec_drop = d.filter(|d| d.p() > 0.0);
+        self
+    }
+
+    /// DropConnect on the recurrent weights (one mask per minibatch).
+    pub fn with_weight_dropout(mut self, d: Option<Bernoulli>) -> Self {
+        self.weight_drop = d.filter(|d| d.p() > 0.0);
+        self
+    }
+
+    fn in_row(&self, b: usize, t: usize, steps: usize) -> usize {
+        match self.input_drop {
+            Some((_, true)) => b,
+            _ => b * steps + t,
+        }
+    }
+
+    fn dims(&self, x: &Tensor) -> Result<(usize, usize, usize)> {
+        let f = self.w_ih.value.shape()[1];
+        match x.shape() {
+            [b, t, ff] if *ff == f => Ok((*b, *t, f)),
+            s => Err(Error::ShapeMismatch {
+                context: "gru input (sequences [batch, time, features])".into(),
+                expected: vec![0, 0, f],
+                got: s.to_vec(),
+            }),
+        }
+    }
+
+    fn whh(&self) -> &[f32] {
+        if self.w_mask.active() {
+            &self.masked_whh
+        } else {
+            self.w_hh.value.data()
+        }
+    }
+}
+
+impl Layer for Gru {
+    fn kind(&self) -> &'static str {
+        "gru"
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        let f = self.w_ih.value.shape()[1];
+        match input {
+            [t, ff] if *ff == f => Ok(vec![*t, self.hidden]),
+            _ => Err(Error::ShapeMismatch {
+                context: "gru input (sequences [time, features])".into(),
+                expected: vec![0, f],
+                got: input.to_vec(),
+            }),
+        }
+    }
+
+    fn forward(&mut self, ctx: &Ctx, x: &Tensor, y: &mut Tensor) -> Result<()> {
+        let (b, steps, f) = self.dims(x)?;
+        let h = self.hidden;
+        let g3 = 3 * h;
+        match self.input_drop {
+            Some((d, variational)) => {
+                let rows = if variational { b } else { b * steps };
+                self.in_mask.draw(d.plan(ctx.mode, ctx.step), rows, f, false);
+            }
+            None => self.in_mask.clear(),
+        }
+        match self.rec_drop {
+            Some(d) => self.rec_mask.draw(d.plan(ctx.mode, ctx.step), b, h, false),
+            None => self.rec_mask.clear(),
+        }
+        match self.weight_drop {
+            Some(d) => {
+                self.w_mask.draw(d.plan(ctx.mode, ctx.step), g3, h, true);
+                self.masked_whh.resize(g3 * h, 0.0);
+                for (r, (dst, src)) in self
+                    .masked_whh
+                    .chunks_exact_mut(h)
+                    .zip(self.w_hh.value.data().chunks_exact(h))
+                    .enumerate()
+                {
+                    self.w_mask.apply(r, src, dst);
+                }
+            }
+            None => self.w_mask.clear(),
+        }
+        let xin: &[f32] = if self.in_mask.active() {
+            self.xin.resize(b * steps * f, 0.0);
+            for bi in 0..b {
+                for t in 0..steps {
+                    let r = (bi * steps + t) * f;
+                    let row = self.in_row(bi, t, steps);
+                    self.in_mask
+                        .apply(row, &x.data()[r..r + f], &mut self.xin[r..r + f]);
+                }
+            }
+            &self.xin
+        } else {
+            x.data()
+        };
+        self.gates.resize(b * steps * g3, 0.0);
+        gemm(
+            &mut self.gates,
+            xin,
+            (b * steps, f),
+            Trans::N,
+            self.w_ih.value.data(),
+            (g3, f),
+            Trans::T,
+            false,
+            ctx.par,
+        );
+        let bih = self.b_ih.value.data();
+        for row in self.gates.chunks_exact_mut(g3) {
+            row.iter_mut().zip(bih).for_each(|(v, &bb)| *v += bb);
+        }
+        y.resize(&[b, steps, h]);
+        self.rec.resize(b * steps * g3, 0.0);
+        self.hprev.resize(b * steps * h, 0.0);
+        let mut hs = vec![0.0f32; b * h];
+        let mut hm = vec![0.0f32; b * h];
+        let mut rg = vec![0.0f32; b * g3];
+        let lens: Vec<usize> = (0..b).map(|bi| ctx.length(bi, steps)).collect();
+        let whh: Vec<f32> = self.whh().to_vec();
+        let bhh = self.b_hh.value.data();
+        for t in 0..steps {
+            for bi in 0..b {
+                self.rec_mask
+                    .apply(bi, &hs[bi * h..(bi + 1) * h], &mut hm[bi * h..(bi + 1) * h]);
+                let r = (bi * steps + t) * h;
+                self.hprev[r..r + h].copy_from_slice(&hm[bi * h..(bi + 1) * h]);
+            }
+            gemm(
+                &mut rg,
+                &hm,
+                (b, h),
+                Trans::N,
+                &whh,
+                (g3, h),
+                Trans::T,
+                false,
+                ctx.par,
+            );
+            let ys = y.data_mut();
+            self.gates
+                .par_chunks_mut(steps * g3)
+                .zip(self.rec.par_chunks_mut(steps * g3))
+                .zip(ys.par_chunks_mut(steps * h))
+                .zip(hs.par_chunks_mut(h).zip(rg.par_chunks(g3)))
+                .enumerate()
+                .for_each(|(bi, (((gates, rec), out), (hb, rgb)))| {
+                    let z = &mut gates[t * g3..(t + 1) * g3];
+                    let rc = &mut rec[t * g3..(t + 1) * g3];
+                    let out = &mut out[t * h..(t + 1) * h];
+                    if t >= lens[bi] {
+                        z.fill(0.0);
+                        rc.fill(0.0);
+                        out.fill(0.0);
+                        return;
+                    }
+                    for ((c, &v), &bb) in rc.iter_mut().zip(rgb).zip(bhh) {
+                        *c = v + bb;
+                    }
+                    for j in 0..h {
+                        let r = sigmoid(z[j] + rc[j]);
+                        let u = sigmoid(z[h + j] + rc[h + j]);
+                        let n = tanh(z[2 * h + j] + r * rc[2 * h + j]);
+                        z[j] = r;
+                        z[h + j] = u;
+                        z[2 * h + j] = n;
+                        let hv = (1.0 - u) * n + u * hb[j];
+                        hb[j] = hv;
+                        out[j] = hv;
+                    }
+                });
+        }
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        ctx: &Ctx,
+        x: &Tensor,
+        y: &Tensor,
+        dy: &mut Tensor,
+        dx: Option<&mut Tensor>,
+    ) -> Result<()> {
+        let (b, steps, f) = self.dims(x)?;
+        let h = self.hidden;
+        let g3 = 3 * h;
+        let lens: Vec<usize> = (0..b).map(|bi| ctx.length(bi, steps)).collect();
+        let mut dh = vec![0.0f32; b * h];
+        let mut drg_t = vec![0.0f32; b * g3];
+        let mut dhm = vec![0.0f32; b * h];
+        let whh: Vec<f32> = self.whh().to_vec();
+        // dxg: gradients of the input part of the gates; `rec` is overwritten by the
+        // gradients of the recurrent part once used.
+        self.dxg.resize(b * steps * g3, 0.0);
+        let (yd, dyd) = (y.data(), dy.data());
+        for t in (0..steps).rev() {
+            self.gates
+                .par_chunks(steps * g3)
+                .zip(self.rec.par_chunks_mut(steps * g3))
+                .zip(self.dxg.par_chunks_mut(steps * g3))
+                .zip(drg_t.par_chunks_mut(g3).zip(dh.par_chunks_mut(h)))
+                .enumerate()
+                .for_each(|(bi, (((gates, rec), dxg), (drg, dhb)))| {
+                    let gr = t * g3;
+                    let dxr = &mut dxg[gr..gr + g3];
+                    if t >= lens[bi] {
+                        dxr.fill(0.0);
+                        drg.fill(0.0);
+                        rec[gr..gr + g3].fill(0.0);
+                        return;
+                    }
+                    let row = bi * steps + t;
+                    for j in 0..h {
+                        let (r, u, n) = (gates[gr + j], gates[gr + h + j], gates[gr + 2 * h + j]);
+                        let hp = if t > 0 { yd[(row - 1) * h + j] } else { 0.0 };
+                        let dhv = dyd[row * h + j] + dhb[j];
+                        let dn = dhv * (1.0 - u) * (1.0 - n * n);
+                        let du = dhv * (hp - n) * u * (1.0 - u);
+                        let dr = dn * rec[gr + 2 * h + j] * r * (1.0 - r);
+                        dhb[j] = dhv * u;
+                        dxr[j] = dr;
+                        dxr[h + j] = du;
+                        dxr[2 * h + j] = dn;
+                        drg[j] = dr;
+                        drg[h + j] = du;
+                        drg[2 * h + j] = dn * r;
+                    }
+                    rec[gr..gr + g3].copy_from_slice(drg);
+                });
+            gemm(
+                &mut dhm,
+                &drg_t,
+                (b, g3),
+                Trans::N,
+                &whh,
+                (g3, h),
+                Trans::N,
+                false,
+                ctx.par,
+            );
+            for bi in 0..b {
+                let row = &mut dhm[bi * h..(bi + 1) * h];
+                self.rec_mask.apply_in_place(bi, row);
+                for (d, &v) in dh[bi * h..(bi + 1) * h].iter_mut().zip(row.iter()) {
+                    *d += v;
+                }
+            }
+        }
+        let xin: &[f32] = if self.in_mask.active() {
+            &self.xin
+        } else {
+            x.data()
+        };
+        gemm(
+            self.w_ih.grad.data_mut(),
+            &self.dxg,
+            (b * steps, g3),
+            Trans::T,
+            xin,
+            (b * steps, f),
+            Trans::N,
+            false,
+            ctx.par,
+        );
+        gemm(
+            self.w_hh.grad.data_mut(),
+            &self.rec,
+            (b * steps, g3),
+            Trans::T,
+            &self.hprev,
+            (b * steps, h),
+            Trans::N,
+            false,
+            ctx.par,
+        );
+        if self.w_mask.active() {
+            for (r, row) in self.w_hh.grad.data_mut().chunks_exact_mut(h).enumerate() {
+                self.w_mask.apply_in_place(r, row);
+            }
+        }
+        for (grad, src) in [(&mut self.b_ih.grad, &self.dxg), (&mut self.b_hh.grad, &self.rec)] {
+            let g = grad.data_mut();
+            g.fill(0.0);
+            for row in src.chunks_exact(g3) {
+                g.iter_mut().zip(row).for_each(|(d, &v)| *d += v);
+            }
+        }
+        if let Some(dx) = dx {
+            dx.resize(x.shape());
+            gemm(
+                dx.data_mut(),
+                &self.dxg,
+                (b * steps, g3),
+                Trans::N,
+                self.w_ih.value.data(),
+                (g3, f),
+                Trans::N,
+                false,
+                ctx.par,
+            );
+            if self.in_mask.active() {
+                for bi in 0..b {
+                    for t in 0..steps {
+                        let r = (bi * steps + t) * f;
+                        let row = self.in_row(bi, t, steps);
+                        self.in_mask.apply_in_place(row, &mut dx.data_mut()[r..r + f]);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        vec![&self.w_ih, &self.w_hh, &self.b_ih, &self.b_hh]
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        vec![&mut self.w_ih, &mut self.w_hh, &mut self.b_ih, &mut self.b_hh]
+    }
+
+    fn torch_modules(&self) -> Vec<&'static str> {
+        vec!["GRU"]
+    }
+
+    fn describe(&self) -> String {
+        let mut s = format!("gru {}->{}", self.w_ih.value.shape()[1], self.hidden);
+        if let Some((d, v)) = &self.input_drop {
+            let kind = if *v { "variational" } else { "per step" };
+            s.push_str(&format!(" + input dropout p={} ({kind})", d.p()));
+        }
+        if let Some(d) = &self.rec_drop {
+            s.push_str(&format!(" + recurrent dropout p={} (variational)", d.p()));
+        }
+        if let Some(d) = &self.weight_drop {
+            s.push_str(&format!(" + weight dropout p={}", d.p()));
+        }
+        s
+    }
+}
