@@ -7,8 +7,8 @@
 //! wrong sign is an O(1) relative error). Inputs are kept away from ReLU's kink and L1's corner.
 
 use droplab::nn::{
-    Act, Activation, BatchNorm, Conv2d, Ctx, Dense, Flatten, GlobalAvgPool, Gru, Init, Layer, Loss, Lstm,
-    Mode, Param, Pool2d, PoolKind, Role, SeqPool, SeqPoolKind, Targets,
+    Act, Activation, BatchNorm, Conv2d, Ctx, Dense, Embedding, Flatten, GlobalAvgPool, Gru, Init, Layer,
+    Loss, Lstm, Mode, Param, Pool2d, PoolKind, Role, SeqPool, SeqPoolKind, Targets,
 };
 use droplab::regularize::{
     Bernoulli, Convention, DropBlock, Dropout, DropoutKind, SpatialDropout, clip, max_norm, penalty,
@@ -48,6 +48,15 @@ fn project(y: &Tensor, r: &Tensor) -> f64 {
 
 /// Checks dL/dx and dL/dθ of `layer` for L = <y, R> at input `x`.
 fn check_layer(layer: &mut dyn Layer, x: &Tensor, ctx: Ctx) {
+    check(layer, x, ctx, true);
+}
+
+/// Checks dL/dθ only (inputs that are not differentiable, such as token ids).
+fn check_params(layer: &mut dyn Layer, x: &Tensor, ctx: Ctx) {
+    check(layer, x, ctx, false);
+}
+
+fn check(layer: &mut dyn Layer, x: &Tensor, ctx: Ctx, inputs: bool) {
     let mut y = Tensor::default();
     layer.forward(&ctx, x, &mut y).unwrap();
     let r = random(y.shape(), 99, false);
@@ -60,7 +69,7 @@ fn check_layer(layer: &mut dyn Layer, x: &Tensor, ctx: Ctx) {
         project(&y, &r)
     };
     let mut bad = Vec::new();
-    for i in 0..x.len() {
+    for i in (0..x.len()).filter(|_| inputs) {
         let mut xp = x.clone();
         xp.data_mut()[i] += H;
         let lp = loss_at(layer, &xp);
@@ -430,6 +439,26 @@ fn gru_with_lengths_and_every_recurrent_dropout() {
                     .with_weight_dropout(b("w"));
                 check_layer(&mut l, &x, Ctx::new(mode, 7).with_lengths(Some(&lengths)));
             }
+        }
+    }
+}
+
+#[test]
+fn embedding_with_and_without_word_dropout() {
+    let ids: Vec<f32> = [3, 1, 4, 1, 5, 0, 2, 6, 5, 3, 5, 1]
+        .iter()
+        .map(|&i| i as f32)
+        .collect();
+    let x = Tensor::from_vec(&[3, 4], ids).unwrap();
+    for drop in [None, Some(0.4)] {
+        for mode in [Mode::Train, Mode::Frozen(1), Mode::Eval] {
+            let mut rng = Stream::new(5, "init").seq();
+            let wd =
+                drop.map(|p| Bernoulli::new("p", p, Convention::Inverted, Stream::new(6, "wd")).unwrap());
+            let mut e = Embedding::new("emb", 7, 3, &mut rng)
+                .unwrap()
+                .with_word_dropout(wd);
+            check_params(&mut e, &x, Ctx::new(mode, 3));
         }
     }
 }

@@ -201,3 +201,102 @@ fn a_small_lstm_and_gru_with_variational_dropout_learn_a_memory_task() {
         assert!(acc > 0.9, "{layers}: test accuracy {acc}");
     }
 }
+
+#[test]
+fn word_dropout_drops_a_word_type_at_every_occurrence_and_bad_ids_are_refused() {
+    use droplab::nn::Embedding;
+    let (b, t, v, p) = (300, 40, 20, 0.3f32);
+    let mut r = Stream::new(9, "ids").seq();
+    let ids: Vec<f32> = (0..b * t).map(|_| r.below(v) as f32).collect();
+    let x = Tensor::from_vec(&[b, t], ids.clone()).unwrap();
+    let mut rng = Stream::new(1, "init").seq();
+    let mut e = Embedding::new("emb", v, 4, &mut rng)
+        .unwrap()
+        .with_word_dropout(drop(p, "wd"));
+    let mut y = Tensor::default();
+    e.forward(&Ctx::new(Mode::Train, 0), &x, &mut y).unwrap();
+    let mut dropped = 0usize;
+    for s in 0..b {
+        for w in 0..v {
+            let f = e.word_factor(s, w);
+            // Every occurrence of word w in sequence s is dropped together, or kept together.
+            for step in 0..t {
+                if ids[s * t + step] as usize == w {
+                    let out = &y.data()[(s * t + step) * 4..(s * t + step + 1) * 4];
+                    assert_eq!(out.iter().all(|&o| o == 0.0), f == 0.0);
+                }
+            }
+            dropped += (f == 0.0) as usize;
+        }
+    }
+    let n = (b * v) as f64;
+    let sd = (n * p as f64 * (1.0 - p as f64)).sqrt();
+    assert!(
+        (dropped as f64 - n * p as f64).abs() < 6.0 * sd,
+        "{dropped} of {n}"
+    );
+    let mut eval = Tensor::default();
+    e.forward(&Ctx::new(Mode::Eval, 0), &x, &mut eval).unwrap();
+    assert!(eval.data().iter().all(|&o| o != 0.0), "Eval drops nothing");
+    let bad = Tensor::from_vec(&[1, 2], vec![3.0, 25.0]).unwrap();
+    let err = e
+        .forward(&Ctx::new(Mode::Eval, 0), &bad, &mut y)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("embedding input") && err.contains("25"), "{err}");
+}
+
+#[test]
+fn an_embedding_lstm_with_word_dropout_learns_token_sequences() {
+    use droplab::model::{DropoutConfig, ModelConfig};
+    use droplab::optim::{OptimizerConfig, OptimizerKind};
+    use droplab::train::{TrainConfig, evaluate, fit};
+    // Class: whether the first token is below 5 (vocabulary 10, 6 tokens per sequence).
+    let tokens = |n: usize, seed: u64| {
+        let mut r = Stream::new(seed, "tokens").seq();
+        let ids: Vec<f32> = (0..n * 6).map(|_| r.below(10) as f32).collect();
+        let y = (0..n).map(|i| (ids[i * 6] < 5.0) as u32).collect();
+        let mut d = droplab::data::Dataset::new(
+            Tensor::from_vec(&[n, 6], ids).unwrap(),
+            droplab::nn::Targets::Classes(y),
+            2,
+        )
+        .unwrap();
+        d.lengths = Some(vec![6; n]);
+        d
+    };
+    let (train, test) = (tokens(500, 1), tokens(200, 2));
+    let cfg = ModelConfig {
+        recurrent: Some("e10x8-lstm16-last-2".into()),
+        input_shape: vec![6],
+        dropout: DropoutConfig {
+            embedding: 0.1,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut model = cfg.build(1).unwrap();
+    let tc = TrainConfig {
+        epochs: 15,
+        batch_size: 32,
+        optimizer: OptimizerConfig {
+            kind: OptimizerKind::Adam,
+            lr: 0.01,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let threads = droplab::tensor::Threads::new(Some(2)).unwrap();
+    fit(&mut model, &tc, 1, &threads, &train, None, &mut |_| {}).unwrap();
+    let m = evaluate(
+        &mut model,
+        &test,
+        &droplab::nn::Loss::default(),
+        256,
+        &threads,
+        Mode::Eval,
+    )
+    .unwrap();
+    let acc = m.correct as f64 / m.count as f64;
+    assert!(acc > 0.9, "test accuracy {acc}");
+}

@@ -50,6 +50,9 @@ pub struct DropoutConfig {
     pub variational: bool,
     /// Recurrent networks: DropConnect on each LSTM's recurrent weights (weight dropout).
     pub weight: f32,
+    /// Recurrent networks with an embedding: each sequence drops each word type with this
+    /// probability (embedding dropout).
+    pub embedding: f32,
 }
 
 /// How dropout after a convolution drops.
@@ -90,6 +93,7 @@ impl Default for DropoutConfig {
             recurrent: 0.0,
             variational: false,
             weight: 0.0,
+            embedding: 0.0,
         }
     }
 }
@@ -138,6 +142,7 @@ impl DropoutConfig {
         }
         check::rate("dropout.recurrent", self.recurrent)?;
         check::rate("dropout.weight", self.weight)?;
+        check::rate("dropout.embedding", self.embedding)?;
         if self.block_size == 0 {
             return Err(Error::ZeroWidth {
                 field: "dropout.block_size".into(),

@@ -5,6 +5,7 @@
 //!
 //! | token | layer |
 //! |---|---|
+//! | `e10000x128` | token embeddings (vocabulary 10,000, 128 values), first; the input is then token ids `[time]` |
 //! | `lstm128` | an LSTM layer of 128 units (stack several for a deep LSTM) |
 //! | `gru128` | a GRU layer of 128 units |
 //! | `last` / `mean` | the state at each sequence's last step / the mean over its steps |
@@ -16,17 +17,20 @@
 //! `dropout.hidden` between stacked LSTMs (on each further LSTM's input), both per time step
 //! or, with `dropout.variational`, one mask per sequence (Gal & Ghahramani 2016);
 //! `dropout.recurrent` on each LSTM's recurrent state (variational); `dropout.weight` on each
-//! LSTM's recurrent weights (DropConnect, as AWD-LSTM).
+//! LSTM's recurrent weights (DropConnect, as AWD-LSTM); `dropout.embedding` drops word types
+//! of each sequence in the embedding (Gal & Ghahramani 2016).
 
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
-use crate::nn::{Activation, Dense, Gru, Init, Layer, Lstm, SeqPool, SeqPoolKind, Sequential};
+use crate::nn::{Activation, Dense, Embedding, Gru, Init, Layer, Lstm, SeqPool, SeqPoolKind, Sequential};
 use crate::regularize::{Bernoulli, Dropout, DropoutKind};
 use crate::rng::Stream;
 
 /// One token of a recurrent layer string.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Token {
+    /// Token embeddings: vocabulary, dimension.
+    Embedding(usize, usize),
     /// LSTM with this many units.
     Lstm(usize),
     /// GRU with this many units.
@@ -68,6 +72,14 @@ pub fn parse(spec: &str) -> Result<Vec<Token>> {
             Token::Pool(SeqPoolKind::Last)
         } else if tok == "mean" {
             Token::Pool(SeqPoolKind::Mean)
+        } else if let Some((v, dim)) = tok.strip_prefix('e').and_then(|r| r.split_once('x')) {
+            if i != 0 {
+                return Err(bad(spec, tok, "is an embedding after the first token"));
+            }
+            Token::Embedding(
+                positive(tok, v, "eVxD with a vocabulary of at least 1")?,
+                positive(tok, dim, "eVxD with a dimension of at least 1")?,
+            )
         } else if let Some(r) = tok.strip_prefix("lstm") {
             Token::Lstm(positive(tok, r, "lstmN (an LSTM of N units)")?)
         } else if let Some(r) = tok.strip_prefix("gru") {
@@ -140,18 +152,23 @@ pub fn lstm_layers(toks: &[Token]) -> usize {
 pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequential> {
     let toks = parse(spec)?;
     let input = &cfg.input_shape;
-    let [_, features] = input.as_slice() else {
-        return Err(Error::config(
-            "model.input_shape",
-            format!(
-                "a recurrent network needs sequences [time, features], got {input:?}; use a sequence dataset (japanese-vowels, ts:TRAIN.ts,TEST.ts)"
-            ),
-        ));
+    let embedded = matches!(toks.first(), Some(Token::Embedding(..)));
+    let features = match (input.as_slice(), embedded) {
+        ([_, f], false) => *f,
+        ([_], true) => 0,
+        _ => {
+            return Err(Error::config(
+                "model.input_shape",
+                format!(
+                    "a recurrent network needs sequences [time, features] (or token ids [time] with an eVxD embedding first), got {input:?}; use a sequence dataset (japanese-vowels, ts:TRAIN.ts,TEST.ts)"
+                ),
+            ));
+        }
     };
     let d = &cfg.dropout;
     let init = cfg.init.unwrap_or_else(|| Init::for_activation(cfg.activation));
     let mut layers: Vec<Box<dyn Layer>> = Vec::new();
-    let mut width = *features;
+    let mut width = features;
     let (mut k, mut params, mut dense) = (0usize, 0u64, 0usize);
     let bern = |field: &str, p: f32, name: &str, k: usize| -> Result<Option<Bernoulli>> {
         if p <= 0.0 {
@@ -192,6 +209,15 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                 layers.push(layer);
                 width = h;
                 k += 1;
+            }
+            Token::Embedding(v, dim) => {
+                let mut rng = Stream::new(seed, "init").derive_u64(params).seq();
+                params += 1;
+                let wd = bern("dropout.embedding", d.embedding, "dropout.embedding", 0)?;
+                layers.push(Box::new(
+                    Embedding::new("model.embedding", v, dim, &mut rng)?.with_word_dropout(wd),
+                ));
+                width = dim;
             }
             Token::Pool(kind) => layers.push(Box::new(SeqPool(kind))),
             Token::Dropout(p) => {
@@ -247,6 +273,8 @@ mod tests {
             ]
         );
         assert_eq!(parse("gru8-mean-3").unwrap()[0], Token::Gru(8));
+        assert_eq!(parse("e100x8-lstm4-last-3").unwrap()[0], Token::Embedding(100, 8));
+        assert!(parse("lstm4-e100x8-last-3").is_err());
         for bad in [
             "lstm64-9",
             "last-9",

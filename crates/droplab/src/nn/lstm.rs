@@ -96,6 +96,22 @@ impl Drawn {
         }
     }
 
+    /// The factor of element `col` of row `row`.
+    pub(super) fn factor(&self, row: usize, col: usize) -> f32 {
+        match &self.plan {
+            None | Some(DropPlan::Identity) => 1.0,
+            Some(DropPlan::Scale(s)) => *s,
+            Some(DropPlan::Mask(spec)) => {
+                let wpr = words_per_row(self.cols);
+                if bit(&self.bits[row * wpr..(row + 1) * wpr], col) {
+                    spec.scale
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+
     /// In place: `v *= factor(row)`.
     pub(super) fn apply_in_place(&self, row: usize, v: &mut [f32]) {
         match &self.plan {

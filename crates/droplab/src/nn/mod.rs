@@ -11,6 +11,7 @@ mod activation;
 mod batchnorm;
 mod conv;
 mod dense;
+mod embedding;
 mod gru;
 mod init;
 mod loss;
@@ -27,6 +28,7 @@ pub mod activation_consts {
 pub use batchnorm::BatchNorm;
 pub use conv::Conv2d;
 pub use dense::Dense;
+pub use embedding::Embedding;
 pub use gru::Gru;
 pub use init::Init;
 pub use loss::{Loss, LossOutput, Targets};
