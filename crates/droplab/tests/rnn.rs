@@ -129,6 +129,40 @@ fn padded_steps_output_zeros_and_do_not_change_the_result() {
     assert!(b.data()[15..].iter().all(|&v| v == 0.0));
 }
 
+/// Trains `cfg` with Adam (lr 0.01, batch 32) for `epochs` and returns the test accuracy.
+fn train_and_score(
+    cfg: &droplab::model::ModelConfig,
+    train: &droplab::data::Dataset,
+    test: &droplab::data::Dataset,
+    epochs: usize,
+) -> f64 {
+    use droplab::optim::{OptimizerConfig, OptimizerKind};
+    use droplab::train::{TrainConfig, evaluate, fit};
+    let mut model = cfg.build(1).unwrap();
+    let tc = TrainConfig {
+        epochs,
+        batch_size: 32,
+        optimizer: OptimizerConfig {
+            kind: OptimizerKind::Adam,
+            lr: 0.01,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let threads = droplab::tensor::Threads::new(Some(2)).unwrap();
+    fit(&mut model, &tc, 1, &threads, train, None, &mut |_| {}).unwrap();
+    let m = evaluate(
+        &mut model,
+        test,
+        &droplab::nn::Loss::default(),
+        256,
+        &threads,
+        Mode::Eval,
+    )
+    .unwrap();
+    m.correct as f64 / m.count as f64
+}
+
 /// Sequences of 3 to 8 steps of 2 features; the class is the sign of the first feature at the
 /// first step, so a last-step head must carry it through the whole sequence.
 fn remember_the_first_step(n: usize, seed: u64) -> droplab::data::Dataset {
@@ -159,8 +193,6 @@ fn remember_the_first_step(n: usize, seed: u64) -> droplab::data::Dataset {
 #[test]
 fn a_small_lstm_and_gru_with_variational_dropout_learn_a_memory_task() {
     use droplab::model::{DropoutConfig, ModelConfig};
-    use droplab::optim::{OptimizerConfig, OptimizerKind};
-    use droplab::train::{TrainConfig, evaluate, fit};
     let (train, test) = (remember_the_first_step(600, 1), remember_the_first_step(300, 2));
     for layers in ["lstm16-last-2", "gru16-last-2"] {
         let cfg = ModelConfig {
@@ -174,30 +206,7 @@ fn a_small_lstm_and_gru_with_variational_dropout_learn_a_memory_task() {
             },
             ..Default::default()
         };
-        let mut model = cfg.build(1).unwrap();
-        let tc = TrainConfig {
-            epochs: 25,
-            batch_size: 32,
-            optimizer: OptimizerConfig {
-                kind: OptimizerKind::Adam,
-                lr: 0.01,
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let threads = droplab::tensor::Threads::new(Some(2)).unwrap();
-        fit(&mut model, &tc, 1, &threads, &train, None, &mut |_| {}).unwrap();
-        let m = evaluate(
-            &mut model,
-            &test,
-            &droplab::nn::Loss::default(),
-            256,
-            &threads,
-            Mode::Eval,
-        )
-        .unwrap();
-        let acc = m.correct as f64 / m.count as f64;
-        println!("{layers}: test accuracy {acc}");
+        let acc = train_and_score(&cfg, &train, &test, 25);
         assert!(acc > 0.9, "{layers}: test accuracy {acc}");
     }
 }
@@ -249,8 +258,6 @@ fn word_dropout_drops_a_word_type_at_every_occurrence_and_bad_ids_are_refused() 
 #[test]
 fn an_embedding_lstm_with_word_dropout_learns_token_sequences() {
     use droplab::model::{DropoutConfig, ModelConfig};
-    use droplab::optim::{OptimizerConfig, OptimizerKind};
-    use droplab::train::{TrainConfig, evaluate, fit};
     // Class: whether the first token is below 5 (vocabulary 10, 6 tokens per sequence).
     let tokens = |n: usize, seed: u64| {
         let mut r = Stream::new(seed, "tokens").seq();
@@ -275,28 +282,6 @@ fn an_embedding_lstm_with_word_dropout_learns_token_sequences() {
         },
         ..Default::default()
     };
-    let mut model = cfg.build(1).unwrap();
-    let tc = TrainConfig {
-        epochs: 15,
-        batch_size: 32,
-        optimizer: OptimizerConfig {
-            kind: OptimizerKind::Adam,
-            lr: 0.01,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let threads = droplab::tensor::Threads::new(Some(2)).unwrap();
-    fit(&mut model, &tc, 1, &threads, &train, None, &mut |_| {}).unwrap();
-    let m = evaluate(
-        &mut model,
-        &test,
-        &droplab::nn::Loss::default(),
-        256,
-        &threads,
-        Mode::Eval,
-    )
-    .unwrap();
-    let acc = m.correct as f64 / m.count as f64;
+    let acc = train_and_score(&cfg, &train, &test, 15);
     assert!(acc > 0.9, "test accuracy {acc}");
 }

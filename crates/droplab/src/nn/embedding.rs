@@ -1,7 +1,7 @@
 //! Token embeddings with embedding ("word") dropout (Gal & Ghahramani 2016): a dropped word
 //! type is dropped at every one of its occurrences in a sequence, instead of single positions.
 
-use super::lstm::Drawn;
+use super::recurrent::Drawn;
 use super::{Ctx, Layer, Param, Role};
 use crate::error::{Error, Result};
 use crate::regularize::Bernoulli;

@@ -9,7 +9,9 @@
 
 use rayon::prelude::*;
 
-use super::lstm::{Drawn, sigmoid, tanh};
+use super::recurrent::{
+    RecurrentDropout, recurrent_dropout_builders, seq_dims, seq_output_shape, sigmoid, tanh,
+};
 use super::{Ctx, Layer, Param, Role};
 use crate::error::{Error, Result};
 use crate::regularize::Bernoulli;
@@ -25,14 +27,7 @@ pub struct Gru {
     b_ih: Param,
     b_hh: Param,
     hidden: usize,
-    input_drop: Option<(Bernoulli, bool)>,
-    rec_drop: Option<Bernoulli>,
-    weight_drop: Option<Bernoulli>,
-    in_mask: Drawn,
-    rec_mask: Drawn,
-    w_mask: Drawn,
-    masked_whh: Vec<f32>,
-    xin: Vec<f32>,
+    drop: RecurrentDropout,
     /// Per (b, t): the input part of the gates, then r, z, n after the forward pass.
     gates: Vec<f32>,
     /// Per (b, t): `h W_hh^T + b_hh` (all three blocks).
@@ -68,14 +63,7 @@ impl Gru {
             b_ih: Param::new("bias_ih_l0", Tensor::from_vec(&[g3], uniform(g3))?, Role::Bias),
             b_hh: Param::new("bias_hh_l0", Tensor::from_vec(&[g3], uniform(g3))?, Role::Bias),
             hidden,
-            input_drop: None,
-            rec_drop: None,
-            weight_drop: None,
-            in_mask: Drawn::default(),
-            rec_mask: Drawn::default(),
-            w_mask: Drawn::default(),
-            masked_whh: Vec::new(),
-            xin: Vec::new(),
+            drop: RecurrentDropout::default(),
             gates: Vec::new(),
             rec: Vec::new(),
             hprev: Vec::new(),
@@ -83,49 +71,10 @@ impl Gru {
         })
     }
 
-    /// Dropout on the input: per time step, or one mask per sequence when `variational`.
-    pub fn with_input_dropout(mut self, d: Option<Bernoulli>, variational: bool) -> Self {
-        self.input_drop = d.filter(|d| d.p() > 0.0).map(|d| (d, variational));
-        self
-    }
-
-    /// Variational dropout on the recurrent state (one mask per sequence).
-    pub fn with_recurrent_dropout(mut self, d: Option<Bernoulli>) -> Self {
-        self.rec_drop = d.filter(|d| d.p() > 0.0);
-        self
-    }
-
-    /// DropConnect on the recurrent weights (one mask per minibatch).
-    pub fn with_weight_dropout(mut self, d: Option<Bernoulli>) -> Self {
-        self.weight_drop = d.filter(|d| d.p() > 0.0);
-        self
-    }
-
-    fn in_row(&self, b: usize, t: usize, steps: usize) -> usize {
-        match self.input_drop {
-            Some((_, true)) => b,
-            _ => b * steps + t,
-        }
-    }
+    recurrent_dropout_builders!();
 
     fn dims(&self, x: &Tensor) -> Result<(usize, usize, usize)> {
-        let f = self.w_ih.value.shape()[1];
-        match x.shape() {
-            [b, t, ff] if *ff == f => Ok((*b, *t, f)),
-            s => Err(Error::ShapeMismatch {
-                context: "gru input (sequences [batch, time, features])".into(),
-                expected: vec![0, 0, f],
-                got: s.to_vec(),
-            }),
-        }
-    }
-
-    fn whh(&self) -> &[f32] {
-        if self.w_mask.active() {
-            &self.masked_whh
-        } else {
-            self.w_hh.value.data()
-        }
+        seq_dims(x, self.w_ih.value.shape()[1], "gru")
     }
 }
 
@@ -135,77 +84,16 @@ impl Layer for Gru {
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-        let f = self.w_ih.value.shape()[1];
-        match input {
-            [t, ff] if *ff == f => Ok(vec![*t, self.hidden]),
-            _ => Err(Error::ShapeMismatch {
-                context: "gru input (sequences [time, features])".into(),
-                expected: vec![0, f],
-                got: input.to_vec(),
-            }),
-        }
+        seq_output_shape(input, self.w_ih.value.shape()[1], self.hidden, "gru")
     }
 
     fn forward(&mut self, ctx: &Ctx, x: &Tensor, y: &mut Tensor) -> Result<()> {
-        let (b, steps, f) = self.dims(x)?;
         let h = self.hidden;
         let g3 = 3 * h;
-        match self.input_drop {
-            Some((d, variational)) => {
-                let rows = if variational { b } else { b * steps };
-                self.in_mask.draw(d.plan(ctx.mode, ctx.step), rows, f, false);
-            }
-            None => self.in_mask.clear(),
-        }
-        match self.rec_drop {
-            Some(d) => self.rec_mask.draw(d.plan(ctx.mode, ctx.step), b, h, false),
-            None => self.rec_mask.clear(),
-        }
-        match self.weight_drop {
-            Some(d) => {
-                self.w_mask.draw(d.plan(ctx.mode, ctx.step), g3, h, true);
-                self.masked_whh.resize(g3 * h, 0.0);
-                for (r, (dst, src)) in self
-                    .masked_whh
-                    .chunks_exact_mut(h)
-                    .zip(self.w_hh.value.data().chunks_exact(h))
-                    .enumerate()
-                {
-                    self.w_mask.apply(r, src, dst);
-                }
-            }
-            None => self.w_mask.clear(),
-        }
-        let xin: &[f32] = if self.in_mask.active() {
-            self.xin.resize(b * steps * f, 0.0);
-            for bi in 0..b {
-                for t in 0..steps {
-                    let r = (bi * steps + t) * f;
-                    let row = self.in_row(bi, t, steps);
-                    self.in_mask
-                        .apply(row, &x.data()[r..r + f], &mut self.xin[r..r + f]);
-                }
-            }
-            &self.xin
-        } else {
-            x.data()
-        };
-        self.gates.resize(b * steps * g3, 0.0);
-        gemm(
-            &mut self.gates,
-            xin,
-            (b * steps, f),
-            Trans::N,
-            self.w_ih.value.data(),
-            (g3, f),
-            Trans::T,
-            false,
-            ctx.par,
-        );
-        let bih = self.b_ih.value.data();
-        for row in self.gates.chunks_exact_mut(g3) {
-            row.iter_mut().zip(bih).for_each(|(v, &bb)| *v += bb);
-        }
+        let weights = (&self.w_ih.value, self.b_ih.value.data(), self.w_hh.value.data());
+        let (b, steps, _) = self
+            .drop
+            .input_gates(ctx, x, weights, h, "gru", &mut self.gates)?;
         y.resize(&[b, steps, h]);
         self.rec.resize(b * steps * g3, 0.0);
         self.hprev.resize(b * steps * h, 0.0);
@@ -213,12 +101,12 @@ impl Layer for Gru {
         let mut hm = vec![0.0f32; b * h];
         let mut rg = vec![0.0f32; b * g3];
         let lens: Vec<usize> = (0..b).map(|bi| ctx.length(bi, steps)).collect();
-        let whh: Vec<f32> = self.whh().to_vec();
+        let whh: Vec<f32> = self.drop.whh(self.w_hh.value.data()).to_vec();
         let bhh = self.b_hh.value.data();
         for t in 0..steps {
             for bi in 0..b {
-                self.rec_mask
-                    .apply(bi, &hs[bi * h..(bi + 1) * h], &mut hm[bi * h..(bi + 1) * h]);
+                self.drop
+                    .mask_state(bi, &hs[bi * h..(bi + 1) * h], &mut hm[bi * h..(bi + 1) * h]);
                 let r = (bi * steps + t) * h;
                 self.hprev[r..r + h].copy_from_slice(&hm[bi * h..(bi + 1) * h]);
             }
@@ -284,7 +172,7 @@ impl Layer for Gru {
         let mut dh = vec![0.0f32; b * h];
         let mut drg_t = vec![0.0f32; b * g3];
         let mut dhm = vec![0.0f32; b * h];
-        let whh: Vec<f32> = self.whh().to_vec();
+        let whh: Vec<f32> = self.drop.whh(self.w_hh.value.data()).to_vec();
         // dxg: gradients of the input part of the gates; `rec` is overwritten by the
         // gradients of the recurrent part once used.
         self.dxg.resize(b * steps * g3, 0.0);
@@ -336,17 +224,13 @@ impl Layer for Gru {
             );
             for bi in 0..b {
                 let row = &mut dhm[bi * h..(bi + 1) * h];
-                self.rec_mask.apply_in_place(bi, row);
+                self.drop.mask_state_grad(bi, row);
                 for (d, &v) in dh[bi * h..(bi + 1) * h].iter_mut().zip(row.iter()) {
                     *d += v;
                 }
             }
         }
-        let xin: &[f32] = if self.in_mask.active() {
-            &self.xin
-        } else {
-            x.data()
-        };
+        let xin = self.drop.input_used(x.data());
         gemm(
             self.w_ih.grad.data_mut(),
             &self.dxg,
@@ -369,11 +253,7 @@ impl Layer for Gru {
             false,
             ctx.par,
         );
-        if self.w_mask.active() {
-            for (r, row) in self.w_hh.grad.data_mut().chunks_exact_mut(h).enumerate() {
-                self.w_mask.apply_in_place(r, row);
-            }
-        }
+        self.drop.mask_whh_grad(self.w_hh.grad.data_mut(), h);
         for (grad, src) in [(&mut self.b_ih.grad, &self.dxg), (&mut self.b_hh.grad, &self.rec)] {
             let g = grad.data_mut();
             g.fill(0.0);
@@ -394,15 +274,7 @@ impl Layer for Gru {
                 false,
                 ctx.par,
             );
-            if self.in_mask.active() {
-                for bi in 0..b {
-                    for t in 0..steps {
-                        let r = (bi * steps + t) * f;
-                        let row = self.in_row(bi, t, steps);
-                        self.in_mask.apply_in_place(row, &mut dx.data_mut()[r..r + f]);
-                    }
-                }
-            }
+            self.drop.mask_input_grad(dx.data_mut(), (b, steps, f));
         }
         Ok(())
     }
@@ -421,16 +293,7 @@ impl Layer for Gru {
 
     fn describe(&self) -> String {
         let mut s = format!("gru {}->{}", self.w_ih.value.shape()[1], self.hidden);
-        if let Some((d, v)) = &self.input_drop {
-            let kind = if *v { "variational" } else { "per step" };
-            s.push_str(&format!(" + input dropout p={} ({kind})", d.p()));
-        }
-        if let Some(d) = &self.rec_drop {
-            s.push_str(&format!(" + recurrent dropout p={} (variational)", d.p()));
-        }
-        if let Some(d) = &self.weight_drop {
-            s.push_str(&format!(" + weight dropout p={}", d.p()));
-        }
+        self.drop.describe(&mut s);
         s
     }
 }

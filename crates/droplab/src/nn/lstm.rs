@@ -14,119 +14,14 @@
 
 use rayon::prelude::*;
 
+use super::recurrent::{
+    RecurrentDropout, recurrent_dropout_builders, seq_dims, seq_output_shape, sigmoid, tanh,
+};
 use super::{Ctx, Layer, Param, Role};
 use crate::error::{Error, Result};
 use crate::regularize::Bernoulli;
 use crate::rng::SeqRng;
-use crate::tensor::mask::{bit, words_per_row};
-use crate::tensor::{DropPlan, Tensor, Trans, gemm};
-
-/// `e^x` for the gates, in a form the compiler vectorizes: `2^round(x log2 e)` from the
-/// exponent bits times a degree-6 Taylor polynomial of `e^r`, `|r| <= ln(2)/2`
-/// (relative error below 2e-7).
-#[inline(always)]
-pub(super) fn fast_exp(x: f32) -> f32 {
-    let x = x.clamp(-87.0, 88.0);
-    let k = (x * std::f32::consts::LOG2_E + 0.5).floor();
-    let r = x - k * std::f32::consts::LN_2;
-    let p = 1.0
-        + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    p * f32::from_bits(((k as i32 + 127) as u32) << 23)
-}
-
-#[inline(always)]
-pub(super) fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + fast_exp(-x))
-}
-
-#[inline(always)]
-pub(super) fn tanh(x: f32) -> f32 {
-    2.0 / (1.0 + fast_exp(-2.0 * x)) - 1.0
-}
-
-/// A mask drawn for a dropout plan: rows of bits, with the plan's factors.
-#[derive(Debug, Default)]
-pub(super) struct Drawn {
-    plan: Option<DropPlan>,
-    bits: Vec<u64>,
-    cols: usize,
-}
-
-impl Drawn {
-    /// Draws `rows` rows of `cols` bits for `plan`; `per_weight` keeps a frozen mask per row.
-    pub(super) fn draw(&mut self, plan: DropPlan, rows: usize, cols: usize, per_weight: bool) {
-        self.cols = cols;
-        if let DropPlan::Mask(mut spec) = plan {
-            if per_weight {
-                spec.per_unit = false;
-            }
-            let wpr = words_per_row(cols);
-            self.bits.resize(rows * wpr, 0);
-            for (r, words) in self.bits.chunks_exact_mut(wpr).enumerate() {
-                spec.row_bits(r, words);
-            }
-            self.plan = Some(DropPlan::Mask(spec));
-        } else {
-            self.bits.clear();
-            self.plan = Some(plan);
-        }
-    }
-
-    pub(super) fn clear(&mut self) {
-        self.plan = None;
-        self.bits.clear();
-    }
-
-    pub(super) fn active(&self) -> bool {
-        !matches!(self.plan, None | Some(DropPlan::Identity))
-    }
-
-    /// `dst = src * factor(row)` elementwise.
-    pub(super) fn apply(&self, row: usize, src: &[f32], dst: &mut [f32]) {
-        match &self.plan {
-            None | Some(DropPlan::Identity) => dst.copy_from_slice(src),
-            Some(DropPlan::Scale(s)) => dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v * s),
-            Some(DropPlan::Mask(spec)) => {
-                let wpr = words_per_row(self.cols);
-                let words = &self.bits[row * wpr..(row + 1) * wpr];
-                for (c, (d, &v)) in dst.iter_mut().zip(src).enumerate() {
-                    *d = if bit(words, c) { v * spec.scale } else { 0.0 };
-                }
-            }
-        }
-    }
-
-    /// The factor of element `col` of row `row`.
-    pub(super) fn factor(&self, row: usize, col: usize) -> f32 {
-        match &self.plan {
-            None | Some(DropPlan::Identity) => 1.0,
-            Some(DropPlan::Scale(s)) => *s,
-            Some(DropPlan::Mask(spec)) => {
-                let wpr = words_per_row(self.cols);
-                if bit(&self.bits[row * wpr..(row + 1) * wpr], col) {
-                    spec.scale
-                } else {
-                    0.0
-                }
-            }
-        }
-    }
-
-    /// In place: `v *= factor(row)`.
-    pub(super) fn apply_in_place(&self, row: usize, v: &mut [f32]) {
-        match &self.plan {
-            None | Some(DropPlan::Identity) => {}
-            Some(DropPlan::Scale(s)) => v.iter_mut().for_each(|x| *x *= s),
-            Some(DropPlan::Mask(spec)) => {
-                let wpr = words_per_row(self.cols);
-                let words = &self.bits[row * wpr..(row + 1) * wpr];
-                for (c, x) in v.iter_mut().enumerate() {
-                    *x *= if bit(words, c) { spec.scale } else { 0.0 };
-                }
-            }
-        }
-    }
-}
+use crate::tensor::{Tensor, Trans, gemm};
 
 /// An LSTM layer: `[batch, time, in]` -> `[batch, time, hidden]`, PyTorch's gate order
 /// (input, forget, cell, output) and weight layout (`weight_ih [4h, in]`, `weight_hh [4h, h]`).
@@ -136,14 +31,7 @@ pub struct Lstm {
     w_hh: Param,
     bias: Param,
     hidden: usize,
-    input_drop: Option<(Bernoulli, bool)>,
-    rec_drop: Option<Bernoulli>,
-    weight_drop: Option<Bernoulli>,
-    in_mask: Drawn,
-    rec_mask: Drawn,
-    w_mask: Drawn,
-    masked_whh: Vec<f32>,
-    xin: Vec<f32>,
+    drop: RecurrentDropout,
     gates: Vec<f32>,
     cells: Vec<f32>,
     hprev: Vec<f32>,
@@ -171,14 +59,7 @@ impl Lstm {
             w_hh: Param::new("weight_hh_l0", w_hh, Role::Weight),
             bias: Param::new("bias_ih_l0", bias, Role::Bias),
             hidden,
-            input_drop: None,
-            rec_drop: None,
-            weight_drop: None,
-            in_mask: Drawn::default(),
-            rec_mask: Drawn::default(),
-            w_mask: Drawn::default(),
-            masked_whh: Vec::new(),
-            xin: Vec::new(),
+            drop: RecurrentDropout::default(),
             gates: Vec::new(),
             cells: Vec::new(),
             hprev: Vec::new(),
@@ -186,76 +67,26 @@ impl Lstm {
         })
     }
 
-    /// Dropout on the input: per time step, or one mask per sequence when `variational`.
-    pub fn with_input_dropout(mut self, d: Option<Bernoulli>, variational: bool) -> Self {
-        self.input_drop = d.filter(|d| d.p() > 0.0).map(|d| (d, variational));
-        self
-    }
-
-    /// Variational dropout on the recurrent state (one mask per sequence).
-    pub fn with_recurrent_dropout(mut self, d: Option<Bernoulli>) -> Self {
-        self.rec_drop = d.filter(|d| d.p() > 0.0);
-        self
-    }
-
-    /// DropConnect on the recurrent weights (one mask per minibatch).
-    pub fn with_weight_dropout(mut self, d: Option<Bernoulli>) -> Self {
-        self.weight_drop = d.filter(|d| d.p() > 0.0);
-        self
-    }
+    recurrent_dropout_builders!();
 
     /// The factors the last forward pass multiplied input `(b, t)` by, one per feature (1
     /// without input dropout).
     pub fn input_factors(&self, b: usize, t: usize, steps: usize) -> Vec<f32> {
-        let f = self.w_ih.value.shape()[1];
-        let mut v = vec![1.0; f];
-        if self.in_mask.active() {
-            self.in_mask.apply_in_place(self.in_row(b, t, steps), &mut v);
-        }
-        v
+        self.drop.input_factors(b, t, steps, self.w_ih.value.shape()[1])
     }
 
     /// The factors the last forward pass multiplied sequence `b`'s recurrent state by.
     pub fn recurrent_factors(&self, b: usize) -> Vec<f32> {
-        let mut v = vec![1.0; self.hidden];
-        if self.rec_mask.active() {
-            self.rec_mask.apply_in_place(b, &mut v);
-        }
-        v
+        self.drop.state_factors(b, self.hidden)
     }
 
     /// The recurrent weight the last forward pass used (masked under weight dropout).
     pub fn effective_whh(&self) -> &[f32] {
-        self.whh()
-    }
-
-    /// The input mask factor of input row `(b, t)` as a row index of the drawn mask.
-    fn in_row(&self, b: usize, t: usize, steps: usize) -> usize {
-        match self.input_drop {
-            Some((_, true)) => b,
-            _ => b * steps + t,
-        }
+        self.drop.whh(self.w_hh.value.data())
     }
 
     fn dims(&self, x: &Tensor) -> Result<(usize, usize, usize)> {
-        let f = self.w_ih.value.shape()[1];
-        match x.shape() {
-            [b, t, ff] if *ff == f => Ok((*b, *t, f)),
-            s => Err(Error::ShapeMismatch {
-                context: "lstm input (sequences [batch, time, features])".into(),
-                expected: vec![0, 0, f],
-                got: s.to_vec(),
-            }),
-        }
-    }
-
-    /// The recurrent weight this pass uses (masked under weight dropout).
-    fn whh(&self) -> &[f32] {
-        if self.w_mask.active() {
-            &self.masked_whh
-        } else {
-            self.w_hh.value.data()
-        }
+        seq_dims(x, self.w_ih.value.shape()[1], "lstm")
     }
 }
 
@@ -265,79 +96,16 @@ impl Layer for Lstm {
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-        let f = self.w_ih.value.shape()[1];
-        match input {
-            [t, ff] if *ff == f => Ok(vec![*t, self.hidden]),
-            _ => Err(Error::ShapeMismatch {
-                context: "lstm input (sequences [time, features])".into(),
-                expected: vec![0, f],
-                got: input.to_vec(),
-            }),
-        }
+        seq_output_shape(input, self.w_ih.value.shape()[1], self.hidden, "lstm")
     }
 
     fn forward(&mut self, ctx: &Ctx, x: &Tensor, y: &mut Tensor) -> Result<()> {
-        let (b, steps, f) = self.dims(x)?;
         let h = self.hidden;
         let g4 = 4 * h;
-        // Masks for this call.
-        match self.input_drop {
-            Some((d, variational)) => {
-                let rows = if variational { b } else { b * steps };
-                self.in_mask.draw(d.plan(ctx.mode, ctx.step), rows, f, false);
-            }
-            None => self.in_mask.clear(),
-        }
-        match self.rec_drop {
-            Some(d) => self.rec_mask.draw(d.plan(ctx.mode, ctx.step), b, h, false),
-            None => self.rec_mask.clear(),
-        }
-        match self.weight_drop {
-            Some(d) => {
-                self.w_mask.draw(d.plan(ctx.mode, ctx.step), g4, h, true);
-                self.masked_whh.resize(g4 * h, 0.0);
-                for (r, (dst, src)) in self
-                    .masked_whh
-                    .chunks_exact_mut(h)
-                    .zip(self.w_hh.value.data().chunks_exact(h))
-                    .enumerate()
-                {
-                    self.w_mask.apply(r, src, dst);
-                }
-            }
-            None => self.w_mask.clear(),
-        }
-        // The input (masked), then its contribution to every step's gates in one GEMM.
-        let xin: &[f32] = if self.in_mask.active() {
-            self.xin.resize(b * steps * f, 0.0);
-            for bi in 0..b {
-                for t in 0..steps {
-                    let r = (bi * steps + t) * f;
-                    let row = self.in_row(bi, t, steps);
-                    self.in_mask
-                        .apply(row, &x.data()[r..r + f], &mut self.xin[r..r + f]);
-                }
-            }
-            &self.xin
-        } else {
-            x.data()
-        };
-        self.gates.resize(b * steps * g4, 0.0);
-        gemm(
-            &mut self.gates,
-            xin,
-            (b * steps, f),
-            Trans::N,
-            self.w_ih.value.data(),
-            (g4, f),
-            Trans::T,
-            false,
-            ctx.par,
-        );
-        let bias = self.bias.value.data();
-        for row in self.gates.chunks_exact_mut(g4) {
-            row.iter_mut().zip(bias).for_each(|(v, &bb)| *v += bb);
-        }
+        let weights = (&self.w_ih.value, self.bias.value.data(), self.w_hh.value.data());
+        let (b, steps, _) = self
+            .drop
+            .input_gates(ctx, x, weights, h, "lstm", &mut self.gates)?;
         y.resize(&[b, steps, h]);
         self.cells.resize(b * steps * h, 0.0);
         self.hprev.resize(b * steps * h, 0.0);
@@ -348,16 +116,12 @@ impl Layer for Lstm {
         let lens: Vec<usize> = (0..b).map(|bi| ctx.length(bi, steps)).collect();
         for t in 0..steps {
             for bi in 0..b {
-                self.rec_mask
-                    .apply(bi, &hs[bi * h..(bi + 1) * h], &mut hm[bi * h..(bi + 1) * h]);
+                self.drop
+                    .mask_state(bi, &hs[bi * h..(bi + 1) * h], &mut hm[bi * h..(bi + 1) * h]);
                 let r = (bi * steps + t) * h;
                 self.hprev[r..r + h].copy_from_slice(&hm[bi * h..(bi + 1) * h]);
             }
-            let whh = if self.w_mask.active() {
-                &self.masked_whh[..]
-            } else {
-                self.w_hh.value.data()
-            };
+            let whh = self.drop.whh(self.w_hh.value.data());
             gemm(
                 &mut self.scratch,
                 &hm,
@@ -429,7 +193,7 @@ impl Layer for Lstm {
         let mut dc = vec![0.0f32; b * h];
         let mut dg_t = vec![0.0f32; b * g4];
         let mut dhm = vec![0.0f32; b * h];
-        let whh: Vec<f32> = self.whh().to_vec();
+        let whh: Vec<f32> = self.drop.whh(self.w_hh.value.data()).to_vec();
         for t in (0..steps).rev() {
             let dyd = dy.data();
             self.gates
@@ -482,16 +246,12 @@ impl Layer for Lstm {
             );
             for bi in 0..b {
                 let row = &mut dhm[bi * h..(bi + 1) * h];
-                self.rec_mask.apply_in_place(bi, row);
+                self.drop.mask_state_grad(bi, row);
                 dh[bi * h..(bi + 1) * h].copy_from_slice(row);
             }
         }
         let dgates = &self.gates;
-        let xin: &[f32] = if self.in_mask.active() {
-            &self.xin
-        } else {
-            x.data()
-        };
+        let xin = self.drop.input_used(x.data());
         gemm(
             self.w_ih.grad.data_mut(),
             dgates,
@@ -514,11 +274,7 @@ impl Layer for Lstm {
             false,
             ctx.par,
         );
-        if self.w_mask.active() {
-            for (r, row) in self.w_hh.grad.data_mut().chunks_exact_mut(h).enumerate() {
-                self.w_mask.apply_in_place(r, row);
-            }
-        }
+        self.drop.mask_whh_grad(self.w_hh.grad.data_mut(), h);
         let db = self.bias.grad.data_mut();
         db.fill(0.0);
         for row in dgates.chunks_exact(g4) {
@@ -537,15 +293,7 @@ impl Layer for Lstm {
                 false,
                 ctx.par,
             );
-            if self.in_mask.active() {
-                for bi in 0..b {
-                    for t in 0..steps {
-                        let r = (bi * steps + t) * f;
-                        let row = self.in_row(bi, t, steps);
-                        self.in_mask.apply_in_place(row, &mut dx.data_mut()[r..r + f]);
-                    }
-                }
-            }
+            self.drop.mask_input_grad(dx.data_mut(), (b, steps, f));
         }
         Ok(())
     }
@@ -568,16 +316,7 @@ impl Layer for Lstm {
 
     fn describe(&self) -> String {
         let mut s = format!("lstm {}->{}", self.w_ih.value.shape()[1], self.hidden);
-        if let Some((d, v)) = &self.input_drop {
-            let kind = if *v { "variational" } else { "per step" };
-            s.push_str(&format!(" + input dropout p={} ({kind})", d.p()));
-        }
-        if let Some(d) = &self.rec_drop {
-            s.push_str(&format!(" + recurrent dropout p={} (variational)", d.p()));
-        }
-        if let Some(d) = &self.weight_drop {
-            s.push_str(&format!(" + weight dropout p={}", d.p()));
-        }
+        self.drop.describe(&mut s);
         s
     }
 }

@@ -17,6 +17,7 @@ mod init;
 mod loss;
 mod lstm;
 mod pool;
+mod recurrent;
 mod sequential;
 
 pub use activation::{Act, Activation};

@@ -1,0 +1,348 @@
+//! What the LSTM and the GRU share: the gates' fast nonlinearities, and the recurrent dropout
+//! variants (input, recurrent state, recurrent weights) with their masks.
+
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::regularize::Bernoulli;
+use crate::tensor::mask::{bit, words_per_row};
+use crate::tensor::{DropPlan, Tensor, Trans, gemm};
+
+/// `e^x` for the gates, in a form the compiler vectorizes: `2^round(x log2 e)` from the
+/// exponent bits times a degree-6 Taylor polynomial of `e^r`, `|r| <= ln(2)/2`
+/// (relative error below 2e-7).
+#[inline(always)]
+pub(super) fn fast_exp(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 88.0);
+    let k = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    let r = x - k * std::f32::consts::LN_2;
+    let p = 1.0
+        + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    p * f32::from_bits(((k as i32 + 127) as u32) << 23)
+}
+
+#[inline(always)]
+pub(super) fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + fast_exp(-x))
+}
+
+#[inline(always)]
+pub(super) fn tanh(x: f32) -> f32 {
+    2.0 / (1.0 + fast_exp(-2.0 * x)) - 1.0
+}
+
+/// A mask drawn for a dropout plan: rows of bits, with the plan's factors.
+#[derive(Debug, Default)]
+pub(super) struct Drawn {
+    plan: Option<DropPlan>,
+    bits: Vec<u64>,
+    cols: usize,
+}
+
+impl Drawn {
+    /// Draws `rows` rows of `cols` bits for `plan`; `per_weight` keeps a frozen mask per row.
+    pub(super) fn draw(&mut self, plan: DropPlan, rows: usize, cols: usize, per_weight: bool) {
+        self.cols = cols;
+        if let DropPlan::Mask(mut spec) = plan {
+            if per_weight {
+                spec.per_unit = false;
+            }
+            let wpr = words_per_row(cols);
+            self.bits.resize(rows * wpr, 0);
+            for (r, words) in self.bits.chunks_exact_mut(wpr).enumerate() {
+                spec.row_bits(r, words);
+            }
+            self.plan = Some(DropPlan::Mask(spec));
+        } else {
+            self.bits.clear();
+            self.plan = Some(plan);
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.plan = None;
+        self.bits.clear();
+    }
+
+    pub(super) fn active(&self) -> bool {
+        !matches!(self.plan, None | Some(DropPlan::Identity))
+    }
+
+    /// `dst = src * factor(row)` elementwise.
+    pub(super) fn apply(&self, row: usize, src: &[f32], dst: &mut [f32]) {
+        match &self.plan {
+            None | Some(DropPlan::Identity) => dst.copy_from_slice(src),
+            Some(DropPlan::Scale(s)) => dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v * s),
+            Some(DropPlan::Mask(spec)) => {
+                let wpr = words_per_row(self.cols);
+                let words = &self.bits[row * wpr..(row + 1) * wpr];
+                for (c, (d, &v)) in dst.iter_mut().zip(src).enumerate() {
+                    *d = if bit(words, c) { v * spec.scale } else { 0.0 };
+                }
+            }
+        }
+    }
+
+    /// The factor of element `col` of row `row`.
+    pub(super) fn factor(&self, row: usize, col: usize) -> f32 {
+        match &self.plan {
+            None | Some(DropPlan::Identity) => 1.0,
+            Some(DropPlan::Scale(s)) => *s,
+            Some(DropPlan::Mask(spec)) => {
+                let wpr = words_per_row(self.cols);
+                if bit(&self.bits[row * wpr..(row + 1) * wpr], col) {
+                    spec.scale
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+
+    /// In place: `v *= factor(row)`.
+    pub(super) fn apply_in_place(&self, row: usize, v: &mut [f32]) {
+        match &self.plan {
+            None | Some(DropPlan::Identity) => {}
+            Some(DropPlan::Scale(s)) => v.iter_mut().for_each(|x| *x *= s),
+            Some(DropPlan::Mask(spec)) => {
+                let wpr = words_per_row(self.cols);
+                let words = &self.bits[row * wpr..(row + 1) * wpr];
+                for (c, x) in v.iter_mut().enumerate() {
+                    *x *= if bit(words, c) { spec.scale } else { 0.0 };
+                }
+            }
+        }
+    }
+}
+
+/// The dropout of a recurrent layer: on its input (per step, or per sequence when variational),
+/// on its recurrent state (per sequence), on its recurrent weights (per minibatch).
+#[derive(Debug, Default)]
+pub(super) struct RecurrentDropout {
+    pub(super) input: Option<(Bernoulli, bool)>,
+    pub(super) state: Option<Bernoulli>,
+    pub(super) weight: Option<Bernoulli>,
+    in_mask: Drawn,
+    rec_mask: Drawn,
+    w_mask: Drawn,
+    masked_whh: Vec<f32>,
+    xin: Vec<f32>,
+}
+
+impl RecurrentDropout {
+    fn in_row(&self, b: usize, t: usize, steps: usize) -> usize {
+        match self.input {
+            Some((_, true)) => b,
+            _ => b * steps + t,
+        }
+    }
+
+    /// Draws this call's masks for a batch of `b` sequences of `steps` steps of `f` features,
+    /// state width `h`, and masks `w_hh` under weight dropout.
+    pub(super) fn draw(&mut self, ctx: &Ctx, (b, steps, f, h): (usize, usize, usize, usize), w_hh: &[f32]) {
+        match self.input {
+            Some((d, variational)) => {
+                let rows = if variational { b } else { b * steps };
+                self.in_mask.draw(d.plan(ctx.mode, ctx.step), rows, f, false);
+            }
+            None => self.in_mask.clear(),
+        }
+        match self.state {
+            Some(d) => self.rec_mask.draw(d.plan(ctx.mode, ctx.step), b, h, false),
+            None => self.rec_mask.clear(),
+        }
+        match self.weight {
+            Some(d) => {
+                let rows = w_hh.len() / h.max(1);
+                self.w_mask.draw(d.plan(ctx.mode, ctx.step), rows, h, true);
+                self.masked_whh.resize(w_hh.len(), 0.0);
+                for (r, (dst, src)) in self
+                    .masked_whh
+                    .chunks_exact_mut(h)
+                    .zip(w_hh.chunks_exact(h))
+                    .enumerate()
+                {
+                    self.w_mask.apply(r, src, dst);
+                }
+            }
+            None => self.w_mask.clear(),
+        }
+    }
+
+    /// Masks the input `x` (`[b, steps, f]`) into the layer's buffer, if input dropout is on.
+    pub(super) fn mask_input(&mut self, x: &[f32], (b, steps, f): (usize, usize, usize)) {
+        if !self.in_mask.active() {
+            return;
+        }
+        self.xin.resize(b * steps * f, 0.0);
+        for bi in 0..b {
+            for t in 0..steps {
+                let r = (bi * steps + t) * f;
+                let row = self.in_row(bi, t, steps);
+                self.in_mask.apply(row, &x[r..r + f], &mut self.xin[r..r + f]);
+            }
+        }
+    }
+
+    /// The input this call uses: masked, or `x` itself.
+    pub(super) fn input_used<'a>(&'a self, x: &'a [f32]) -> &'a [f32] {
+        if self.in_mask.active() { &self.xin } else { x }
+    }
+
+    /// The recurrent weight this call uses: masked, or `w_hh` itself.
+    pub(super) fn whh<'a>(&'a self, w_hh: &'a [f32]) -> &'a [f32] {
+        if self.w_mask.active() {
+            &self.masked_whh
+        } else {
+            w_hh
+        }
+    }
+
+    /// `dst = src *` the recurrent-state mask of sequence `b`.
+    pub(super) fn mask_state(&self, b: usize, src: &[f32], dst: &mut [f32]) {
+        self.rec_mask.apply(b, src, dst);
+    }
+
+    /// The gradient through the recurrent-state mask, in place.
+    pub(super) fn mask_state_grad(&self, b: usize, row: &mut [f32]) {
+        self.rec_mask.apply_in_place(b, row);
+    }
+
+    /// Only kept recurrent weights get gradient.
+    pub(super) fn mask_whh_grad(&self, grad: &mut [f32], h: usize) {
+        if self.w_mask.active() {
+            for (r, row) in grad.chunks_exact_mut(h).enumerate() {
+                self.w_mask.apply_in_place(r, row);
+            }
+        }
+    }
+
+    /// The gradient through the input mask, in place (`dx` is `[b, steps, f]`).
+    pub(super) fn mask_input_grad(&self, dx: &mut [f32], (b, steps, f): (usize, usize, usize)) {
+        if !self.in_mask.active() {
+            return;
+        }
+        for bi in 0..b {
+            for t in 0..steps {
+                let r = (bi * steps + t) * f;
+                self.in_mask
+                    .apply_in_place(self.in_row(bi, t, steps), &mut dx[r..r + f]);
+            }
+        }
+    }
+
+    /// The factors of the last input mask for `(b, t)`, one per feature.
+    pub(super) fn input_factors(&self, b: usize, t: usize, steps: usize, f: usize) -> Vec<f32> {
+        let mut v = vec![1.0; f];
+        if self.in_mask.active() {
+            self.in_mask.apply_in_place(self.in_row(b, t, steps), &mut v);
+        }
+        v
+    }
+
+    /// The factors of the last recurrent-state mask of sequence `b`.
+    pub(super) fn state_factors(&self, b: usize, h: usize) -> Vec<f32> {
+        let mut v = vec![1.0; h];
+        self.rec_mask.apply_in_place(b, &mut v);
+        v
+    }
+
+    /// Appends the active variants to a layer's description.
+    pub(super) fn describe(&self, s: &mut String) {
+        if let Some((d, v)) = &self.input {
+            let kind = if *v { "variational" } else { "per step" };
+            s.push_str(&format!(" + input dropout p={} ({kind})", d.p()));
+        }
+        if let Some(d) = &self.state {
+            s.push_str(&format!(" + recurrent dropout p={} (variational)", d.p()));
+        }
+        if let Some(d) = &self.weight {
+            s.push_str(&format!(" + weight dropout p={}", d.p()));
+        }
+    }
+}
+
+impl RecurrentDropout {
+    /// Draws this call's masks, then writes every step's input contribution to the gates,
+    /// `x W_ih^T + b_ih`, into `gates` (`[batch * steps, gate rows]`) in one GEMM. Returns
+    /// `(batch, steps, features)`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn input_gates(
+        &mut self,
+        ctx: &Ctx,
+        x: &Tensor,
+        (w_ih, b_ih, w_hh): (&Tensor, &[f32], &[f32]),
+        h: usize,
+        layer: &str,
+        gates: &mut Vec<f32>,
+    ) -> Result<(usize, usize, usize)> {
+        let (rows, f) = (w_ih.shape()[0], w_ih.shape()[1]);
+        let (b, steps, f) = seq_dims(x, f, layer)?;
+        self.draw(ctx, (b, steps, f, h), w_hh);
+        self.mask_input(x.data(), (b, steps, f));
+        let xin = self.input_used(x.data());
+        gates.resize(b * steps * rows, 0.0);
+        gemm(
+            gates,
+            xin,
+            (b * steps, f),
+            Trans::N,
+            w_ih.data(),
+            (rows, f),
+            Trans::T,
+            false,
+            ctx.par,
+        );
+        for row in gates.chunks_exact_mut(rows) {
+            row.iter_mut().zip(b_ih).for_each(|(v, &bb)| *v += bb);
+        }
+        Ok((b, steps, f))
+    }
+}
+
+/// The per-example output shape `[time, h]` of a recurrent layer of `f` inputs.
+pub(super) fn seq_output_shape(input: &[usize], f: usize, h: usize, layer: &str) -> Result<Vec<usize>> {
+    match input {
+        [t, ff] if *ff == f => Ok(vec![*t, h]),
+        _ => Err(Error::ShapeMismatch {
+            context: format!("{layer} input (sequences [time, features])"),
+            expected: vec![0, f],
+            got: input.to_vec(),
+        }),
+    }
+}
+
+/// `(batch, time, features)` of a sequence batch for a layer of `f` inputs.
+pub(super) fn seq_dims(x: &Tensor, f: usize, layer: &str) -> Result<(usize, usize, usize)> {
+    match x.shape() {
+        [b, t, ff] if *ff == f => Ok((*b, *t, f)),
+        s => Err(Error::ShapeMismatch {
+            context: format!("{layer} input (sequences [batch, time, features])"),
+            expected: vec![0, 0, f],
+            got: s.to_vec(),
+        }),
+    }
+}
+
+/// Builder methods shared by the recurrent layers.
+macro_rules! recurrent_dropout_builders {
+    () => {
+        /// Dropout on the input: per time step, or one mask per sequence when `variational`.
+        pub fn with_input_dropout(mut self, d: Option<Bernoulli>, variational: bool) -> Self {
+            self.drop.input = d.filter(|d| d.p() > 0.0).map(|d| (d, variational));
+            self
+        }
+
+        /// Variational dropout on the recurrent state (one mask per sequence).
+        pub fn with_recurrent_dropout(mut self, d: Option<Bernoulli>) -> Self {
+            self.drop.state = d.filter(|d| d.p() > 0.0);
+            self
+        }
+
+        /// DropConnect on the recurrent weights (one mask per minibatch).
+        pub fn with_weight_dropout(mut self, d: Option<Bernoulli>) -> Self {
+            self.drop.weight = d.filter(|d| d.p() > 0.0);
+            self
+        }
+    };
+}
+pub(super) use recurrent_dropout_builders;
