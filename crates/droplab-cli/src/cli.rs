@@ -130,6 +130,9 @@ pub struct TrainArgs {
     /// Recurrent networks: DropConnect on each LSTM's recurrent weights.
     #[arg(long)]
     pub weight_dropout: Option<f32>,
+    /// Recurrent networks: zoneout, the probability that a unit keeps its previous state.
+    #[arg(long)]
+    pub zoneout: Option<f32>,
     /// Recurrent networks: --dropout's input and between-layer masks are drawn once per
     /// sequence (variational, Gal & Ghahramani 2016) instead of per time step.
     #[arg(long)]

@@ -194,6 +194,9 @@ pub fn apply(cfg: &mut RunConfig, a: &TrainArgs, widths_in_file: bool) -> CliRes
     if let Some(v) = a.weight_dropout {
         m.dropout.weight = v;
     }
+    if let Some(v) = a.zoneout {
+        m.dropout.zoneout = v;
+    }
     if a.variational {
         m.dropout.variational = true;
     }

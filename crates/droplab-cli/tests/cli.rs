@@ -481,6 +481,8 @@ fn an_lstm_trains_on_ts_sequences_and_evaluates() {
             "0.2",
             "--weight-dropout",
             "0.2",
+            "--zoneout",
+            "0.1",
             "--variational",
             "--optimizer",
             "adam",
@@ -504,7 +506,7 @@ fn an_lstm_trains_on_ts_sequences_and_evaluates() {
     assert_eq!(r["config"]["model"]["dropout"]["variational"], true);
     let layers = r["model"][0].as_str().unwrap();
     assert!(
-        layers.contains("variational") && layers.contains("weight dropout"),
+        layers.contains("variational") && layers.contains("weight dropout") && layers.contains("zoneout"),
         "{layers}"
     );
     // The run reproduces bit for bit, and eval (Monte Carlo too) reloads it.

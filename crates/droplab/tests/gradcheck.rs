@@ -381,6 +381,15 @@ fn lstm_over_sequences_of_varying_length() {
     let lengths = [4usize, 2, 1];
     let ctx = Ctx::new(Mode::Train, 0).with_lengths(Some(&lengths));
     check_layer(&mut lstm(2, 3), &x, ctx);
+    // Zoneout alone, in training (masks) and at test time (the expectation).
+    for mode in [Mode::Train, Mode::Eval] {
+        let z = Some(Bernoulli::new("p", 0.4, Convention::Inverted, Stream::new(8, "zone")).unwrap());
+        check_layer(
+            &mut lstm(2, 3).with_zoneout(z),
+            &x,
+            Ctx::new(mode, 5).with_lengths(Some(&lengths)),
+        );
+    }
     check_layer(&mut lstm(2, 3), &x, Ctx::new(Mode::Train, 0));
 }
 
@@ -395,7 +404,8 @@ fn lstm_with_every_recurrent_dropout_and_fixed_masks() {
                 let mut l = lstm(5, 4)
                     .with_input_dropout(b("in"), variational)
                     .with_recurrent_dropout(b("rec"))
-                    .with_weight_dropout(b("w"));
+                    .with_weight_dropout(b("w"))
+                    .with_zoneout(b("zone"));
                 let ctx = Ctx::new(mode, 7).with_lengths(Some(&lengths));
                 check_layer(&mut l, &x, ctx);
             }
@@ -436,7 +446,8 @@ fn gru_with_lengths_and_every_recurrent_dropout() {
                 let mut l = gru()
                     .with_input_dropout(b("in"), variational)
                     .with_recurrent_dropout(b("rec"))
-                    .with_weight_dropout(b("w"));
+                    .with_weight_dropout(b("w"))
+                    .with_zoneout(b("zone"));
                 check_layer(&mut l, &x, Ctx::new(mode, 7).with_lengths(Some(&lengths)));
             }
         }

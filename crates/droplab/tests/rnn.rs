@@ -285,3 +285,41 @@ fn an_embedding_lstm_with_word_dropout_learns_token_sequences() {
     let acc = train_and_score(&cfg, &train, &test, 15);
     assert!(acc > 0.9, "test accuracy {acc}");
 }
+
+#[test]
+fn zoneout_keeps_units_at_its_rate_and_mixes_at_test_time() {
+    let (b, t, f, h, p) = (200, 6, 3, 50, 0.3f32);
+    let mut r = Stream::new(4, "x").seq();
+    let x = Tensor::from_vec(&[b, t, f], (0..b * t * f).map(|_| r.normal()).collect()).unwrap();
+    let mut l = lstm(f, h).with_zoneout(drop(p, "zone"));
+    let mut y = Tensor::default();
+    l.forward(&Ctx::new(Mode::Train, 1), &x, &mut y).unwrap();
+    // A kept unit repeats its previous state exactly; an updated one almost never does.
+    let mut kept = 0usize;
+    for s in 0..b {
+        for step in 1..t {
+            for j in 0..h {
+                let now = y.data()[(s * t + step) * h + j];
+                let before = y.data()[(s * t + step - 1) * h + j];
+                kept += (now == before) as usize;
+            }
+        }
+    }
+    let n = (b * (t - 1) * h) as f64;
+    let sd = (n * p as f64 * (1.0 - p as f64)).sqrt();
+    assert!(
+        (kept as f64 - n * p as f64).abs() < 6.0 * sd,
+        "{kept} of {n} kept"
+    );
+    // At test time the state is the expectation: different from the plain LSTM's.
+    let (mut e, mut plain) = (Tensor::default(), Tensor::default());
+    l.forward(&Ctx::new(Mode::Eval, 0), &x, &mut e).unwrap();
+    lstm(f, h)
+        .forward(&Ctx::new(Mode::Eval, 0), &x, &mut plain)
+        .unwrap();
+    assert_ne!(e, plain);
+    // First step, from a zero state: (1 - p) of the plain LSTM's output.
+    for (a, b) in e.data()[..h].iter().zip(&plain.data()[..h]) {
+        assert!((a - b * (1.0 - p)).abs() < 1e-6, "{a} vs {}", b * (1.0 - p));
+    }
+}

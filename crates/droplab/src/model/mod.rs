@@ -53,6 +53,9 @@ pub struct DropoutConfig {
     /// Recurrent networks with an embedding: each sequence drops each word type with this
     /// probability (embedding dropout).
     pub embedding: f32,
+    /// Recurrent networks: zoneout, the probability that a unit keeps its previous state
+    /// (and cell) at a step (Krueger et al. 2017).
+    pub zoneout: f32,
 }
 
 /// How dropout after a convolution drops.
@@ -94,6 +97,7 @@ impl Default for DropoutConfig {
             variational: false,
             weight: 0.0,
             embedding: 0.0,
+            zoneout: 0.0,
         }
     }
 }
@@ -143,6 +147,7 @@ impl DropoutConfig {
         check::rate("dropout.recurrent", self.recurrent)?;
         check::rate("dropout.weight", self.weight)?;
         check::rate("dropout.embedding", self.embedding)?;
+        check::rate_below_one("dropout.zoneout", self.zoneout)?;
         if self.block_size == 0 {
             return Err(Error::ZeroWidth {
                 field: "dropout.block_size".into(),

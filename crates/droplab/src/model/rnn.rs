@@ -17,7 +17,8 @@
 //! `dropout.hidden` between stacked LSTMs (on each further LSTM's input), both per time step
 //! or, with `dropout.variational`, one mask per sequence (Gal & Ghahramani 2016);
 //! `dropout.recurrent` on each LSTM's recurrent state (variational); `dropout.weight` on each
-//! LSTM's recurrent weights (DropConnect, as AWD-LSTM); `dropout.embedding` drops word types
+//! LSTM's recurrent weights (DropConnect, as AWD-LSTM); `dropout.zoneout` keeps units' previous
+//! state (Krueger et al. 2017); `dropout.embedding` drops word types
 //! of each sequence in the embedding (Gal & Ghahramani 2016).
 
 use crate::error::{Error, Result};
@@ -190,20 +191,23 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                 let input = bern(&field, rate, "dropout.lstm.input", k)?;
                 let rec = bern("dropout.recurrent", d.recurrent, "dropout.lstm.recurrent", k)?;
                 let weight = bern("dropout.weight", d.weight, "dropout.lstm.weight", k)?;
+                let zone = bern("dropout.zoneout", d.zoneout, "dropout.zoneout", k)?;
                 let field = format!("model.recurrent[{k}]");
                 let layer: Box<dyn Layer> = if matches!(tok, Token::Lstm(_)) {
                     Box::new(
                         Lstm::new(&field, width, h, &mut rng)?
                             .with_input_dropout(input, d.variational)
                             .with_recurrent_dropout(rec)
-                            .with_weight_dropout(weight),
+                            .with_weight_dropout(weight)
+                            .with_zoneout(zone),
                     )
                 } else {
                     Box::new(
                         Gru::new(&field, width, h, &mut rng)?
                             .with_input_dropout(input, d.variational)
                             .with_recurrent_dropout(rec)
-                            .with_weight_dropout(weight),
+                            .with_weight_dropout(weight)
+                            .with_zoneout(zone),
                     )
                 };
                 layers.push(layer);

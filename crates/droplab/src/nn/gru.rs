@@ -121,6 +121,7 @@ impl Layer for Gru {
                 false,
                 ctx.par,
             );
+            let (drop, zone) = (&self.drop, self.drop.zone_active());
             let ys = y.data_mut();
             self.gates
                 .par_chunks_mut(steps * g3)
@@ -141,6 +142,10 @@ impl Layer for Gru {
                     for ((c, &v), &bb) in rc.iter_mut().zip(rgb).zip(bhh) {
                         *c = v + bb;
                     }
+                    let mut keep = vec![1.0f32; h];
+                    if zone {
+                        drop.zone_row(bi * steps + t, &mut keep);
+                    }
                     for j in 0..h {
                         let r = sigmoid(z[j] + rc[j]);
                         let u = sigmoid(z[h + j] + rc[h + j]);
@@ -148,7 +153,8 @@ impl Layer for Gru {
                         z[j] = r;
                         z[h + j] = u;
                         z[2 * h + j] = n;
-                        let hv = (1.0 - u) * n + u * hb[j];
+                        // Zoneout mixes the new state with the old one: h = k h' + (1 - k) h_{t-1}.
+                        let hv = keep[j] * ((1.0 - u) * n + u * hb[j]) + (1.0 - keep[j]) * hb[j];
                         hb[j] = hv;
                         out[j] = hv;
                     }
@@ -177,6 +183,7 @@ impl Layer for Gru {
         // gradients of the recurrent part once used.
         self.dxg.resize(b * steps * g3, 0.0);
         let (yd, dyd) = (y.data(), dy.data());
+        let (drop, zone) = (&self.drop, self.drop.zone_active());
         for t in (0..steps).rev() {
             self.gates
                 .par_chunks(steps * g3)
@@ -194,14 +201,20 @@ impl Layer for Gru {
                         return;
                     }
                     let row = bi * steps + t;
+                    let mut keep = vec![1.0f32; h];
+                    if zone {
+                        drop.zone_row(row, &mut keep);
+                    }
                     for j in 0..h {
                         let (r, u, n) = (gates[gr + j], gates[gr + h + j], gates[gr + 2 * h + j]);
                         let hp = if t > 0 { yd[(row - 1) * h + j] } else { 0.0 };
-                        let dhv = dyd[row * h + j] + dhb[j];
+                        let dht = dyd[row * h + j] + dhb[j];
+                        // Through zoneout: k to the new state, 1 - k straight to h_{t-1}.
+                        let dhv = keep[j] * dht;
                         let dn = dhv * (1.0 - u) * (1.0 - n * n);
                         let du = dhv * (hp - n) * u * (1.0 - u);
                         let dr = dn * rec[gr + 2 * h + j] * r * (1.0 - r);
-                        dhb[j] = dhv * u;
+                        dhb[j] = dhv * u + (1.0 - keep[j]) * dht;
                         dxr[j] = dr;
                         dxr[h + j] = du;
                         dxr[2 * h + j] = dn;

@@ -134,6 +134,7 @@ impl Layer for Lstm {
                 ctx.par,
             );
             let scratch = &self.scratch;
+            let (drop, zone) = (&self.drop, self.drop.zone_active());
             let ys = y.data_mut();
             // Each sequence's step is independent: rows in parallel, loops the compiler
             // vectorizes.
@@ -163,6 +164,21 @@ impl Layer for Lstm {
                     zf.iter_mut().for_each(|v| *v = sigmoid(*v));
                     zg.iter_mut().for_each(|v| *v = tanh(*v));
                     zo.iter_mut().for_each(|v| *v = sigmoid(*v));
+                    if zone {
+                        // c_t = u_c c~ + (1 - u_c) c_{t-1}, h_t = u_h o tanh(c~) + (1 - u_h) h_{t-1}.
+                        let mut u = vec![0.0f32; 2 * h];
+                        drop.zone_row(bi * steps + t, &mut u);
+                        for j in 0..h {
+                            let ct = zf[j] * cb[j] + zi[j] * zg[j];
+                            let c = u[j] * ct + (1.0 - u[j]) * cb[j];
+                            let hv = u[h + j] * zo[j] * tanh(ct) + (1.0 - u[h + j]) * hb[j];
+                            cb[j] = c;
+                            cell[j] = c;
+                            hb[j] = hv;
+                            out[j] = hv;
+                        }
+                        return;
+                    }
                     for j in 0..h {
                         let c = zf[j] * cb[j] + zi[j] * zg[j];
                         cb[j] = c;
@@ -194,13 +210,14 @@ impl Layer for Lstm {
         let mut dg_t = vec![0.0f32; b * g4];
         let mut dhm = vec![0.0f32; b * h];
         let whh: Vec<f32> = self.drop.whh(self.w_hh.value.data()).to_vec();
+        let (drop, zone) = (&self.drop, self.drop.zone_active());
         for t in (0..steps).rev() {
             let dyd = dy.data();
             self.gates
                 .par_chunks_mut(steps * g4)
                 .zip(self.cells.par_chunks(steps * h))
                 .zip(dg_t.par_chunks_mut(g4))
-                .zip(dh.par_chunks(h).zip(dc.par_chunks_mut(h)))
+                .zip(dh.par_chunks_mut(h).zip(dc.par_chunks_mut(h)))
                 .enumerate()
                 .for_each(|(bi, (((gates, cells), dgb), (dhb, dcb)))| {
                     let gr = t * g4;
@@ -211,6 +228,10 @@ impl Layer for Lstm {
                         return;
                     }
                     let dyr = &dyd[(bi * steps + t) * h..(bi * steps + t + 1) * h];
+                    let mut u = vec![1.0f32; 2 * h];
+                    if zone {
+                        drop.zone_row(bi * steps + t, &mut u);
+                    }
                     for j in 0..h {
                         let (i, fg, g, o) = (
                             gates[gr + j],
@@ -218,13 +239,18 @@ impl Layer for Lstm {
                             gates[gr + 2 * h + j],
                             gates[gr + 3 * h + j],
                         );
-                        let c = cells[cr + j];
                         let c_prev = if t > 0 { cells[cr - h + j] } else { 0.0 };
-                        let tc = tanh(c);
+                        // The cell before zoneout (the stored one after it, without zoneout).
+                        let ct = if zone { fg * c_prev + i * g } else { cells[cr + j] };
+                        let tc = tanh(ct);
+                        let (uc, uh) = (u[j], u[h + j]);
                         let dhv = dyr[j] + dhb[j];
-                        let d_o = dhv * tc;
-                        let dct = dcb[j] + dhv * o * (1.0 - tc * tc);
-                        dcb[j] = dct * fg;
+                        // What flows straight to h_{t-1}; the recurrent part is added below.
+                        dhb[j] = (1.0 - uh) * dhv;
+                        let dht = uh * dhv;
+                        let d_o = dht * tc;
+                        let dct = uc * dcb[j] + dht * o * (1.0 - tc * tc);
+                        dcb[j] = dct * fg + (1.0 - uc) * dcb[j];
                         dgb[j] = dct * g * i * (1.0 - i);
                         dgb[h + j] = dct * c_prev * fg * (1.0 - fg);
                         dgb[2 * h + j] = dct * i * (1.0 - g * g);
@@ -247,7 +273,9 @@ impl Layer for Lstm {
             for bi in 0..b {
                 let row = &mut dhm[bi * h..(bi + 1) * h];
                 self.drop.mask_state_grad(bi, row);
-                dh[bi * h..(bi + 1) * h].copy_from_slice(row);
+                for (d, &v) in dh[bi * h..(bi + 1) * h].iter_mut().zip(row.iter()) {
+                    *d += v;
+                }
             }
         }
         let dgates = &self.gates;

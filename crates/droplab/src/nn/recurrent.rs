@@ -121,6 +121,10 @@ pub(super) struct RecurrentDropout {
     pub(super) input: Option<(Bernoulli, bool)>,
     pub(super) state: Option<Bernoulli>,
     pub(super) weight: Option<Bernoulli>,
+    /// Zoneout (Krueger et al. 2017): a unit keeps its previous state with probability `p`
+    /// (a `Standard`-convention Bernoulli: keep bits in training, `1 - p` at test time).
+    pub(super) zoneout: Option<Bernoulli>,
+    zone_mask: Drawn,
     in_mask: Drawn,
     rec_mask: Drawn,
     w_mask: Drawn,
@@ -139,6 +143,15 @@ impl RecurrentDropout {
     /// Draws this call's masks for a batch of `b` sequences of `steps` steps of `f` features,
     /// state width `h`, and masks `w_hh` under weight dropout.
     pub(super) fn draw(&mut self, ctx: &Ctx, (b, steps, f, h): (usize, usize, usize, usize), w_hh: &[f32]) {
+        match self.zoneout {
+            // LSTMs zone out their cell and their state: two masks of h per step.
+            Some(d) => {
+                let cols = if w_hh.len() == 4 * h * h { 2 * h } else { h };
+                self.zone_mask
+                    .draw(d.plan(ctx.mode, ctx.step), b * steps, cols, false);
+            }
+            None => self.zone_mask.clear(),
+        }
         match self.input {
             Some((d, variational)) => {
                 let rows = if variational { b } else { b * steps };
@@ -246,6 +259,18 @@ impl RecurrentDropout {
         v
     }
 
+    /// True when zoneout acts in this call.
+    pub(super) fn zone_active(&self) -> bool {
+        self.zone_mask.active()
+    }
+
+    /// The zoneout factors of step `(b, t)` (row `b * steps + t`): 1 updates a unit, 0 keeps
+    /// its previous value, `1 - p` at test time mixes the two.
+    pub(super) fn zone_row(&self, row: usize, out: &mut [f32]) {
+        out.fill(1.0);
+        self.zone_mask.apply_in_place(row, out);
+    }
+
     /// Appends the active variants to a layer's description.
     pub(super) fn describe(&self, s: &mut String) {
         if let Some((d, v)) = &self.input {
@@ -257,6 +282,9 @@ impl RecurrentDropout {
         }
         if let Some(d) = &self.weight {
             s.push_str(&format!(" + weight dropout p={}", d.p()));
+        }
+        if let Some(d) = &self.zoneout {
+            s.push_str(&format!(" + zoneout p={}", d.p()));
         }
     }
 }
@@ -341,6 +369,16 @@ macro_rules! recurrent_dropout_builders {
         /// DropConnect on the recurrent weights (one mask per minibatch).
         pub fn with_weight_dropout(mut self, d: Option<Bernoulli>) -> Self {
             self.drop.weight = d.filter(|d| d.p() > 0.0);
+            self
+        }
+
+        /// Zoneout (Krueger et al. 2017): each unit keeps its previous state (and, in an LSTM,
+        /// its previous cell) with probability `p` at each step; at test time the state mixes
+        /// `1 - p` of the new value with `p` of the old. `d`'s convention is ignored.
+        pub fn with_zoneout(mut self, d: Option<Bernoulli>) -> Self {
+            self.drop.zoneout = d
+                .filter(|d| d.p() > 0.0)
+                .map(|d| d.with_convention(crate::regularize::Convention::Standard));
             self
         }
     };

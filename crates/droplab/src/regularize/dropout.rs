@@ -82,6 +82,12 @@ impl Bernoulli {
         self.p
     }
 
+    /// The same dropout under another convention.
+    pub fn with_convention(mut self, convention: Convention) -> Self {
+        self.convention = convention;
+        self
+    }
+
     /// The scaling convention.
     pub fn convention(&self) -> Convention {
         self.convention
