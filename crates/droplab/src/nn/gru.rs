@@ -101,7 +101,7 @@ impl Layer for Gru {
         let mut hm = vec![0.0f32; b * h];
         let mut rg = vec![0.0f32; b * g3];
         let lens: Vec<usize> = (0..b).map(|bi| ctx.length(bi, steps)).collect();
-        let whh: Vec<f32> = self.drop.whh(self.w_hh.value.data()).to_vec();
+        let whh = self.drop.whh(self.w_hh.value.data());
         let bhh = self.b_hh.value.data();
         for t in 0..steps {
             for bi in 0..b {
@@ -129,36 +129,38 @@ impl Layer for Gru {
                 .zip(ys.par_chunks_mut(steps * h))
                 .zip(hs.par_chunks_mut(h).zip(rg.par_chunks(g3)))
                 .enumerate()
-                .for_each(|(bi, (((gates, rec), out), (hb, rgb)))| {
-                    let z = &mut gates[t * g3..(t + 1) * g3];
-                    let rc = &mut rec[t * g3..(t + 1) * g3];
-                    let out = &mut out[t * h..(t + 1) * h];
-                    if t >= lens[bi] {
-                        z.fill(0.0);
-                        rc.fill(0.0);
-                        out.fill(0.0);
-                        return;
-                    }
-                    for ((c, &v), &bb) in rc.iter_mut().zip(rgb).zip(bhh) {
-                        *c = v + bb;
-                    }
-                    let mut keep = vec![1.0f32; h];
-                    if zone {
-                        drop.zone_row(bi * steps + t, &mut keep);
-                    }
-                    for j in 0..h {
-                        let r = sigmoid(z[j] + rc[j]);
-                        let u = sigmoid(z[h + j] + rc[h + j]);
-                        let n = tanh(z[2 * h + j] + r * rc[2 * h + j]);
-                        z[j] = r;
-                        z[h + j] = u;
-                        z[2 * h + j] = n;
-                        // Zoneout mixes the new state with the old one: h = k h' + (1 - k) h_{t-1}.
-                        let hv = keep[j] * ((1.0 - u) * n + u * hb[j]) + (1.0 - keep[j]) * hb[j];
-                        hb[j] = hv;
-                        out[j] = hv;
-                    }
-                });
+                .for_each_init(
+                    || vec![1.0f32; h],
+                    |keep, (bi, (((gates, rec), out), (hb, rgb)))| {
+                        let z = &mut gates[t * g3..(t + 1) * g3];
+                        let rc = &mut rec[t * g3..(t + 1) * g3];
+                        let out = &mut out[t * h..(t + 1) * h];
+                        if t >= lens[bi] {
+                            z.fill(0.0);
+                            rc.fill(0.0);
+                            out.fill(0.0);
+                            return;
+                        }
+                        for ((c, &v), &bb) in rc.iter_mut().zip(rgb).zip(bhh) {
+                            *c = v + bb;
+                        }
+                        if zone {
+                            drop.zone_row(bi * steps + t, keep);
+                        }
+                        for j in 0..h {
+                            let r = sigmoid(z[j] + rc[j]);
+                            let u = sigmoid(z[h + j] + rc[h + j]);
+                            let n = tanh(z[2 * h + j] + r * rc[2 * h + j]);
+                            z[j] = r;
+                            z[h + j] = u;
+                            z[2 * h + j] = n;
+                            // Zoneout mixes the new state with the old one: h = k h' + (1 - k) h_{t-1}.
+                            let hv = keep[j] * ((1.0 - u) * n + u * hb[j]) + (1.0 - keep[j]) * hb[j];
+                            hb[j] = hv;
+                            out[j] = hv;
+                        }
+                    },
+                );
         }
         Ok(())
     }
@@ -178,7 +180,7 @@ impl Layer for Gru {
         let mut dh = vec![0.0f32; b * h];
         let mut drg_t = vec![0.0f32; b * g3];
         let mut dhm = vec![0.0f32; b * h];
-        let whh: Vec<f32> = self.drop.whh(self.w_hh.value.data()).to_vec();
+        let whh = self.drop.whh(self.w_hh.value.data());
         // dxg: gradients of the input part of the gates; `rec` is overwritten by the
         // gradients of the recurrent part once used.
         self.dxg.resize(b * steps * g3, 0.0);
@@ -191,39 +193,41 @@ impl Layer for Gru {
                 .zip(self.dxg.par_chunks_mut(steps * g3))
                 .zip(drg_t.par_chunks_mut(g3).zip(dh.par_chunks_mut(h)))
                 .enumerate()
-                .for_each(|(bi, (((gates, rec), dxg), (drg, dhb)))| {
-                    let gr = t * g3;
-                    let dxr = &mut dxg[gr..gr + g3];
-                    if t >= lens[bi] {
-                        dxr.fill(0.0);
-                        drg.fill(0.0);
-                        rec[gr..gr + g3].fill(0.0);
-                        return;
-                    }
-                    let row = bi * steps + t;
-                    let mut keep = vec![1.0f32; h];
-                    if zone {
-                        drop.zone_row(row, &mut keep);
-                    }
-                    for j in 0..h {
-                        let (r, u, n) = (gates[gr + j], gates[gr + h + j], gates[gr + 2 * h + j]);
-                        let hp = if t > 0 { yd[(row - 1) * h + j] } else { 0.0 };
-                        let dht = dyd[row * h + j] + dhb[j];
-                        // Through zoneout: k to the new state, 1 - k straight to h_{t-1}.
-                        let dhv = keep[j] * dht;
-                        let dn = dhv * (1.0 - u) * (1.0 - n * n);
-                        let du = dhv * (hp - n) * u * (1.0 - u);
-                        let dr = dn * rec[gr + 2 * h + j] * r * (1.0 - r);
-                        dhb[j] = dhv * u + (1.0 - keep[j]) * dht;
-                        dxr[j] = dr;
-                        dxr[h + j] = du;
-                        dxr[2 * h + j] = dn;
-                        drg[j] = dr;
-                        drg[h + j] = du;
-                        drg[2 * h + j] = dn * r;
-                    }
-                    rec[gr..gr + g3].copy_from_slice(drg);
-                });
+                .for_each_init(
+                    || vec![1.0f32; h],
+                    |keep, (bi, (((gates, rec), dxg), (drg, dhb)))| {
+                        let gr = t * g3;
+                        let dxr = &mut dxg[gr..gr + g3];
+                        if t >= lens[bi] {
+                            dxr.fill(0.0);
+                            drg.fill(0.0);
+                            rec[gr..gr + g3].fill(0.0);
+                            return;
+                        }
+                        let row = bi * steps + t;
+                        if zone {
+                            drop.zone_row(row, keep);
+                        }
+                        for j in 0..h {
+                            let (r, u, n) = (gates[gr + j], gates[gr + h + j], gates[gr + 2 * h + j]);
+                            let hp = if t > 0 { yd[(row - 1) * h + j] } else { 0.0 };
+                            let dht = dyd[row * h + j] + dhb[j];
+                            // Through zoneout: k to the new state, 1 - k straight to h_{t-1}.
+                            let dhv = keep[j] * dht;
+                            let dn = dhv * (1.0 - u) * (1.0 - n * n);
+                            let du = dhv * (hp - n) * u * (1.0 - u);
+                            let dr = dn * rec[gr + 2 * h + j] * r * (1.0 - r);
+                            dhb[j] = dhv * u + (1.0 - keep[j]) * dht;
+                            dxr[j] = dr;
+                            dxr[h + j] = du;
+                            dxr[2 * h + j] = dn;
+                            drg[j] = dr;
+                            drg[h + j] = du;
+                            drg[2 * h + j] = dn * r;
+                        }
+                        rec[gr..gr + g3].copy_from_slice(drg);
+                    },
+                );
             gemm(
                 &mut dhm,
                 &drg_t,

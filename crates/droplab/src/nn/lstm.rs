@@ -144,30 +144,33 @@ impl Layer for Lstm {
                 .zip(ys.par_chunks_mut(steps * h))
                 .zip(hs.par_chunks_mut(h).zip(cs.par_chunks_mut(h)))
                 .enumerate()
-                .for_each(|(bi, (((gates, cells), out), (hb, cb)))| {
-                    let z = &mut gates[t * g4..(t + 1) * g4];
-                    let cell = &mut cells[t * h..(t + 1) * h];
-                    let out = &mut out[t * h..(t + 1) * h];
-                    if t >= lens[bi] {
-                        z.fill(0.0);
-                        cell.copy_from_slice(cb);
-                        out.fill(0.0);
-                        return;
-                    }
-                    for (v, &r) in z.iter_mut().zip(&scratch[bi * g4..(bi + 1) * g4]) {
-                        *v += r;
-                    }
-                    let (zi, rest) = z.split_at_mut(h);
-                    let (zf, rest) = rest.split_at_mut(h);
-                    let (zg, zo) = rest.split_at_mut(h);
-                    zi.iter_mut().for_each(|v| *v = sigmoid(*v));
-                    zf.iter_mut().for_each(|v| *v = sigmoid(*v));
-                    zg.iter_mut().for_each(|v| *v = tanh(*v));
-                    zo.iter_mut().for_each(|v| *v = sigmoid(*v));
-                    if zone {
-                        // c_t = u_c c~ + (1 - u_c) c_{t-1}, h_t = u_h o tanh(c~) + (1 - u_h) h_{t-1}.
-                        let mut u = vec![0.0f32; 2 * h];
-                        drop.zone_row(bi * steps + t, &mut u);
+                .for_each_init(
+                    || vec![1.0f32; 2 * h],
+                    |u, (bi, (((gates, cells), out), (hb, cb)))| {
+                        let z = &mut gates[t * g4..(t + 1) * g4];
+                        let cell = &mut cells[t * h..(t + 1) * h];
+                        let out = &mut out[t * h..(t + 1) * h];
+                        if t >= lens[bi] {
+                            z.fill(0.0);
+                            cell.copy_from_slice(cb);
+                            out.fill(0.0);
+                            return;
+                        }
+                        for (v, &r) in z.iter_mut().zip(&scratch[bi * g4..(bi + 1) * g4]) {
+                            *v += r;
+                        }
+                        let (zi, rest) = z.split_at_mut(h);
+                        let (zf, rest) = rest.split_at_mut(h);
+                        let (zg, zo) = rest.split_at_mut(h);
+                        zi.iter_mut().for_each(|v| *v = sigmoid(*v));
+                        zf.iter_mut().for_each(|v| *v = sigmoid(*v));
+                        zg.iter_mut().for_each(|v| *v = tanh(*v));
+                        zo.iter_mut().for_each(|v| *v = sigmoid(*v));
+                        // Zoneout: c_t = u_c c~ + (1 - u_c) c_{t-1}, h_t = u_h o tanh(c~) +
+                        // (1 - u_h) h_{t-1}; without it u = 1 and these are the plain updates.
+                        if zone {
+                            drop.zone_row(bi * steps + t, u);
+                        }
                         for j in 0..h {
                             let ct = zf[j] * cb[j] + zi[j] * zg[j];
                             let c = u[j] * ct + (1.0 - u[j]) * cb[j];
@@ -177,17 +180,8 @@ impl Layer for Lstm {
                             hb[j] = hv;
                             out[j] = hv;
                         }
-                        return;
-                    }
-                    for j in 0..h {
-                        let c = zf[j] * cb[j] + zi[j] * zg[j];
-                        cb[j] = c;
-                        cell[j] = c;
-                        let hv = zo[j] * tanh(c);
-                        hb[j] = hv;
-                        out[j] = hv;
-                    }
-                });
+                    },
+                );
         }
         Ok(())
     }
@@ -209,7 +203,7 @@ impl Layer for Lstm {
         let mut dc = vec![0.0f32; b * h];
         let mut dg_t = vec![0.0f32; b * g4];
         let mut dhm = vec![0.0f32; b * h];
-        let whh: Vec<f32> = self.drop.whh(self.w_hh.value.data()).to_vec();
+        let whh = self.drop.whh(self.w_hh.value.data());
         let (drop, zone) = (&self.drop, self.drop.zone_active());
         for t in (0..steps).rev() {
             let dyd = dy.data();
@@ -219,45 +213,47 @@ impl Layer for Lstm {
                 .zip(dg_t.par_chunks_mut(g4))
                 .zip(dh.par_chunks_mut(h).zip(dc.par_chunks_mut(h)))
                 .enumerate()
-                .for_each(|(bi, (((gates, cells), dgb), (dhb, dcb)))| {
-                    let gr = t * g4;
-                    let cr = t * h;
-                    if t >= lens[bi] {
-                        gates[gr..gr + g4].fill(0.0);
-                        dgb.fill(0.0);
-                        return;
-                    }
-                    let dyr = &dyd[(bi * steps + t) * h..(bi * steps + t + 1) * h];
-                    let mut u = vec![1.0f32; 2 * h];
-                    if zone {
-                        drop.zone_row(bi * steps + t, &mut u);
-                    }
-                    for j in 0..h {
-                        let (i, fg, g, o) = (
-                            gates[gr + j],
-                            gates[gr + h + j],
-                            gates[gr + 2 * h + j],
-                            gates[gr + 3 * h + j],
-                        );
-                        let c_prev = if t > 0 { cells[cr - h + j] } else { 0.0 };
-                        // The cell before zoneout (the stored one after it, without zoneout).
-                        let ct = if zone { fg * c_prev + i * g } else { cells[cr + j] };
-                        let tc = tanh(ct);
-                        let (uc, uh) = (u[j], u[h + j]);
-                        let dhv = dyr[j] + dhb[j];
-                        // What flows straight to h_{t-1}; the recurrent part is added below.
-                        dhb[j] = (1.0 - uh) * dhv;
-                        let dht = uh * dhv;
-                        let d_o = dht * tc;
-                        let dct = uc * dcb[j] + dht * o * (1.0 - tc * tc);
-                        dcb[j] = dct * fg + (1.0 - uc) * dcb[j];
-                        dgb[j] = dct * g * i * (1.0 - i);
-                        dgb[h + j] = dct * c_prev * fg * (1.0 - fg);
-                        dgb[2 * h + j] = dct * i * (1.0 - g * g);
-                        dgb[3 * h + j] = d_o * o * (1.0 - o);
-                    }
-                    gates[gr..gr + g4].copy_from_slice(dgb);
-                });
+                .for_each_init(
+                    || vec![1.0f32; 2 * h],
+                    |u, (bi, (((gates, cells), dgb), (dhb, dcb)))| {
+                        let gr = t * g4;
+                        let cr = t * h;
+                        if t >= lens[bi] {
+                            gates[gr..gr + g4].fill(0.0);
+                            dgb.fill(0.0);
+                            return;
+                        }
+                        let dyr = &dyd[(bi * steps + t) * h..(bi * steps + t + 1) * h];
+                        if zone {
+                            drop.zone_row(bi * steps + t, u);
+                        }
+                        for j in 0..h {
+                            let (i, fg, g, o) = (
+                                gates[gr + j],
+                                gates[gr + h + j],
+                                gates[gr + 2 * h + j],
+                                gates[gr + 3 * h + j],
+                            );
+                            let c_prev = if t > 0 { cells[cr - h + j] } else { 0.0 };
+                            // The cell before zoneout, recomputed as the forward pass did.
+                            let ct = fg * c_prev + i * g;
+                            let tc = tanh(ct);
+                            let (uc, uh) = (u[j], u[h + j]);
+                            let dhv = dyr[j] + dhb[j];
+                            // What flows straight to h_{t-1}; the recurrent part is added below.
+                            dhb[j] = (1.0 - uh) * dhv;
+                            let dht = uh * dhv;
+                            let d_o = dht * tc;
+                            let dct = uc * dcb[j] + dht * o * (1.0 - tc * tc);
+                            dcb[j] = dct * fg + (1.0 - uc) * dcb[j];
+                            dgb[j] = dct * g * i * (1.0 - i);
+                            dgb[h + j] = dct * c_prev * fg * (1.0 - fg);
+                            dgb[2 * h + j] = dct * i * (1.0 - g * g);
+                            dgb[3 * h + j] = d_o * o * (1.0 - o);
+                        }
+                        gates[gr..gr + g4].copy_from_slice(dgb);
+                    },
+                );
             // dL/dh_{t-1} through the recurrent weights and the recurrent mask.
             gemm(
                 &mut dhm,
