@@ -260,7 +260,7 @@ impl Layer for Lstm {
                 &dg_t,
                 (b, g4),
                 Trans::N,
-                &whh,
+                whh,
                 (g4, h),
                 Trans::N,
                 false,
