@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::{Activation, Ctx, Init, Layer, Param, Role};
+use super::{Activation, Ctx, Init, Layer, Param, Role, image_dims};
 use crate::error::{Error, Result};
 use crate::rng::SeqRng;
 use crate::tensor::im2col::{Geometry, col2im, im2col};
@@ -96,24 +96,18 @@ impl Conv2d {
 
     fn geometry(&self, input: &[usize]) -> Result<Geometry> {
         let (cin, _) = self.channels();
-        let [c, h, w] = input else {
-            return Err(Error::ShapeMismatch {
-                context: "conv2d input (expected [channels, height, width])".into(),
-                expected: vec![cin, 0, 0],
-                got: input.to_vec(),
-            });
-        };
-        if *c != cin {
+        let (c, h, w) = image_dims(input, "conv2d")?;
+        if c != cin {
             return Err(Error::ShapeMismatch {
                 context: "conv2d input channels".into(),
-                expected: vec![cin, *h, *w],
+                expected: vec![cin, h, w],
                 got: input.to_vec(),
             });
         }
         let g = Geometry {
-            c: *c,
-            h: *h,
-            w: *w,
+            c,
+            h,
+            w,
             k: self.k,
             s: self.stride,
             p: self.pad,

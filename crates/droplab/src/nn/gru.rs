@@ -100,26 +100,17 @@ impl Layer for Gru {
         let mut hs = vec![0.0f32; b * h];
         let mut hm = vec![0.0f32; b * h];
         let mut rg = vec![0.0f32; b * g3];
-        let lens: Vec<usize> = (0..b).map(|bi| ctx.length(bi, steps)).collect();
-        let whh = self.drop.whh(self.w_hh.value.data());
+        let lens = ctx.lengths_of(b, steps);
         let bhh = self.b_hh.value.data();
         for t in 0..steps {
-            for bi in 0..b {
-                self.drop
-                    .mask_state(bi, &hs[bi * h..(bi + 1) * h], &mut hm[bi * h..(bi + 1) * h]);
-                let r = (bi * steps + t) * h;
-                self.hprev[r..r + h].copy_from_slice(&hm[bi * h..(bi + 1) * h]);
-            }
-            gemm(
+            self.drop.recurrent_product(
+                ctx,
+                (t, steps, h),
+                &hs,
+                &mut hm,
+                &mut self.hprev,
+                self.w_hh.value.data(),
                 &mut rg,
-                &hm,
-                (b, h),
-                Trans::N,
-                whh,
-                (g3, h),
-                Trans::T,
-                false,
-                ctx.par,
             );
             let (drop, zone) = (&self.drop, self.drop.zone_active());
             let ys = y.data_mut();
@@ -176,7 +167,7 @@ impl Layer for Gru {
         let (b, steps, f) = self.dims(x)?;
         let h = self.hidden;
         let g3 = 3 * h;
-        let lens: Vec<usize> = (0..b).map(|bi| ctx.length(bi, steps)).collect();
+        let lens = ctx.lengths_of(b, steps);
         let mut dh = vec![0.0f32; b * h];
         let mut drg_t = vec![0.0f32; b * g3];
         let mut dhm = vec![0.0f32; b * h];

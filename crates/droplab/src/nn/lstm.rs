@@ -113,25 +113,16 @@ impl Layer for Lstm {
         let mut cs = vec![0.0f32; b * h];
         let mut hm = vec![0.0f32; b * h];
         self.scratch.resize(b * g4, 0.0);
-        let lens: Vec<usize> = (0..b).map(|bi| ctx.length(bi, steps)).collect();
+        let lens = ctx.lengths_of(b, steps);
         for t in 0..steps {
-            for bi in 0..b {
-                self.drop
-                    .mask_state(bi, &hs[bi * h..(bi + 1) * h], &mut hm[bi * h..(bi + 1) * h]);
-                let r = (bi * steps + t) * h;
-                self.hprev[r..r + h].copy_from_slice(&hm[bi * h..(bi + 1) * h]);
-            }
-            let whh = self.drop.whh(self.w_hh.value.data());
-            gemm(
+            self.drop.recurrent_product(
+                ctx,
+                (t, steps, h),
+                &hs,
+                &mut hm,
+                &mut self.hprev,
+                self.w_hh.value.data(),
                 &mut self.scratch,
-                &hm,
-                (b, h),
-                Trans::N,
-                whh,
-                (g4, h),
-                Trans::T,
-                false,
-                ctx.par,
             );
             let scratch = &self.scratch;
             let (drop, zone) = (&self.drop, self.drop.zone_active());
@@ -197,7 +188,7 @@ impl Layer for Lstm {
         let (b, steps, f) = self.dims(x)?;
         let h = self.hidden;
         let g4 = 4 * h;
-        let lens: Vec<usize> = (0..b).map(|bi| ctx.length(bi, steps)).collect();
+        let lens = ctx.lengths_of(b, steps);
         // dgates overwrite the stored activations once used.
         let mut dh = vec![0.0f32; b * h];
         let mut dc = vec![0.0f32; b * h];

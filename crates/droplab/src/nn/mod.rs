@@ -98,9 +98,27 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Every sequence's length in a batch of `b` sequences on a time axis `t` long.
+    pub fn lengths_of(&self, b: usize, t: usize) -> Vec<usize> {
+        (0..b).map(|i| self.length(i, t)).collect()
+    }
+
     /// The length of sequence `b` of a batch whose time axis is `t` long.
     pub fn length(&self, b: usize, t: usize) -> usize {
         self.lengths.and_then(|l| l.get(b).copied()).unwrap_or(t).min(t)
+    }
+}
+
+/// The `(channels, height, width)` of a per-example image shape, or a shape error naming
+/// `layer` (every layer that works on images checks its input this way).
+pub(crate) fn image_dims(input: &[usize], layer: &str) -> Result<(usize, usize, usize)> {
+    match input {
+        [c, h, w] => Ok((*c, *h, *w)),
+        _ => Err(crate::error::Error::ShapeMismatch {
+            context: format!("{layer} input (expected [channels, height, width])"),
+            expected: vec![0, 0, 0],
+            got: input.to_vec(),
+        }),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::{Ctx, Layer};
+use super::{Ctx, Layer, image_dims};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use crate::tensor::im2col::Geometry;
@@ -49,17 +49,11 @@ impl Pool2d {
     }
 
     fn geometry(&self, input: &[usize]) -> Result<Geometry> {
-        let [c, h, w] = input else {
-            return Err(Error::ShapeMismatch {
-                context: "pooling input (expected [channels, height, width])".into(),
-                expected: vec![0, 0, 0],
-                got: input.to_vec(),
-            });
-        };
+        let (c, h, w) = image_dims(input, "pooling")?;
         let g = Geometry {
-            c: *c,
-            h: *h,
-            w: *w,
+            c,
+            h,
+            w,
             k: self.k,
             s: self.stride,
             p: 0,
@@ -219,14 +213,7 @@ impl Layer for GlobalAvgPool {
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-        match input {
-            [c, _, _] => Ok(vec![*c]),
-            _ => Err(Error::ShapeMismatch {
-                context: "global average pooling input (expected [channels, height, width])".into(),
-                expected: vec![0, 0, 0],
-                got: input.to_vec(),
-            }),
-        }
+        Ok(vec![image_dims(input, "global average pooling")?.0])
     }
 
     fn forward(&mut self, _ctx: &Ctx, x: &Tensor, y: &mut Tensor) -> Result<()> {

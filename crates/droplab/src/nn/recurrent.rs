@@ -211,7 +211,7 @@ impl RecurrentDropout {
     }
 
     /// `dst = src *` the recurrent-state mask of sequence `b`.
-    pub(super) fn mask_state(&self, b: usize, src: &[f32], dst: &mut [f32]) {
+    fn mask_state(&self, b: usize, src: &[f32], dst: &mut [f32]) {
         self.rec_mask.apply(b, src, dst);
     }
 
@@ -257,6 +257,41 @@ impl RecurrentDropout {
         let mut v = vec![1.0; h];
         self.rec_mask.apply_in_place(b, &mut v);
         v
+    }
+
+    /// The recurrent input of step `t`: each sequence's state `hs` (`[b, h]`) through the
+    /// state mask into `hm`, kept in `hprev` (`[b, steps, h]`) for the backward pass, then
+    /// `out = hm W_hh^T` (`[b, gate rows]`) with the weight this call uses.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn recurrent_product(
+        &self,
+        ctx: &Ctx,
+        (t, steps, h): (usize, usize, usize),
+        hs: &[f32],
+        hm: &mut [f32],
+        hprev: &mut [f32],
+        w_hh: &[f32],
+        out: &mut [f32],
+    ) {
+        let b = hs.len() / h.max(1);
+        for bi in 0..b {
+            let dst = &mut hm[bi * h..(bi + 1) * h];
+            self.mask_state(bi, &hs[bi * h..(bi + 1) * h], dst);
+            let r = (bi * steps + t) * h;
+            hprev[r..r + h].copy_from_slice(dst);
+        }
+        let rows = w_hh.len() / h.max(1);
+        gemm(
+            out,
+            hm,
+            (b, h),
+            Trans::N,
+            self.whh(w_hh),
+            (rows, h),
+            Trans::T,
+            false,
+            ctx.par,
+        );
     }
 
     /// True when zoneout acts in this call.

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use super::dropout::mask_plan;
 use crate::error::{Error, Result, check};
-use crate::nn::{Ctx, Layer, Mode};
+use crate::nn::{Ctx, Layer, Mode, image_dims};
 use crate::rng::Stream;
 use crate::tensor::mask::{bit, threshold, words_per_row};
 use crate::tensor::{DropPlan, Tensor};
@@ -124,29 +124,18 @@ impl DropBlock {
     }
 }
 
-fn dims(input: &[usize]) -> Result<(usize, usize, usize)> {
-    match input {
-        [c, h, w] => Ok((*c, *h, *w)),
-        _ => Err(Error::ShapeMismatch {
-            context: "dropblock input (expected [channels, height, width])".into(),
-            expected: vec![0, 0, 0],
-            got: input.to_vec(),
-        }),
-    }
-}
-
 impl Layer for DropBlock {
     fn kind(&self) -> &'static str {
         "dropblock"
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-        dims(input)?;
+        image_dims(input, "dropblock")?;
         Ok(input.to_vec())
     }
 
     fn forward(&mut self, ctx: &Ctx, x: &Tensor, y: &mut Tensor) -> Result<()> {
-        let (c, h, w) = dims(&x.shape()[1..])?;
+        let (c, h, w) = image_dims(&x.shape()[1..], "dropblock")?;
         y.resize(x.shape());
         y.data_mut().copy_from_slice(x.data());
         let p = self.rate_at(ctx.mode, ctx.step);

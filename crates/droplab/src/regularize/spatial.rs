@@ -3,8 +3,8 @@
 //! are so correlated that dropping single pixels barely regularizes a convolution.
 
 use super::dropout::Bernoulli;
-use crate::error::{Error, Result};
-use crate::nn::{Ctx, Layer};
+use crate::error::Result;
+use crate::nn::{Ctx, Layer, image_dims};
 use crate::tensor::mask::{bit, words_per_row};
 use crate::tensor::{DropPlan, Tensor};
 
@@ -62,14 +62,7 @@ impl SpatialDropout {
 }
 
 fn channels(input: &[usize]) -> Result<usize> {
-    match input {
-        [c, _, _] => Ok(*c),
-        _ => Err(Error::ShapeMismatch {
-            context: "spatial dropout input (expected [channels, height, width])".into(),
-            expected: vec![0, 0, 0],
-            got: input.to_vec(),
-        }),
-    }
+    Ok(image_dims(input, "spatial dropout")?.0)
 }
 
 impl Layer for SpatialDropout {
