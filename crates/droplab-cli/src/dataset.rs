@@ -49,6 +49,9 @@ impl Scaler {
     }
 }
 
+/// The datasets known by name (the others are paths: `csv:`, `idx:`, `ts:`).
+pub const NAMED: &[&str] = &["digits", "mnist", "fashion-mnist", "japanese-vowels"];
+
 fn data_error(dataset: &str, e: droplab::Error) -> CliError {
     CliError::usage(format!("--dataset {dataset}: {e}"))
 }

@@ -147,7 +147,7 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         if let Some(d) = &args.dataset {
             // The published number is for the recipe's own dataset: not for another named
             // one (fashion-mnist for an MNIST recipe); a path (idx:DIR) may hold a copy of it.
-            let named = ["digits", "mnist", "fashion-mnist", "japanese-vowels"].contains(&d.as_str());
+            let named = dataset::NAMED.contains(&d.as_str());
             if named && *d != cfg.data.dataset {
                 info.published_test_error = None;
             }
