@@ -28,11 +28,97 @@ pub enum Command {
         #[command(subcommand)]
         command: PaperCommand,
     },
+    /// Hyperparameter search with k-fold cross-validation (grid, random, TPE, Gaussian process).
+    Tune(Box<TuneArgs>),
+    /// Join a study as a worker: claim and run its trials until none is left.
+    Worker(WorkerArgs),
     /// Datasets.
     Data {
         #[command(subcommand)]
         command: DataCommand,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// The base config: `--config` (which may hold a [tune] table) and the train flags. Its
+    /// --out is the study directory (default: studies/NAME).
+    #[command(flatten)]
+    pub train: TrainArgs,
+    /// A searched field: PATH=uniform(A,B) | loguniform(A,B) | int(A,B) | choice(V1,...) |
+    /// [V1,...], e.g. 'dropout.hidden=uniform(0.1,0.7)' (repeatable).
+    #[arg(long = "space", value_name = "PATH=DIST")]
+    pub space: Vec<String>,
+    /// grid | random | tpe | gp (default tpe).
+    #[arg(long)]
+    pub sampler: Option<String>,
+    /// Trials to run (default 20; a grid runs all its points).
+    #[arg(long)]
+    pub trials: Option<usize>,
+    /// Cross-validation folds (default 5).
+    #[arg(long)]
+    pub folds: Option<usize>,
+    /// Plain k-fold instead of stratified k-fold.
+    #[arg(long)]
+    pub no_stratify: bool,
+    /// Points per real range on a grid (default 5).
+    #[arg(long, value_name = "N")]
+    pub grid_points: Option<usize>,
+    /// Random trials before TPE or GP start modelling (default 5).
+    #[arg(long, value_name = "N")]
+    pub startup: Option<usize>,
+    /// Median pruning of weak trials across folds and epochs.
+    #[arg(long)]
+    pub prune: bool,
+    /// The study's name in the store (default: study).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Trial store: sqlite:PATH (default: sqlite:STUDY_DIR/study.sqlite) or postgres://...
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Local worker processes (default 1); with --slurm, the array's tasks.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Train the best config on all training data and evaluate it once on the test set.
+    #[arg(long)]
+    pub refit: bool,
+    /// Submit the workers as a Slurm job array (sbatch --array) instead of local processes.
+    #[arg(long)]
+    pub slurm: bool,
+    /// With --slurm: print the batch script, do not submit.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --slurm: an extra #SBATCH option, e.g. --sbatch=--partition=cpu (repeatable).
+    #[arg(long, value_name = "OPTION", allow_hyphen_values = true)]
+    pub sbatch: Vec<String>,
+    /// With --slurm: return after submitting instead of following the study.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Seconds without a heartbeat after which a running trial goes back to the queue.
+    #[arg(long, value_name = "S")]
+    pub stale_secs: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Trial store: sqlite:PATH or postgres://USER@HOST:PORT/DB.
+    #[arg(long, value_name = "URL")]
+    pub store: String,
+    /// The study's name.
+    #[arg(long)]
+    pub study: String,
+    /// Threads for training (default: the study's config).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seconds without a heartbeat after which a running trial goes back to the queue.
+    #[arg(long, value_name = "S", default_value_t = 60.0)]
+    pub stale_secs: f64,
+    /// Seconds between heartbeats (default: a quarter of --stale-secs, at most 10).
+    #[arg(long, value_name = "S")]
+    pub heartbeat_secs: Option<f64>,
+    /// No progress output.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -213,9 +213,24 @@ pub fn load(cfg: &DataConfig, seed: u64) -> CliResult<Splits> {
         let idx = subset(&train.y, cfg.train_size, seed).map_err(|e| data_error(&cfg.dataset, e))?;
         train = train.select(&idx);
     }
-    let scaler = match cfg.scaling.as_str() {
+    let scaler = fit_scaler(&cfg.scaling, &train)?;
+    let (mut train, mut val, mut test) = (train, val, test);
+    for d in [&mut train, &mut val, &mut test] {
+        scaler.apply(d)?;
+    }
+    Ok(Splits {
+        train,
+        val,
+        test,
+        scaler,
+    })
+}
+
+/// Scaling of the kind `scaling` (none | standardize | minmax) fitted on `train`.
+pub fn fit_scaler(scaling: &str, train: &Dataset) -> CliResult<Scaler> {
+    Ok(match scaling {
         "none" => Scaler::None,
-        s if sequences => {
+        s if train.lengths.is_some() => {
             return Err(CliError::usage(format!(
                 "--scaling {s}: sequence data are used as given (scaling per time step would mix in the padding); use --scaling none"
             )));
@@ -227,17 +242,19 @@ pub fn load(cfg: &DataConfig, seed: u64) -> CliResult<Splits> {
                 "--scaling: unknown scaling '{s}' (valid: none, standardize, minmax)"
             )));
         }
-    };
-    let (mut train, mut val, mut test) = (train, val, test);
-    for d in [&mut train, &mut val, &mut test] {
-        scaler.apply(d)?;
-    }
-    Ok(Splits {
-        train,
-        val,
-        test,
-        scaler,
     })
+}
+
+/// The examples cross-validation may use: the training and validation splits together,
+/// unscaled (each fold fits its own scaling on its training part). The test split is left
+/// out, so a search never sees it.
+pub fn cv_pool(cfg: &DataConfig, seed: u64) -> CliResult<Dataset> {
+    let unscaled = DataConfig {
+        scaling: "none".into(),
+        ..cfg.clone()
+    };
+    let s = load(&unscaled, seed)?;
+    concat(&s.train, &s.val)
 }
 
 /// Loads one split of a dataset for evaluation, scaled with a run's fitted scaler.
@@ -273,7 +290,7 @@ pub fn load_for_eval(cfg: &DataConfig, seed: u64, split: &str, scaler: &Scaler) 
 }
 
 /// Two datasets one after the other.
-fn concat(a: &Dataset, b: &Dataset) -> CliResult<Dataset> {
+pub fn concat(a: &Dataset, b: &Dataset) -> CliResult<Dataset> {
     use droplab::Tensor;
     use droplab::nn::Targets;
     let mut x = a.x.data().to_vec();
@@ -286,6 +303,13 @@ fn concat(a: &Dataset, b: &Dataset) -> CliResult<Dataset> {
     };
     let y = match (&a.y, &b.y) {
         (Targets::Classes(p), Targets::Classes(q)) => Targets::Classes(p.iter().chain(q).copied().collect()),
+        (Targets::Values(p), Targets::Values(q)) if p.shape()[1..] == q.shape()[1..] => {
+            let mut v = p.data().to_vec();
+            v.extend_from_slice(q.data());
+            let mut shape = p.shape().to_vec();
+            shape[0] += q.shape()[0];
+            Targets::Values(Tensor::from_vec(&shape, v)?)
+        }
         _ => {
             return Err(CliError::usage(
                 "--split all: the two files hold different kinds of targets",

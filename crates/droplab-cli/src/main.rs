@@ -16,6 +16,7 @@ mod overrides;
 mod paper;
 mod record;
 mod train_cmd;
+mod tune;
 mod weights;
 
 use std::process::ExitCode;
@@ -40,6 +41,8 @@ fn main() -> ExitCode {
         Command::Paper {
             command: PaperCommand::Run(args),
         } => paper::run(&args),
+        Command::Tune(args) => tune::run(&args),
+        Command::Worker(args) => tune::worker(&args),
         Command::Data {
             command: DataCommand::Fetch(args),
         } => fetch::run(&args),

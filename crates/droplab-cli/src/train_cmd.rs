@@ -28,12 +28,24 @@ pub enum Progress {
 
 /// Resolves `--config` plus flags into a run config.
 pub fn resolve(args: &TrainArgs) -> CliResult<(RunConfig, bool)> {
-    let (mut cfg, widths_in_file) = match &args.config {
+    let file = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| CliError::usage(format!("--config {}: {e}", path.display())))?;
-            let cfg = RunConfig::parse(&path.display().to_string(), &text)?;
-            let explicit = toml::from_str::<toml::Table>(&text)
+            Some((path.display().to_string(), text))
+        }
+        None => None,
+    };
+    resolve_text(args, file.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))
+}
+
+/// [`resolve`] with the config file's text already read (`(name for errors, text)`).
+/// Returns the config and whether the widths were given explicitly.
+pub fn resolve_text(args: &TrainArgs, file: Option<(&str, &str)>) -> CliResult<(RunConfig, bool)> {
+    let (mut cfg, widths_in_file) = match file {
+        Some((name, text)) => {
+            let cfg = RunConfig::parse(name, text)?;
+            let explicit = toml::from_str::<toml::Table>(text)
                 .ok()
                 .and_then(|t| t.get("model").and_then(|m| m.get("widths")).map(|_| ()))
                 .is_some();

@@ -41,18 +41,18 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for Repor
 }
 
 /// Canvas width of every plot, in pixels.
-const WIDTH: u32 = 1100;
+pub(crate) const WIDTH: u32 = 1100;
 /// Height of the plot panels (title and legend come on top of it), in pixels.
-const PANEL_HEIGHT: u32 = 390;
+pub(crate) const PANEL_HEIGHT: u32 = 390;
 /// Height of the title strip.
-const TITLE_HEIGHT: u32 = 36;
+pub(crate) const TITLE_HEIGHT: u32 = 36;
 /// Height of one legend row.
 const LEGEND_ROW: u32 = 24;
-const FONT: &str = "sans-serif";
-const TITLE_SIZE: f64 = 24.0;
-const CAPTION_SIZE: f64 = 20.0;
-const LABEL_SIZE: f64 = 15.0;
-const DESC_SIZE: f64 = 17.0;
+pub(crate) const FONT: &str = "sans-serif";
+pub(crate) const TITLE_SIZE: f64 = 24.0;
+pub(crate) const CAPTION_SIZE: f64 = 20.0;
+pub(crate) const LABEL_SIZE: f64 = 15.0;
+pub(crate) const DESC_SIZE: f64 = 17.0;
 const LEGEND_SIZE: f64 = 16.0;
 
 /// Tableau-style palette: eight colours that stay distinguishable on white.
@@ -66,11 +66,11 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(0xe3, 0x77, 0xc2), // pink
     RGBColor(0x17, 0xbe, 0xcf), // cyan
 ];
-const GREY: RGBColor = RGBColor(0x55, 0x55, 0x55);
-const GRID: RGBColor = RGBColor(0xe6, 0xe6, 0xe6);
-const GRID_BOLD: RGBColor = RGBColor(0xcc, 0xcc, 0xcc);
+pub(crate) const GREY: RGBColor = RGBColor(0x55, 0x55, 0x55);
+pub(crate) const GRID: RGBColor = RGBColor(0xe6, 0xe6, 0xe6);
+pub(crate) const GRID_BOLD: RGBColor = RGBColor(0xcc, 0xcc, 0xcc);
 
-fn colour(i: usize) -> RGBColor {
+pub(crate) fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
@@ -274,7 +274,7 @@ impl Ranged for EpochAxis {
 }
 
 /// A padded linear range over `values` (finite), clamped to `bounds` when the data lie inside.
-fn linear_range(values: impl Iterator<Item = f64>, bounds: Option<(f64, f64)>) -> (f64, f64) {
+pub(crate) fn linear_range(values: impl Iterator<Item = f64>, bounds: Option<(f64, f64)>) -> (f64, f64) {
     let (mut lo, mut hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });
@@ -306,7 +306,7 @@ fn use_log_scale(values: &[f64]) -> bool {
 }
 
 /// A padded log range over positive `values`.
-fn log_range(values: &[f64]) -> (f64, f64) {
+pub(crate) fn log_range(values: &[f64]) -> (f64, f64) {
     let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let pad = (hi / lo).powf(0.04);
@@ -435,7 +435,7 @@ fn has_validation(history: &[EpochMetrics]) -> bool {
 }
 
 /// A tick label: up to four significant digits, scientific for very large or small values.
-fn format_number(v: f64) -> String {
+pub(crate) fn format_number(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return if v.is_finite() { "0".into() } else { String::new() };
     }

@@ -140,6 +140,8 @@ pub struct FitReport {
     pub diverged: Option<Error>,
     /// Updates performed.
     pub steps: u64,
+    /// The caller stopped the run (see [`fit_until`]).
+    pub interrupted: bool,
 }
 
 /// What `fit` reports while it runs.
@@ -171,6 +173,22 @@ pub fn fit(
     val: Option<&Dataset>,
     on_progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<FitReport> {
+    fit_until(model, cfg, seed, threads, train, val, on_progress, &mut |_| true)
+}
+
+/// [`fit`], asking `keep_going` after every epoch whether to go on: `false` ends the run
+/// there (a pruned trial of a search), marked `interrupted`. The best weights are restored as
+/// in `fit`.
+pub fn fit_until(
+    model: &mut Sequential,
+    cfg: &TrainConfig,
+    seed: u64,
+    threads: &Threads,
+    train: &Dataset,
+    val: Option<&Dataset>,
+    on_progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    keep_going: &mut dyn FnMut(&EpochMetrics) -> bool,
+) -> Result<FitReport> {
     cfg.validate()?;
     if train.is_empty() {
         return Err(Error::config("train", "the training set is empty"));
@@ -195,6 +213,7 @@ pub fn fit(
         stopped_early: false,
         diverged: None,
         steps: 0,
+        interrupted: false,
     };
     let shuffle = Stream::new(seed, "shuffle");
     let augment = Stream::new(seed, "augment");
@@ -282,6 +301,10 @@ pub fn fit(
         on_progress(Progress::Epoch(&m));
         best.observe(&m, model);
         report.history.push(m.clone());
+        if !keep_going(&m) {
+            report.interrupted = true;
+            break;
+        }
         if let Some(s) = stopper.as_mut() {
             if s.should_stop(&m) {
                 report.stopped_early = epoch + 1 < cfg.epochs;

@@ -1,0 +1,309 @@
+//! Plots of a hyperparameter search: the validation curve of one parameter and the search
+//! history.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::curves::{
+    CAPTION_SIZE, DESC_SIZE, FONT, GREY, GRID, GRID_BOLD, LABEL_SIZE, PANEL_HEIGHT, ReportError,
+    TITLE_HEIGHT, TITLE_SIZE, WIDTH, colour, format_number, linear_range, log_range,
+};
+
+/// One trial on a validation curve: the parameter's value, the mean cross-validation score,
+/// its standard deviation over folds, and the mean gap (training score minus validation score).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CurvePoint {
+    pub x: f64,
+    pub mean: f64,
+    pub std: f64,
+    pub gap: f64,
+}
+
+/// One trial of a search, in the order it was created.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HistoryPoint {
+    pub trial: usize,
+    /// Mean CV score; `None` for a failed trial.
+    pub score: Option<f64>,
+    /// Pruned trials are drawn as crosses and do not count for the best-so-far line.
+    pub pruned: bool,
+}
+
+type Area<'b> = DrawingArea<SVGBackend<'b>, Shift>;
+
+fn titled<'b>(svg: &'b mut String, title: &str) -> Result<Area<'b>, ReportError> {
+    let root = SVGBackend::with_string(svg, (WIDTH, TITLE_HEIGHT + PANEL_HEIGHT + 20)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (title_area, rest) = root.split_vertically(TITLE_HEIGHT);
+    let (w, h) = title_area.dim_in_pixel();
+    let style = (FONT, TITLE_SIZE)
+        .into_font()
+        .style(FontStyle::Bold)
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Center));
+    title_area.draw(&Text::new(
+        title.to_owned(),
+        (w as i32 / 2, h as i32 / 2 + 4),
+        style,
+    ))?;
+    Ok(rest)
+}
+
+/// The validation curve of one parameter as an SVG document: the mean CV score with fold
+/// error bars (one standard deviation) on the left, the overfitting gap on the right, both
+/// against the parameter (a log axis when `log_x`). Trials with the same value are drawn
+/// side by side; the best mean is ringed.
+pub fn validation_curve_svg(
+    title: &str,
+    param: &str,
+    points: &[CurvePoint],
+    log_x: bool,
+) -> Result<String, ReportError> {
+    let pts: Vec<CurvePoint> = points
+        .iter()
+        .copied()
+        .filter(|p| p.x.is_finite() && p.mean.is_finite() && (!log_x || p.x > 0.0))
+        .collect();
+    if pts.is_empty() {
+        return Err(ReportError::NoRuns);
+    }
+    let mut sorted = pts.clone();
+    sorted.sort_by(|a, b| a.x.total_cmp(&b.x));
+    let xs: Vec<f64> = sorted.iter().map(|p| p.x).collect();
+    let best = pts
+        .iter()
+        .copied()
+        .max_by(|a, b| a.mean.total_cmp(&b.mean))
+        .expect("non-empty");
+    let mut svg = String::new();
+    {
+        let area = titled(&mut svg, title)?;
+        let panels = area.split_evenly((1, 2));
+        let score_vals = pts.iter().flat_map(|p| [p.mean - p.std, p.mean + p.std]);
+        let (lo, hi) = linear_range(score_vals, None);
+        let gap_vals = pts.iter().map(|p| p.gap).filter(|g| g.is_finite()).chain([0.0]);
+        let (glo, ghi) = linear_range(gap_vals, None);
+        let specs: [(&str, &str, (f64, f64)); 2] = [
+            ("mean CV score, +- 1 sd over folds", "validation score", (lo, hi)),
+            ("overfitting gap", "train score - validation score", (glo, ghi)),
+        ];
+        for (k, (caption, y_desc, (y0, y1))) in specs.into_iter().enumerate() {
+            let (x0, x1) = if log_x {
+                log_range(&xs)
+            } else {
+                linear_range(xs.iter().copied(), None)
+            };
+            let mut b = ChartBuilder::on(&panels[k]);
+            b.caption(caption, (FONT, CAPTION_SIZE))
+                .margin_left(12)
+                .margin_right(24)
+                .margin_top(4)
+                .margin_bottom(8)
+                .x_label_area_size(52)
+                .y_label_area_size(72);
+            let line: Vec<(f64, f64)> = sorted
+                .iter()
+                .map(|p| (p.x, if k == 0 { p.mean } else { p.gap }))
+                .filter(|(_, y)| y.is_finite())
+                .collect();
+            macro_rules! draw {
+                ($chart:expr) => {{
+                    let mut chart = $chart;
+                    chart
+                        .configure_mesh()
+                        .x_desc(param)
+                        .y_desc(y_desc)
+                        .x_labels(8)
+                        .y_labels(8)
+                        .x_label_formatter(&|v| format_number(*v))
+                        .y_label_formatter(&|v| format_number(*v))
+                        .label_style((FONT, LABEL_SIZE))
+                        .axis_desc_style((FONT, DESC_SIZE))
+                        .bold_line_style(GRID_BOLD.stroke_width(1))
+                        .light_line_style(GRID.stroke_width(1))
+                        .max_light_lines(1)
+                        .axis_style(GREY.stroke_width(1))
+                        .draw()?;
+                    let c = colour(k * 3);
+                    if k == 1 {
+                        chart.draw_series(LineSeries::new(
+                            [(x0, 0.0), (x1, 0.0)],
+                            GREY.stroke_width(1),
+                        ))?;
+                    }
+                    chart.draw_series(LineSeries::new(line.clone(), c.mix(0.5).stroke_width(1)))?;
+                    if k == 0 {
+                        chart.draw_series(sorted.iter().map(|p| {
+                            ErrorBar::new_vertical(
+                                p.x,
+                                p.mean - p.std,
+                                p.mean,
+                                p.mean + p.std,
+                                c.stroke_width(1),
+                                8,
+                            )
+                        }))?;
+                        chart.draw_series(std::iter::once(Circle::new(
+                            (best.x, best.mean),
+                            9,
+                            BLACK.stroke_width(2),
+                        )))?;
+                    }
+                    chart.draw_series(
+                        line.iter()
+                            .map(|&(x, y)| Circle::new((x, y), 4, c.filled())),
+                    )?;
+                }};
+            }
+            if log_x {
+                draw!(b.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?);
+            } else {
+                draw!(b.build_cartesian_2d(x0..x1, y0..y1)?);
+            }
+        }
+        area.present()?;
+    }
+    Ok(svg)
+}
+
+/// The search history as an SVG document: each trial's mean CV score against its number
+/// (pruned trials as crosses), and the best score so far as a step line.
+pub fn search_history_svg(title: &str, points: &[HistoryPoint]) -> Result<String, ReportError> {
+    let scored: Vec<(f64, f64, bool)> = points
+        .iter()
+        .filter_map(|p| {
+            p.score
+                .filter(|s| s.is_finite())
+                .map(|s| (p.trial as f64, s, p.pruned))
+        })
+        .collect();
+    if scored.is_empty() {
+        return Err(ReportError::NoRuns);
+    }
+    let mut best = f64::NEG_INFINITY;
+    let mut steps = Vec::new();
+    for &(t, s, pruned) in &scored {
+        if !pruned && s > best {
+            if best.is_finite() {
+                steps.push((t, best));
+            }
+            best = s;
+        }
+        if best.is_finite() {
+            steps.push((t, best));
+        }
+    }
+    let n = points.iter().map(|p| p.trial).max().unwrap_or(0) as f64;
+    let mut svg = String::new();
+    {
+        let area = titled(&mut svg, title)?;
+        let (y0, y1) = linear_range(scored.iter().map(|p| p.1), None);
+        let mut chart = ChartBuilder::on(&area)
+            .margin_left(12)
+            .margin_right(24)
+            .margin_top(8)
+            .margin_bottom(8)
+            .x_label_area_size(52)
+            .y_label_area_size(72)
+            .build_cartesian_2d(-0.5..n + 0.5, y0..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc("trial")
+            .y_desc("mean CV score")
+            .x_labels(12)
+            .y_labels(8)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| format_number(*v))
+            .label_style((FONT, LABEL_SIZE))
+            .axis_desc_style((FONT, DESC_SIZE))
+            .bold_line_style(GRID_BOLD.stroke_width(1))
+            .light_line_style(GRID.stroke_width(1))
+            .max_light_lines(1)
+            .axis_style(GREY.stroke_width(1))
+            .draw()?;
+        chart
+            .draw_series(LineSeries::new(steps, colour(3).stroke_width(2)))?
+            .label("best so far")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], colour(3).stroke_width(2)));
+        chart
+            .draw_series(
+                scored
+                    .iter()
+                    .filter(|p| !p.2)
+                    .map(|&(t, s, _)| Circle::new((t, s), 4, colour(0).filled())),
+            )?
+            .label("trial")
+            .legend(|(x, y)| Circle::new((x + 10, y), 4, colour(0).filled()));
+        chart
+            .draw_series(
+                scored
+                    .iter()
+                    .filter(|p| p.2)
+                    .map(|&(t, s, _)| Cross::new((t, s), 5, GREY.stroke_width(2))),
+            )?
+            .label("pruned")
+            .legend(|(x, y)| Cross::new((x + 10, y), 5, GREY.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font((FONT, LABEL_SIZE))
+            .background_style(WHITE.mix(0.9))
+            .border_style(GREY)
+            .draw()?;
+        area.present()?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_curve_draws_every_point_and_error_bar() {
+        let pts: Vec<CurvePoint> = (0..5)
+            .map(|i| CurvePoint {
+                x: 0.1 * (i + 1) as f64,
+                mean: 0.9 + 0.01 * i as f64,
+                std: 0.01,
+                gap: 0.05 - 0.01 * i as f64,
+            })
+            .collect();
+        let svg = validation_curve_svg("digits", "dropout.hidden", &pts, false).unwrap();
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("dropout.hidden"));
+        assert!(svg.matches("<circle").count() >= 10, "points on both panels");
+        let log = validation_curve_svg("digits", "l2", &pts, true).unwrap();
+        assert!(log.contains("l2"));
+        assert!(validation_curve_svg("x", "p", &[], false).is_err());
+    }
+
+    #[test]
+    fn history_marks_pruned_trials_and_the_best_line() {
+        let pts = [
+            HistoryPoint {
+                trial: 0,
+                score: Some(0.9),
+                pruned: false,
+            },
+            HistoryPoint {
+                trial: 1,
+                score: Some(0.5),
+                pruned: true,
+            },
+            HistoryPoint {
+                trial: 2,
+                score: Some(0.95),
+                pruned: false,
+            },
+            HistoryPoint {
+                trial: 3,
+                score: None,
+                pruned: false,
+            },
+        ];
+        let svg = search_history_svg("study", &pts).unwrap();
+        assert!(svg.contains("best so far") && svg.contains("pruned"));
+    }
+}

@@ -1,0 +1,372 @@
+//! The two databases behind one small interface: statements with `?` placeholders, values of
+//! four kinds, rows as vectors. The store's logic is written once over it.
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+use crate::error::{Result, TuneError};
+
+/// A value bound to or read from a statement.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sql {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl Sql {
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            Sql::Int(i) => Some(*i),
+            Sql::Real(f) => Some(*f as i64),
+            _ => None,
+        }
+    }
+    pub fn real(&self) -> Option<f64> {
+        match self {
+            Sql::Int(i) => Some(*i as f64),
+            Sql::Real(f) => Some(*f),
+            _ => None,
+        }
+    }
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Sql::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for Sql {
+    fn from(v: i64) -> Self {
+        Sql::Int(v)
+    }
+}
+impl From<f64> for Sql {
+    fn from(v: f64) -> Self {
+        if v.is_finite() { Sql::Real(v) } else { Sql::Null }
+    }
+}
+impl From<&str> for Sql {
+    fn from(v: &str) -> Self {
+        Sql::Text(v.to_string())
+    }
+}
+impl From<String> for Sql {
+    fn from(v: String) -> Self {
+        Sql::Text(v)
+    }
+}
+impl<T: Into<Sql>> From<Option<T>> for Sql {
+    fn from(v: Option<T>) -> Self {
+        v.map(Into::into).unwrap_or(Sql::Null)
+    }
+}
+
+/// A result row.
+pub type Row = Vec<Sql>;
+
+/// Which SQL dialect a backend speaks (for the few statements that differ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The database's clock, in seconds since 1970: heartbeats from workers on several
+    /// machines are compared on one clock.
+    pub fn now(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "((julianday('now') - 2440587.5) * 86400.0)",
+            Dialect::Postgres => "(extract(epoch from clock_timestamp())::float8)",
+        }
+    }
+    /// The suffix that lets concurrent claimers pass rows another transaction has locked.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            // SQLite serialises writers with BEGIN IMMEDIATE instead.
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+    /// An auto-numbered primary key column.
+    pub fn id_column(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "id INTEGER PRIMARY KEY AUTOINCREMENT",
+            Dialect::Postgres => "id BIGSERIAL PRIMARY KEY",
+        }
+    }
+}
+
+/// A connection.
+pub trait Backend: Send {
+    fn dialect(&self) -> Dialect;
+    /// Runs one statement; returns the rows it changed.
+    fn exec(&mut self, sql: &str, args: &[Sql]) -> Result<u64>;
+    /// Runs one query.
+    fn query(&mut self, sql: &str, args: &[Sql]) -> Result<Vec<Row>>;
+    /// Opens a write transaction (SQLite: `BEGIN IMMEDIATE`, taking the write lock at once).
+    fn begin(&mut self) -> Result<()>;
+    fn commit(&mut self) -> Result<()>;
+    fn rollback(&mut self) -> Result<()>;
+}
+
+// ---- SQLite -----------------------------------------------------------------------------
+
+/// An SQLite file in WAL mode, shared by the processes of one machine.
+pub struct Sqlite {
+    conn: rusqlite::Connection,
+    url: String,
+}
+
+impl Sqlite {
+    pub fn open(path: &str, url: &str) -> Result<Self> {
+        let err = |e: rusqlite::Error| TuneError::Store {
+            url: url.to_string(),
+            msg: e.to_string(),
+        };
+        let conn = rusqlite::Connection::open(path).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(60)).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
+        Ok(Sqlite {
+            conn,
+            url: url.to_string(),
+        })
+    }
+
+    fn err(&self, e: rusqlite::Error) -> TuneError {
+        TuneError::Store {
+            url: self.url.clone(),
+            msg: e.to_string(),
+        }
+    }
+}
+
+fn to_sqlite(v: &Sql) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match v {
+        Sql::Null => V::Null,
+        Sql::Int(i) => V::Integer(*i),
+        Sql::Real(f) => V::Real(*f),
+        Sql::Text(s) => V::Text(s.clone()),
+    }
+}
+
+impl Backend for Sqlite {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn exec(&mut self, sql: &str, args: &[Sql]) -> Result<u64> {
+        let n = self
+            .conn
+            .execute(sql, rusqlite::params_from_iter(args.iter().map(to_sqlite)))
+            .map_err(|e| self.err(e))?;
+        Ok(n as u64)
+    }
+
+    fn query(&mut self, sql: &str, args: &[Sql]) -> Result<Vec<Row>> {
+        use rusqlite::types::ValueRef;
+        let run = |conn: &rusqlite::Connection| -> rusqlite::Result<Vec<Row>> {
+            let mut st = conn.prepare_cached(sql)?;
+            let cols = st.column_count();
+            let mut rows = st.query(rusqlite::params_from_iter(args.iter().map(to_sqlite)))?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let mut row = Vec::with_capacity(cols);
+                for i in 0..cols {
+                    row.push(match r.get_ref(i)? {
+                        ValueRef::Null => Sql::Null,
+                        ValueRef::Integer(v) => Sql::Int(v),
+                        ValueRef::Real(v) => Sql::Real(v),
+                        ValueRef::Text(t) => Sql::Text(String::from_utf8_lossy(t).into_owned()),
+                        ValueRef::Blob(b) => Sql::Text(String::from_utf8_lossy(b).into_owned()),
+                    });
+                }
+                out.push(row);
+            }
+            Ok(out)
+        };
+        run(&self.conn).map_err(|e| self.err(e))
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.err(e))
+    }
+    fn commit(&mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))
+    }
+    fn rollback(&mut self) -> Result<()> {
+        self.conn.execute_batch("ROLLBACK").map_err(|e| self.err(e))
+    }
+}
+
+// ---- PostgreSQL -------------------------------------------------------------------------
+
+/// A PostgreSQL connection (no TLS: the store is reached on a trusted network or loopback).
+pub struct Postgres {
+    client: postgres::Client,
+    url: String,
+}
+
+impl Postgres {
+    pub fn open(url: &str) -> Result<Self> {
+        let shown = redact(url);
+        let mut cfg: postgres::Config = url.parse().map_err(|e: postgres::Error| TuneError::Store {
+            url: shown.clone(),
+            msg: format!("not a PostgreSQL URL ({e})"),
+        })?;
+        cfg.connect_timeout(Duration::from_secs(10));
+        let client = cfg.connect(postgres::NoTls).map_err(|e| TuneError::Store {
+            url: shown.clone(),
+            msg: format!(
+                "cannot connect ({}); check that the server runs and the URL's host, port, user and database",
+                one_line(&e)
+            ),
+        })?;
+        Ok(Postgres { client, url: shown })
+    }
+
+    fn err(&self, e: postgres::Error) -> TuneError {
+        TuneError::Store {
+            url: self.url.clone(),
+            msg: one_line(&e),
+        }
+    }
+}
+
+/// The URL without its password.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let cred = &url[s + 3..at];
+            match cred.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn one_line(e: &postgres::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(": ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    s.replace('\n', " ")
+}
+
+/// `?` placeholders to `$1, $2, ...` (no statement here has a `?` inside a string literal).
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl ToSql for Sql {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        match self {
+            Sql::Null => Ok(IsNull::Yes),
+            Sql::Int(i) if *ty == Type::INT4 => (*i as i32).to_sql(ty, out),
+            Sql::Int(i) if *ty == Type::FLOAT8 => (*i as f64).to_sql(ty, out),
+            Sql::Int(i) => i.to_sql(ty, out),
+            Sql::Real(f) => f.to_sql(ty, out),
+            Sql::Text(s) => s.to_sql(ty, out),
+        }
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    to_sql_checked!();
+}
+
+impl Backend for Postgres {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn exec(&mut self, sql: &str, args: &[Sql]) -> Result<u64> {
+        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let sql = numbered(sql);
+        self.client.execute(sql.as_str(), &refs).map_err(|e| self.err(e))
+    }
+
+    fn query(&mut self, sql: &str, args: &[Sql]) -> Result<Vec<Row>> {
+        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let sql = numbered(sql);
+        let rows = self.client.query(sql.as_str(), &refs).map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut row = Vec::with_capacity(r.len());
+            for (i, c) in r.columns().iter().enumerate() {
+                let t = c.type_();
+                let v = if *t == Type::INT8 {
+                    r.try_get::<_, Option<i64>>(i).map(|v| v.map(Sql::Int))
+                } else if *t == Type::INT4 {
+                    r.try_get::<_, Option<i32>>(i)
+                        .map(|v| v.map(|x| Sql::Int(x as i64)))
+                } else if *t == Type::FLOAT8 {
+                    r.try_get::<_, Option<f64>>(i).map(|v| v.map(Sql::Real))
+                } else {
+                    r.try_get::<_, Option<String>>(i).map(|v| v.map(Sql::Text))
+                };
+                row.push(v.map_err(|e| self.err(e))?.unwrap_or(Sql::Null));
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        self.client.batch_execute("BEGIN").map_err(|e| self.err(e))
+    }
+    fn commit(&mut self) -> Result<()> {
+        self.client.batch_execute("COMMIT").map_err(|e| self.err(e))
+    }
+    fn rollback(&mut self) -> Result<()> {
+        self.client.batch_execute("ROLLBACK").map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_in_order() {
+        assert_eq!(numbered("a = ? AND b < ? - ?"), "a = $1 AND b < $2 - $3");
+    }
+
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(
+            redact("postgres://tune:secret@127.0.0.1:5432/db"),
+            "postgres://tune:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(redact("postgres://127.0.0.1/db"), "postgres://127.0.0.1/db");
+    }
+}

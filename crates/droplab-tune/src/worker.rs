@@ -1,0 +1,284 @@
+//! A worker: claims trials of a study from the store and runs their folds until the study
+//! has no trial left. Any number of workers, on any machines, can serve one study.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::error::{Result, TuneError};
+use crate::space::Params;
+use crate::store::{Claim, Outcome, Store, TrialState};
+use crate::study::{EpochScore, FoldScore, StudySpec, mean_std, median};
+
+/// What a worker runs for each fold of each trial.
+pub trait Objective {
+    /// Trains fold `fold` with a trial's values. `on_epoch` is called after every epoch;
+    /// when it returns `false` training stops and the fold returns `Ok(None)`.
+    /// `Err` is a failure of the trial (a bad config, a diverged run): it is recorded as
+    /// failed with the message.
+    fn run_fold(
+        &mut self,
+        params: &Params,
+        fold: usize,
+        on_epoch: &mut dyn FnMut(&EpochScore) -> bool,
+    ) -> std::result::Result<Option<FoldScore>, String>;
+}
+
+/// A worker's settings.
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    /// The worker's name in the store (default: host and process id).
+    pub name: String,
+    /// A running trial whose worker has not beaten for this long goes back to the queue.
+    pub stale_secs: f64,
+    /// Seconds between heartbeats (a thread beats while a fold trains).
+    pub heartbeat_secs: f64,
+    /// Seconds to wait before asking again when every open trial is running elsewhere.
+    pub poll_secs: f64,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            name: default_worker_name(),
+            stale_secs: 60.0,
+            heartbeat_secs: 10.0,
+            poll_secs: 1.0,
+        }
+    }
+}
+
+/// `host:pid`.
+pub fn default_worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// What a worker reports as it goes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WorkerEvent {
+    Started {
+        number: i64,
+        params: Params,
+        resumed_folds: usize,
+    },
+    Ended {
+        number: i64,
+        state: TrialState,
+        score: Option<f64>,
+        seconds: f64,
+    },
+    /// The trial was taken back (this worker was presumed dead); its result is dropped.
+    Lost { number: i64 },
+}
+
+/// What a worker did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WorkerSummary {
+    pub trials: usize,
+    pub done: usize,
+    pub pruned: usize,
+    pub failed: usize,
+    pub lost: usize,
+}
+
+struct Heartbeat {
+    current: Arc<Mutex<Option<(i64, String)>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Heartbeat {
+    fn start(url: &str, every: f64) -> Result<Heartbeat> {
+        let current: Arc<Mutex<Option<(i64, String)>>> = Arc::new(Mutex::new(None));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut store = Store::open(url)?;
+        let (c, s) = (current.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let tick = Duration::from_millis(50);
+            let mut last = Instant::now();
+            while !s.load(Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                if last.elapsed().as_secs_f64() < every {
+                    continue;
+                }
+                last = Instant::now();
+                let held = c.lock().map(|g| g.clone()).unwrap_or(None);
+                if let Some((id, lease)) = held {
+                    // A failed beat is retried at the next tick; the trial's own writes also beat.
+                    let _ = store.heartbeat(id, &lease);
+                }
+            }
+        });
+        Ok(Heartbeat {
+            current,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    fn hold(&self, v: Option<(i64, String)>) {
+        if let Ok(mut g) = self.current.lock() {
+            *g = v;
+        }
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs trials of study `name` in the store at `url` until none is left. `make` builds the
+/// objective from the study's spec (once).
+pub fn run_worker(
+    url: &str,
+    name: &str,
+    opts: &WorkerOptions,
+    make: &mut dyn FnMut(&StudySpec) -> Result<Box<dyn Objective>>,
+    on_event: &mut dyn FnMut(&WorkerEvent),
+) -> Result<WorkerSummary> {
+    let mut store = Store::open(url)?;
+    let (sid, spec) = store.open_study(name)?;
+    let limit = spec.trial_limit();
+    let mut objective = make(&spec)?;
+    let beat = Heartbeat::start(url, opts.heartbeat_secs)?;
+    let mut summary = WorkerSummary::default();
+    loop {
+        let t0 = Instant::now();
+        let mut sampling = Duration::ZERO;
+        let claim = store.claim(sid, limit, &opts.name, opts.stale_secs, &mut |n, done| {
+            let s = Instant::now();
+            let r = spec.sampler.suggest(&spec.space, spec.seed, n, done);
+            sampling += s.elapsed();
+            r
+        })?;
+        let mut coord = t0.elapsed().saturating_sub(sampling);
+        let t = match claim {
+            Claim::Finished => break,
+            Claim::Wait => {
+                std::thread::sleep(Duration::from_secs_f64(opts.poll_secs));
+                continue;
+            }
+            Claim::Trial(t) => t,
+        };
+        summary.trials += 1;
+        let started = Instant::now();
+        beat.hold(Some((t.id, t.lease.clone())));
+        on_event(&WorkerEvent::Started {
+            number: t.number,
+            params: t.params.clone(),
+            resumed_folds: t.done_folds.len(),
+        });
+        let mut folds: Vec<FoldScore> = t.done_folds.clone();
+        let mut state = TrialState::Done;
+        let mut error = None;
+        let mut lost = false;
+        for fold in 0..spec.folds {
+            if folds.iter().any(|f| f.fold == fold) {
+                continue;
+            }
+            let mut store_err: Option<TuneError> = None;
+            let mut pruned = false;
+            let mut best = f64::NEG_INFINITY;
+            let result = objective.run_fold(&t.params, fold, &mut |e| {
+                best = best.max(e.val_score);
+                let s = Instant::now();
+                let r = store.record_epoch(t.id, &t.lease, e).and_then(|owned| {
+                    if !owned {
+                        lost = true;
+                        return Ok(false);
+                    }
+                    if let Some(p) = &spec.prune {
+                        if e.epoch > p.warmup_epochs {
+                            let mut others = store.scores_at(sid, fold, e.epoch)?;
+                            if others.len() >= p.startup_trials && best < median(&mut others) {
+                                pruned = true;
+                                return Ok(false);
+                            }
+                        }
+                    }
+                    Ok(true)
+                });
+                coord += s.elapsed();
+                r.unwrap_or_else(|err| {
+                    store_err = Some(err);
+                    false
+                })
+            });
+            if let Some(e) = store_err {
+                return Err(e);
+            }
+            if lost {
+                break;
+            }
+            match result {
+                Ok(Some(f)) => {
+                    let s = Instant::now();
+                    if !store.record_fold(t.id, &t.lease, &f)? {
+                        lost = true;
+                        break;
+                    }
+                    coord += s.elapsed();
+                    folds.push(f);
+                }
+                Ok(None) => {
+                    state = if pruned {
+                        TrialState::Pruned
+                    } else {
+                        TrialState::Failed
+                    };
+                    break;
+                }
+                Err(msg) => {
+                    state = TrialState::Failed;
+                    error = Some(msg);
+                    break;
+                }
+            }
+        }
+        beat.hold(None);
+        if lost {
+            summary.lost += 1;
+            on_event(&WorkerEvent::Lost { number: t.number });
+            continue;
+        }
+        let scores: Vec<f64> = folds.iter().map(|f| f.score).collect();
+        let trains: Vec<f64> = folds.iter().map(|f| f.train_score).collect();
+        let (m, s) = mean_std(&scores);
+        let outcome = Outcome {
+            state,
+            score: (!scores.is_empty()).then_some(m),
+            score_std: (!scores.is_empty()).then_some(s),
+            train_score: (!trains.is_empty()).then(|| mean_std(&trains).0),
+            error,
+            // Claim and reports; the finishing update itself is not included.
+            coordination_ms: coord.as_secs_f64() * 1e3,
+        };
+        if !store.finish(t.id, &t.lease, &outcome)? {
+            summary.lost += 1;
+            on_event(&WorkerEvent::Lost { number: t.number });
+            continue;
+        }
+        match state {
+            TrialState::Done => summary.done += 1,
+            TrialState::Pruned => summary.pruned += 1,
+            _ => summary.failed += 1,
+        }
+        on_event(&WorkerEvent::Ended {
+            number: t.number,
+            state,
+            score: outcome.score,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+    Ok(summary)
+}
