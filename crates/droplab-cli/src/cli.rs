@@ -76,7 +76,8 @@ pub struct TuneArgs {
     /// Trial store: sqlite:PATH (default: sqlite:STUDY_DIR/study.sqlite) or postgres://...
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
-    /// Local worker processes (default 1); with --slurm, the array's tasks.
+    /// Local worker processes (default 1; 0 creates the study for `droplab worker` to join);
+    /// with --slurm, the array's tasks.
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
     /// Train the best config on all training data and evaluate it once on the test set.

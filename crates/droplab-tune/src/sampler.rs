@@ -239,7 +239,7 @@ mod tests {
         bonus - (x - 1.0).powi(2)
     }
 
-    fn run(kind: SamplerKind, trials: u64) -> Vec<Observation> {
+    fn run(kind: SamplerKind, trials: u64, seed: u64) -> Vec<Observation> {
         let cfg = SamplerConfig {
             kind,
             grid_points: 5,
@@ -248,7 +248,7 @@ mod tests {
         let s = space();
         let mut done = Vec::new();
         for n in 0..trials {
-            let Some(p) = cfg.suggest(&s, 7, n, &done).unwrap() else {
+            let Some(p) = cfg.suggest(&s, seed, n, &done).unwrap() else {
                 break;
             };
             done.push(Observation {
@@ -261,14 +261,14 @@ mod tests {
 
     #[test]
     fn grid_walks_every_point_once_then_stops() {
-        let done = run(SamplerKind::Grid, 100);
+        let done = run(SamplerKind::Grid, 100, 7);
         assert_eq!(done.len(), 15);
     }
 
     #[test]
     fn random_is_reproducible_per_trial_number() {
-        let a = run(SamplerKind::Random, 5);
-        let b = run(SamplerKind::Random, 5);
+        let a = run(SamplerKind::Random, 5, 7);
+        let b = run(SamplerKind::Random, 5, 7);
         assert_eq!(a, b);
         assert_ne!(a[0].params, a[1].params);
     }
@@ -276,14 +276,13 @@ mod tests {
     #[test]
     fn bayesian_samplers_beat_random_on_a_smooth_objective() {
         let best = |d: &[Observation]| d.iter().map(|o| o.score).fold(f64::MIN, f64::max);
-        let random = best(&run(SamplerKind::Random, 16));
+        // Mean best score over 6 seeds of 16 trials; the optimum is 1.0 (x = 1, c = b).
+        let mean_best = |kind| (0..6).map(|seed| best(&run(kind, 16, seed))).sum::<f64>() / 6.0;
+        let random = mean_best(SamplerKind::Random);
         for kind in [SamplerKind::Tpe, SamplerKind::Gp] {
-            let obs = run(kind, 16);
-            let b = best(&obs);
-            // The optimum is 1.0 (x = 1, c = b); both should get close.
-            assert!(b > 0.9, "{kind:?} best {b} (random {random})");
-            // Reproducible.
-            assert_eq!(obs, run(kind, 16));
+            let b = mean_best(kind);
+            assert!(b > random, "{kind:?} mean best {b} vs random {random}");
+            assert_eq!(run(kind, 10, 3), run(kind, 10, 3), "reproducible");
         }
     }
 }

@@ -266,6 +266,17 @@ pub fn run(args: &TuneArgs) -> CliResult {
     let mut store = Store::open(&r.store).map_err(tune_err)?;
     let sid = store.create_study(&r.spec).map_err(tune_err)?;
     let limit = r.spec.trial_limit();
+    if args.workers == Some(0) && !args.slurm {
+        // Create (or check) the study only; workers join it from anywhere.
+        println!(
+            "study '{}' ready in {}; start workers with: droplab worker --store {} --study {}",
+            r.spec.name,
+            store.url(),
+            r.store,
+            r.spec.name
+        );
+        return Ok(());
+    }
     let workers = args.workers.unwrap_or(1).max(1);
     let threads = worker_threads(args, workers);
     if !args.train.quiet {
