@@ -60,7 +60,7 @@ ci_slurm_start() {
     fi
     $ci_sudo chown -R munge: /etc/munge /var/lib/munge /var/log/munge /run/munge
     $ci_sudo chmod 0400 /etc/munge/munge.key
-    if ! pgrep -x munged >/dev/null; then
+    if ! { [ -s /run/munge/munged.pid ] && $ci_sudo kill -0 "$(cat /run/munge/munged.pid)" 2>/dev/null; }; then
         $ci_sudo runuser -u munge -- /usr/sbin/munged
         ci_started_munge=1
     fi
@@ -106,12 +106,14 @@ EOF
 }
 
 ci_started_munge=""
+ci_kill_pidfile() {
+    if [ -s "$1" ]; then $ci_sudo kill "$(cat "$1")" 2>/dev/null || true; fi
+}
+
 ci_slurm_stop() {
-    $ci_sudo pkill -F /run/slurmd.pid 2>/dev/null || true
-    $ci_sudo pkill -F /run/slurmctld.pid 2>/dev/null || true
-    if [ -n "$ci_started_munge" ]; then
-        $ci_sudo pkill -F /run/munge/munged.pid 2>/dev/null || true
-    fi
+    ci_kill_pidfile /run/slurmd.pid
+    ci_kill_pidfile /run/slurmctld.pid
+    if [ -n "$ci_started_munge" ]; then ci_kill_pidfile /run/munge/munged.pid; fi
 }
 
 ci_services_stop() {

@@ -67,6 +67,9 @@ pub struct TuneArgs {
     /// Random trials before TPE or GP start modelling (default 5).
     #[arg(long, value_name = "N")]
     pub startup: Option<usize>,
+    /// Seed of the samplers and the folds (default: the config's seed).
+    #[arg(long, value_name = "N")]
+    pub search_seed: Option<u64>,
     /// Median pruning of weak trials across folds and epochs.
     #[arg(long)]
     pub prune: bool,

@@ -281,7 +281,7 @@ fn a_killed_workers_trial_is_requeued_and_completed_by_another() {
     slow_study(cwd, "dropout.hidden=[0.2,0.4]");
     let store = "sqlite:st/study.sqlite";
     let mut a = spawn_worker(cwd, store, "study");
-    // Kill it (SIGKILL) once trial 0 has trained at least one epoch.
+    // Kill it (SIGKILL) once trial 0 has finished its first fold: the rerun keeps that fold.
     wait_for(store, cwd, "trial 0 to train", |t, s| {
         !t.is_empty() && t[0].state == TrialState::Running && !s.epochs(1, 0).unwrap().is_empty()
     });

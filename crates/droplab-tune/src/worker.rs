@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::error::{Result, TuneError};
+use crate::error::Result;
 use crate::space::Params;
 use crate::store::{Claim, Outcome, Store, TrialState};
 use crate::study::{EpochScore, FoldScore, StudySpec, mean_std, median};
@@ -186,50 +186,49 @@ pub fn run_worker(
             if folds.iter().any(|f| f.fold == fold) {
                 continue;
             }
-            let mut store_err: Option<TuneError> = None;
+            // Finished trials' scores at this fold, by epoch: the pruning reference.
+            let reference = match &spec.prune {
+                Some(_) => {
+                    let s = Instant::now();
+                    let r = store.scores_by_epoch(sid, fold)?;
+                    coord += s.elapsed();
+                    r
+                }
+                None => Default::default(),
+            };
+            let mut epochs: Vec<EpochScore> = Vec::new();
             let mut pruned = false;
             let mut best = f64::NEG_INFINITY;
             let result = objective.run_fold(&t.params, fold, &mut |e| {
                 best = best.max(e.val_score);
-                let s = Instant::now();
-                let r = store.record_epoch(t.id, &t.lease, e).and_then(|owned| {
-                    if !owned {
-                        lost = true;
-                        return Ok(false);
-                    }
-                    if let Some(p) = &spec.prune {
-                        if e.epoch > p.warmup_epochs {
-                            let mut others = store.scores_at(sid, fold, e.epoch)?;
-                            if others.len() >= p.startup_trials && best < median(&mut others) {
-                                pruned = true;
-                                return Ok(false);
-                            }
+                epochs.push(e.clone());
+                if let Some(p) = &spec.prune {
+                    if let Some(others) = reference.get(&e.epoch) {
+                        let mut others = others.clone();
+                        if e.epoch > p.warmup_epochs
+                            && others.len() >= p.startup_trials
+                            && best < median(&mut others)
+                        {
+                            pruned = true;
+                            return false;
                         }
                     }
-                    Ok(true)
-                });
-                coord += s.elapsed();
-                r.unwrap_or_else(|err| {
-                    store_err = Some(err);
-                    false
-                })
+                }
+                true
             });
-            if let Some(e) = store_err {
-                return Err(e);
-            }
-            if lost {
+            let finished = match &result {
+                Ok(Some(f)) => Some(f.clone()),
+                _ => None,
+            };
+            let s = Instant::now();
+            let owned = store.record_fold(t.id, &t.lease, &epochs, finished.as_ref())?;
+            coord += s.elapsed();
+            if !owned {
+                lost = true;
                 break;
             }
             match result {
-                Ok(Some(f)) => {
-                    let s = Instant::now();
-                    if !store.record_fold(t.id, &t.lease, &f)? {
-                        lost = true;
-                        break;
-                    }
-                    coord += s.elapsed();
-                    folds.push(f);
-                }
+                Ok(Some(f)) => folds.push(f),
                 Ok(None) => {
                     state = if pruned {
                         TrialState::Pruned

@@ -193,7 +193,7 @@ fn requeued_trial_keeps_folds_and_finishes_once(url: &str) {
         best_epoch: 1,
         seconds: 0.1,
     };
-    assert!(store.record_fold(a.id, &a.lease, &fold0).unwrap());
+    assert!(store.record_fold(a.id, &a.lease, &[], Some(&fold0)).unwrap());
     // b sees trial 0 as stale (any heartbeat is older than now + 1 s) and takes it back.
     let Claim::Trial(b) = store.claim(sid, 2, "b", -1.0, &mut suggest).unwrap() else {
         panic!("b claims the requeued trial")
@@ -209,7 +209,7 @@ fn requeued_trial_keeps_folds_and_finishes_once(url: &str) {
         val_loss: 0.5,
     };
     assert!(
-        !store.record_epoch(a.id, &a.lease, &e).unwrap(),
+        !store.record_fold(a.id, &a.lease, &[e.clone()], None).unwrap(),
         "the old lease is void"
     );
     let done = Outcome {
@@ -221,7 +221,7 @@ fn requeued_trial_keeps_folds_and_finishes_once(url: &str) {
         coordination_ms: 1.0,
     };
     assert!(!store.finish(a.id, &a.lease, &done).unwrap());
-    assert!(store.record_epoch(b.id, &b.lease, &e).unwrap());
+    assert!(store.record_fold(b.id, &b.lease, &[e], None).unwrap());
     assert!(store.finish(b.id, &b.lease, &done).unwrap());
     assert!(!store.finish(b.id, &b.lease, &done).unwrap(), "a trial ends once");
     let t = &store.trials(sid).unwrap()[0];

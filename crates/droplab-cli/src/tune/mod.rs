@@ -235,7 +235,7 @@ pub fn resolve(args: &TuneArgs) -> CliResult<Resolved> {
         trials,
         folds: args.folds.or(tune.folds).unwrap_or(5),
         stratified: !args.no_stratify && tune.stratified.unwrap_or(true),
-        seed: tune.seed.unwrap_or(cfg.seed),
+        seed: args.search_seed.or(tune.seed).unwrap_or(cfg.seed),
         prune: (args.prune || tune.prune.unwrap_or(false)).then(PruneConfig::default),
     };
     spec.validate().map_err(tune_err)?;

@@ -11,6 +11,8 @@
 //! - **Lease**: each claim gets a fresh token; every later write of the trial names it, and a
 //!   write whose token no longer matches (the trial was requeued) changes nothing. So a trial
 //!   never finishes twice, and a worker presumed dead cannot overwrite its successor.
+//! - **Writes**: a fold's epochs and result go in one transaction when the fold ends (a
+//!   heartbeat thread keeps the trial alive meanwhile), so a trial costs a few transactions.
 //! - **Resume**: folds a trial finished survive a requeue; its next worker starts at the first
 //!   unfinished fold (training is deterministic, so the kept folds are what it would compute).
 
@@ -371,15 +373,25 @@ impl Store {
         )? == 1)
     }
 
-    /// Records an epoch (and beats). `false`: the trial is no longer this lease's.
-    pub fn record_epoch(&mut self, trial: i64, lease: &str, e: &EpochScore) -> Result<bool> {
+    /// Records a fold's epochs and, if it finished, its result, in one transaction (and
+    /// beats). `false`: the trial is no longer this lease's, and nothing was written.
+    pub fn record_fold(
+        &mut self,
+        trial: i64,
+        lease: &str,
+        epochs: &[EpochScore],
+        fold: Option<&FoldScore>,
+    ) -> Result<bool> {
         let now = self.db.dialect().now();
         self.tx(|db| {
             let owned = db.exec(
                 &format!("UPDATE trials SET heartbeat = {now} WHERE id = ? AND lease = ? AND state = 'running'"),
                 &[trial.into(), lease.into()],
             )? == 1;
-            if owned {
+            if !owned {
+                return Ok(false);
+            }
+            for e in epochs {
                 db.exec(
                     "DELETE FROM epochs WHERE trial_id = ? AND fold = ? AND epoch = ?",
                     &[trial.into(), (e.fold as i64).into(), (e.epoch as i64).into()],
@@ -396,19 +408,7 @@ impl Store {
                     ],
                 )?;
             }
-            Ok(owned)
-        })
-    }
-
-    /// Records a finished fold. `false`: the trial is no longer this lease's.
-    pub fn record_fold(&mut self, trial: i64, lease: &str, f: &FoldScore) -> Result<bool> {
-        let now = self.db.dialect().now();
-        self.tx(|db| {
-            let owned = db.exec(
-                &format!("UPDATE trials SET heartbeat = {now} WHERE id = ? AND lease = ? AND state = 'running'"),
-                &[trial.into(), lease.into()],
-            )? == 1;
-            if owned {
+            if let Some(f) = fold {
                 db.exec(
                     "INSERT INTO folds (trial_id, fold, score, train_score, best_epoch, seconds) VALUES (?, ?, ?, ?, ?, ?)",
                     &[
@@ -421,7 +421,7 @@ impl Store {
                     ],
                 )?;
             }
-            Ok(owned)
+            Ok(true)
         })
     }
 
@@ -446,14 +446,24 @@ impl Store {
         )? == 1)
     }
 
-    /// Validation scores of the finished trials at one fold and epoch (for pruning).
-    pub fn scores_at(&mut self, study: i64, fold: usize, epoch: usize) -> Result<Vec<f64>> {
+    /// Validation scores of the finished trials at one fold, by epoch (for pruning).
+    pub fn scores_by_epoch(
+        &mut self,
+        study: i64,
+        fold: usize,
+    ) -> Result<std::collections::HashMap<usize, Vec<f64>>> {
         let rows = self.db.query(
-            "SELECT e.val_score FROM epochs e JOIN trials t ON t.id = e.trial_id \
-             WHERE t.study_id = ? AND t.state = 'done' AND e.fold = ? AND e.epoch = ?",
-            &[study.into(), (fold as i64).into(), (epoch as i64).into()],
+            "SELECT e.epoch, e.val_score FROM epochs e JOIN trials t ON t.id = e.trial_id \
+             WHERE t.study_id = ? AND t.state = 'done' AND e.fold = ?",
+            &[study.into(), (fold as i64).into()],
         )?;
-        Ok(rows.iter().filter_map(|r| r[0].real()).collect())
+        let mut out: std::collections::HashMap<usize, Vec<f64>> = std::collections::HashMap::new();
+        for r in rows {
+            if let (Some(e), Some(v)) = (r[0].int(), r[1].real()) {
+                out.entry(e as usize).or_default().push(v);
+            }
+        }
+        Ok(out)
     }
 
     /// Every trial of a study, in number order, with its folds.
