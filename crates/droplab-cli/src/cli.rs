@@ -32,11 +32,55 @@ pub enum Command {
     Tune(Box<TuneArgs>),
     /// Join a study as a worker: claim and run its trials until none is left.
     Worker(WorkerArgs),
+    /// Analyses of a trained run.
+    Analyze {
+        #[command(subcommand)]
+        command: AnalyzeCommand,
+    },
     /// Datasets.
     Data {
         #[command(subcommand)]
         command: DataCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AnalyzeCommand {
+    /// Monte Carlo dropout uncertainty: entropy, BALD, calibration (ECE, NLL, Brier), samples.
+    Uncertainty(UncertaintyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UncertaintyArgs {
+    /// A run directory written by `droplab train`.
+    pub run_dir: PathBuf,
+    /// Monte Carlo passes.
+    #[arg(long, default_value_t = 100)]
+    pub samples: usize,
+    /// test | val | train | all.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Confidence bins of the reliability diagram and ECE.
+    #[arg(long, default_value_t = 15)]
+    pub bins: usize,
+    /// Regression: the model precision tau of the Gaussian likelihood.
+    #[arg(long)]
+    pub tau: Option<f64>,
+    /// Evaluate on another dataset.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Directory of fetched datasets.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output directory (default: RUN_DIR/analysis/uncertainty).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No tables on the terminal.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

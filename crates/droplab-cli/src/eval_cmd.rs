@@ -12,9 +12,23 @@ use crate::error::{CliError, CliResult};
 use crate::record::RunRecord;
 use crate::weights;
 
-/// `droplab eval`.
-pub fn run(args: &EvalArgs) -> CliResult {
-    let dir = &args.run_dir;
+/// A saved run, loaded: its record and config, one split of its data (scaled as in
+/// training), and the model with its weights.
+pub struct LoadedRun {
+    pub record: RunRecord,
+    pub dataset: String,
+    pub data: droplab::data::Dataset,
+    pub model: droplab::Sequential,
+}
+
+/// Loads `dir` (written by `droplab train`) with the data of `split`, optionally from
+/// another dataset or data directory.
+pub fn load_run(
+    dir: &std::path::Path,
+    dataset: Option<&str>,
+    data_dir: Option<&std::path::Path>,
+    split: &str,
+) -> CliResult<LoadedRun> {
     let model_path = dir.join("model.safetensors");
     if !model_path.is_file() {
         return Err(CliError::usage(format!(
@@ -25,13 +39,13 @@ pub fn run(args: &EvalArgs) -> CliResult {
     let record = RunRecord::load(dir)?;
     let cfg: RunConfig = record.config.clone();
     let mut data_cfg = cfg.data.clone();
-    if let Some(d) = &args.dataset {
-        data_cfg.dataset = d.clone();
+    if let Some(d) = dataset {
+        data_cfg.dataset = d.to_string();
     }
-    if let Some(d) = &args.data_dir {
+    if let Some(d) = data_dir {
         data_cfg.data_dir = d.display().to_string();
     }
-    let data = dataset::load_for_eval(&data_cfg, cfg.seed, &args.split, &record.scaler)?;
+    let data = dataset::load_for_eval(&data_cfg, cfg.seed, split, &record.scaler)?;
     let mut model = cfg.model.build(cfg.seed)?;
     let wanted: usize = cfg.model.input_shape().iter().product();
     if data.features() != wanted {
@@ -42,6 +56,23 @@ pub fn run(args: &EvalArgs) -> CliResult {
         )));
     }
     weights::load_into(&mut model, &model_path)?;
+    Ok(LoadedRun {
+        record,
+        dataset: data_cfg.dataset,
+        data,
+        model,
+    })
+}
+
+/// `droplab eval`.
+pub fn run(args: &EvalArgs) -> CliResult {
+    let dir = &args.run_dir;
+    let LoadedRun {
+        dataset: data_name,
+        data,
+        mut model,
+        ..
+    } = load_run(dir, args.dataset.as_deref(), args.data_dir.as_deref(), &args.split)?;
     let threads = Threads::new(args.threads.filter(|&t| t > 0))?;
     let (mode, passes, method) = match args.mc {
         Some(0) => return Err(CliError::usage("--mc: the number of samples must be at least 1")),
@@ -55,7 +86,7 @@ pub fn run(args: &EvalArgs) -> CliResult {
     if args.json {
         let v = serde_json::json!({
             "run": dir.display().to_string(),
-            "dataset": data_cfg.dataset,
+            "dataset": data_name,
             "split": args.split,
             "examples": data.len(),
             "method": if args.mc.is_some() { "monte_carlo" } else { "weight_scaling" },
@@ -67,7 +98,7 @@ pub fn run(args: &EvalArgs) -> CliResult {
     } else {
         println!(
             "{} {} ({} examples), {method}: loss {:.4}  accuracy {:.4}",
-            data_cfg.dataset,
+            data_name,
             args.split,
             data.len(),
             pred.nll,

@@ -4,6 +4,7 @@
 //! flag, file, line or field); 1 for a failure at run time (e.g. divergence, whose record is
 //! still written and marked `diverged`).
 
+mod analyze;
 mod bench_cmd;
 mod cli;
 mod config;
@@ -23,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, DataCommand, PaperCommand};
+use crate::cli::{AnalyzeCommand, Cli, Command, DataCommand, PaperCommand};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -41,6 +42,9 @@ fn main() -> ExitCode {
         Command::Paper {
             command: PaperCommand::Run(args),
         } => paper::run(&args),
+        Command::Analyze {
+            command: AnalyzeCommand::Uncertainty(args),
+        } => analyze::uncertainty(&args),
         Command::Tune(args) => tune::run(&args),
         Command::Worker(args) => tune::worker(&args),
         Command::Data {

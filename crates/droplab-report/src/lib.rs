@@ -9,15 +9,18 @@
 //! - [`gap_svg`]: the overfitting gap (`train_accuracy - val_accuracy`) per epoch.
 //! - [`validation_curve_svg`] and [`search_history_svg`]: a hyperparameter search's mean CV
 //!   score with fold error bars and gap against one parameter, and its score per trial.
+//! - [`reliability_svg`]: reliability diagrams (accuracy against confidence per bin).
 //! - [`markdown_table`] and [`text_table`]: aligned tables for reports and the terminal.
 //!
 //! The SVG output is self-contained (no fonts, images or style sheets are referenced); text is
 //! emitted as `<text>` elements in the generic `sans-serif` family.
 
+mod calibration;
 mod curves;
 mod search;
 mod table;
 
+pub use calibration::{Reliability, ReliabilityBin, reliability_svg};
 pub use curves::{ReportError, Series, gap_svg, learning_curves_svg};
 pub use search::{CurvePoint, HistoryPoint, search_history_svg, validation_curve_svg};
 pub use table::{markdown_table, text_table};

@@ -10,7 +10,7 @@
 //!   one estimator per parameter (as Optuna's default), after `startup` random trials.
 //! - `gp`: Gaussian-process regression with expected improvement from `egobox-ego`'s
 //!   ask-and-tell service, over mixed real / integer / ordered / categorical dimensions, after
-//!   `startup` random trials.
+//!   `startup` random trials (a random draw when the process cannot be fitted).
 
 use std::convert::Infallible;
 
@@ -126,7 +126,9 @@ impl SamplerConfig {
             SamplerKind::Random => random(),
             _ if done.len() < self.startup.max(2) => random(),
             SamplerKind::Tpe => self.tpe(space, seed, number, &done)?,
-            SamplerKind::Gp => self.gp(space, seed, number, &done)?,
+            // A Gaussian process cannot be fitted to some histories (all scores equal, say):
+            // that trial is drawn at random instead.
+            SamplerKind::Gp => self.gp(space, seed, number, &done).unwrap_or_else(|_| random()),
         }))
     }
 

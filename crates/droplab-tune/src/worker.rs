@@ -43,7 +43,7 @@ impl Default for WorkerOptions {
             name: default_worker_name(),
             stale_secs: 60.0,
             heartbeat_secs: 10.0,
-            poll_secs: 1.0,
+            poll_secs: 0.25,
         }
     }
 }
@@ -259,10 +259,16 @@ pub fn run_worker(
             score_std: (!scores.is_empty()).then_some(s),
             train_score: (!trains.is_empty()).then(|| mean_std(&trains).0),
             error,
-            // Claim and reports; the finishing update itself is not included.
             coordination_ms: coord.as_secs_f64() * 1e3,
         };
-        if !store.finish(t.id, &t.lease, &outcome)? {
+        let s = Instant::now();
+        let finished = store.finish(t.id, &t.lease, &outcome)?;
+        coord += s.elapsed();
+        if finished {
+            // The durable finishing write included.
+            store.set_coordination_ms(t.id, coord.as_secs_f64() * 1e3)?;
+        }
+        if !finished {
             summary.lost += 1;
             on_event(&WorkerEvent::Lost { number: t.number });
             continue;

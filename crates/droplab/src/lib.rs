@@ -10,11 +10,13 @@
 //! * [`optim`]: SGD (classical and Nesterov momentum), Adam, AdamW, RMSprop, schedules.
 //! * [`data`]: datasets, readers (IDX, CSV, the embedded digits), splits and scaling.
 //! * [`train`]: the trainer (fixed step order), metrics, early stopping.
+//! * [`analysis`]: Monte Carlo dropout uncertainty and calibration.
 //!
 //! Conventions: dropout rates are drop probabilities `p` in `[0, 1]`; modes
 //! ([`nn::Mode`]) are passed explicitly at each call; every random consumer gets its own
 //! stream derived from `(run seed, name)`.
 
+pub mod analysis;
 pub mod data;
 pub mod error;
 pub mod model;

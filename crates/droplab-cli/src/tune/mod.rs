@@ -192,6 +192,9 @@ pub fn resolve(args: &TuneArgs) -> CliResult<Resolved> {
     let splits = dataset::load(&cfg.data, cfg.seed)?;
     train_cmd::fit_widths(&mut cfg, &splits, explicit)?;
     cfg.model.validate()?;
+    // Threads are the workers' business (`droplab worker --threads`), not the study's: a
+    // study resumed with another thread count is the same study.
+    cfg.threads = 0;
     let base_text = cfg.to_toml();
     let base: toml::Table = toml::from_str(&base_text).expect("a serialized config parses");
 
@@ -421,7 +424,7 @@ fn monitor(
         if !running {
             break;
         }
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_millis(250));
     }
     if let Some(b) = bar {
         b.finish_and_clear();

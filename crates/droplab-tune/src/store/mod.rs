@@ -168,7 +168,23 @@ impl Store {
     }
 
     fn tx<T>(&mut self, f: impl FnOnce(&mut dyn Backend) -> Result<T>) -> Result<T> {
+        self.tx_with(true, f)
+    }
+
+    /// A transaction whose commit need not wait for the disk (see
+    /// [`Backend::relax_durability`]): for writes a worker would redo if they were lost.
+    fn tx_relaxed<T>(&mut self, f: impl FnOnce(&mut dyn Backend) -> Result<T>) -> Result<T> {
+        self.tx_with(false, f)
+    }
+
+    fn tx_with<T>(&mut self, durable: bool, f: impl FnOnce(&mut dyn Backend) -> Result<T>) -> Result<T> {
         self.db.begin()?;
+        if !durable {
+            if let Err(e) = self.db.relax_durability() {
+                let _ = self.db.rollback();
+                return Err(e);
+            }
+        }
         match f(self.db.as_mut()) {
             Ok(v) => {
                 self.db.commit()?;
@@ -278,7 +294,9 @@ impl Store {
         let now = d.now();
         let lease = lease_token(worker);
         let url = self.url.clone();
-        self.tx(|db| {
+        // A forgotten claim is harmless: the trial is queued again and the worker's later
+        // writes, naming a lease the store no longer knows, change nothing.
+        self.tx_relaxed(|db| {
             db.exec(
                 &format!(
                     "UPDATE trials SET state = 'queued', worker = NULL, lease = NULL \
@@ -367,10 +385,21 @@ impl Store {
     /// Marks the worker of a trial alive. `false`: the trial is no longer this lease's.
     pub fn heartbeat(&mut self, trial: i64, lease: &str) -> Result<bool> {
         let now = self.db.dialect().now();
-        Ok(self.db.exec(
-            &format!("UPDATE trials SET heartbeat = {now} WHERE id = ? AND lease = ? AND state = 'running'"),
-            &[trial.into(), lease.into()],
-        )? == 1)
+        self.tx_relaxed(|db| {
+            Ok(db.exec(
+                &format!("UPDATE trials SET heartbeat = {now} WHERE id = ? AND lease = ? AND state = 'running'"),
+                &[trial.into(), lease.into()],
+            )? == 1)
+        })
+    }
+
+    /// Sets the milliseconds a finished trial spent in the store, its finishing write
+    /// included (known only once that write returned).
+    pub fn set_coordination_ms(&mut self, trial: i64, ms: f64) -> Result<()> {
+        self.tx_relaxed(|db| {
+            db.exec("UPDATE trials SET coordination_ms = ? WHERE id = ?", &[ms.into(), trial.into()])?;
+            Ok(())
+        })
     }
 
     /// Records a fold's epochs and, if it finished, its result, in one transaction (and
@@ -391,21 +420,29 @@ impl Store {
             if !owned {
                 return Ok(false);
             }
-            for e in epochs {
+            // One statement per fold and per 500 epochs: round trips, not rows, are the cost.
+            for fold in epochs.iter().map(|e| e.fold).collect::<std::collections::BTreeSet<_>>() {
                 db.exec(
-                    "DELETE FROM epochs WHERE trial_id = ? AND fold = ? AND epoch = ?",
-                    &[trial.into(), (e.fold as i64).into(), (e.epoch as i64).into()],
+                    "DELETE FROM epochs WHERE trial_id = ? AND fold = ?",
+                    &[trial.into(), (fold as i64).into()],
                 )?;
-                db.exec(
-                    "INSERT INTO epochs (trial_id, fold, epoch, val_score, train_score, val_loss) VALUES (?, ?, ?, ?, ?, ?)",
-                    &[
+            }
+            for chunk in epochs.chunks(500) {
+                let rows = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+                let mut args = Vec::with_capacity(chunk.len() * 6);
+                for e in chunk {
+                    args.extend([
                         trial.into(),
                         (e.fold as i64).into(),
                         (e.epoch as i64).into(),
                         e.val_score.into(),
                         e.train_score.into(),
                         e.val_loss.into(),
-                    ],
+                    ]);
+                }
+                db.exec(
+                    &format!("INSERT INTO epochs (trial_id, fold, epoch, val_score, train_score, val_loss) VALUES {rows}"),
+                    &args,
                 )?;
             }
             if let Some(f) = fold {

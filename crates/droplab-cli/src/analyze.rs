@@ -1,0 +1,370 @@
+//! `droplab analyze uncertainty RUN_DIR`: Monte Carlo dropout uncertainty of a trained run.
+//!
+//! Classification: weight scaling against the MC mean of T passes (accuracy, NLL, Brier, ECE
+//! with a reliability diagram), the entropy / expected entropy / BALD of each prediction
+//! summarised over correct and wrong predictions, and how the MC estimate settles as T grows.
+//! Regression: RMSE of the weight-scaled and MC-mean predictions and the Gaussian test
+//! log-likelihood with precision `--tau` (Gal & Ghahramani 2016).
+
+use std::path::Path;
+
+use droplab::analysis::uncertainty::{self, Calibration, McSamples};
+use droplab::nn::{Mode, Targets};
+use droplab::tensor::Threads;
+use droplab::train::predict_proba;
+use droplab_report::{Reliability, ReliabilityBin, markdown_table, reliability_svg, text_table};
+use serde::Serialize;
+
+use crate::cli::UncertaintyArgs;
+use crate::error::{CliError, CliResult, io_err};
+use crate::eval_cmd::{LoadedRun, load_run};
+
+#[derive(Debug, Serialize)]
+struct Scores {
+    method: String,
+    samples: usize,
+    accuracy: f64,
+    nll: f64,
+    brier: f64,
+    ece: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Group {
+    examples: usize,
+    entropy: f64,
+    expected_entropy: f64,
+    mutual_information: f64,
+    variance: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Settling {
+    samples: usize,
+    accuracy: f64,
+    nll: f64,
+    ece: f64,
+    /// Mean absolute difference of the MC mean probabilities from the estimate with all samples.
+    mean_abs_diff_from_final: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct RegressionScores {
+    samples: usize,
+    tau: f64,
+    rmse_weight_scaling: f64,
+    rmse_mc: f64,
+    test_log_likelihood: f64,
+    predictive_sd_mean: f64,
+}
+
+fn bins(c: &Calibration) -> Vec<ReliabilityBin> {
+    c.bins
+        .iter()
+        .map(|b| ReliabilityBin {
+            confidence: b.confidence,
+            accuracy: b.accuracy,
+            count: b.count,
+        })
+        .collect()
+}
+
+fn group(us: &[&uncertainty::ExampleUncertainty]) -> Group {
+    let n = us.len().max(1) as f64;
+    Group {
+        examples: us.len(),
+        entropy: us.iter().map(|u| u.entropy).sum::<f64>() / n,
+        expected_entropy: us.iter().map(|u| u.expected_entropy).sum::<f64>() / n,
+        mutual_information: us.iter().map(|u| u.mutual_information).sum::<f64>() / n,
+        variance: us.iter().map(|u| u.variance).sum::<f64>() / n,
+    }
+}
+
+fn write(path: &Path, text: &str) -> CliResult {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    }
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, text).map_err(|e| io_err(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+}
+
+/// `droplab analyze uncertainty`.
+pub fn uncertainty(args: &UncertaintyArgs) -> CliResult {
+    if args.samples == 0 {
+        return Err(CliError::usage("--samples: at least 1 Monte Carlo pass"));
+    }
+    if args.bins == 0 {
+        return Err(CliError::usage("--bins: at least 1 bin"));
+    }
+    let LoadedRun {
+        record,
+        data,
+        mut model,
+        dataset,
+        ..
+    } = load_run(&args.run_dir, args.dataset.as_deref(), args.data_dir.as_deref(), &args.split)?;
+    let threads = Threads::new(args.threads.filter(|&t| t > 0))?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run_dir.join("analysis").join("uncertainty"));
+    let start = std::time::Instant::now();
+    match &data.y {
+        Targets::Classes(labels) => classification(args, &mut model, &data, labels, &threads, &out, &dataset)?,
+        Targets::Values(y) => {
+            let Some(tau) = args.tau else {
+                return Err(CliError::usage(format!(
+                    "{}: a regression model needs --tau, the model precision of the Gaussian likelihood (Gal & Ghahramani 2016 choose it on validation data)",
+                    args.run_dir.display()
+                )));
+            };
+            regression(args, &mut model, &data, y, tau, &threads, &out)?
+        }
+    }
+    if !args.quiet {
+        println!(
+            "{} ({} {} examples, {} passes, {:.1}s); written to {}",
+            record.config.data.dataset,
+            data.len(),
+            args.split,
+            args.samples,
+            start.elapsed().as_secs_f64(),
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+fn classification(
+    args: &UncertaintyArgs,
+    model: &mut droplab::Sequential,
+    data: &droplab::data::Dataset,
+    labels: &[u32],
+    threads: &Threads,
+    out: &Path,
+    dataset: &str,
+) -> CliResult {
+    let ws = predict_proba(model, data, Mode::Eval, 1, 500, threads)?;
+    let ws_cal = uncertainty::calibration(ws.probs.data(), ws.probs.cols(), labels, args.bins)?;
+    let mc = McSamples::collect(model, data, Mode::MonteCarlo, args.samples, 500, true, threads)?;
+    no_dropout_check(&mc, args)?;
+    let k = mc.k;
+    let final_mean = mc.mean(mc.passes);
+    let mc_cal = uncertainty::calibration(&final_mean, k, labels, args.bins)?;
+    let scores = vec![
+        Scores {
+            method: "weight scaling".into(),
+            samples: 1,
+            accuracy: ws_cal.accuracy,
+            nll: ws_cal.nll,
+            brier: ws_cal.brier,
+            ece: ws_cal.ece,
+        },
+        Scores {
+            method: format!("MC dropout, T = {}", mc.passes),
+            samples: mc.passes,
+            accuracy: mc_cal.accuracy,
+            nll: mc_cal.nll,
+            brier: mc_cal.brier,
+            ece: mc_cal.ece,
+        },
+    ];
+    let us = uncertainty::uncertainties(&mc);
+    let (right, wrong): (Vec<_>, Vec<_>) = us
+        .iter()
+        .zip(labels)
+        .partition(|(u, y)| u.predicted == **y as usize);
+    let right: Vec<_> = right.into_iter().map(|(u, _)| u).collect();
+    let wrong: Vec<_> = wrong.into_iter().map(|(u, _)| u).collect();
+    let all: Vec<_> = us.iter().collect();
+    let groups = [("all", group(&all)), ("correct", group(&right)), ("wrong", group(&wrong))];
+    let mut settling = Vec::new();
+    for t in [1usize, 2, 5, 10, 20, 50, 100, 200, 500, 1000] {
+        if t > mc.passes {
+            break;
+        }
+        let m = mc.mean(t);
+        let c = uncertainty::calibration(&m, k, labels, args.bins)?;
+        let diff = m.iter().zip(&final_mean).map(|(a, b)| (a - b).abs() as f64).sum::<f64>() / m.len() as f64;
+        settling.push(Settling {
+            samples: t,
+            accuracy: c.accuracy,
+            nll: c.nll,
+            ece: c.ece,
+            mean_abs_diff_from_final: diff,
+        });
+    }
+    // Plots and files.
+    let (ws_bins, mc_bins) = (bins(&ws_cal), bins(&mc_cal));
+    let ws_name = format!("weight scaling (ECE {:.4})", ws_cal.ece);
+    let mc_name = format!("MC dropout, T = {} (ECE {:.4})", mc.passes, mc_cal.ece);
+    let svg = reliability_svg(
+        &format!("{dataset} {}: reliability", args.split),
+        &[
+            Reliability {
+                name: &ws_name,
+                bins: &ws_bins,
+            },
+            Reliability {
+                name: &mc_name,
+                bins: &mc_bins,
+            },
+        ],
+    )
+    .map_err(|e| CliError::runtime(e.to_string()))?;
+    write(&out.join("reliability.svg"), &svg)?;
+    let json = serde_json::json!({
+        "run": args.run_dir.display().to_string(),
+        "dataset": dataset,
+        "split": args.split,
+        "examples": data.len(),
+        "samples": mc.passes,
+        "bins": args.bins,
+        "scores": scores,
+        "uncertainty": groups.iter().map(|(n, g)| (n.to_string(), serde_json::to_value(g).unwrap_or_default())).collect::<serde_json::Map<_, _>>(),
+        "settling": settling,
+        "reliability": {
+            "weight_scaling": ws_cal.bins.iter().map(|b| serde_json::json!({"lo": b.lo, "hi": b.hi, "count": b.count, "confidence": nan_null(b.confidence), "accuracy": nan_null(b.accuracy)})).collect::<Vec<_>>(),
+            "mc": mc_cal.bins.iter().map(|b| serde_json::json!({"lo": b.lo, "hi": b.hi, "count": b.count, "confidence": nan_null(b.confidence), "accuracy": nan_null(b.accuracy)})).collect::<Vec<_>>(),
+        },
+    });
+    write(
+        &out.join("uncertainty.json"),
+        &serde_json::to_string_pretty(&json).map_err(|e| CliError::runtime(e.to_string()))?,
+    )?;
+    let score_rows: Vec<Vec<String>> = scores
+        .iter()
+        .map(|s| {
+            vec![
+                s.method.clone(),
+                format!("{:.4}", s.accuracy),
+                format!("{:.4}", s.nll),
+                format!("{:.4}", s.brier),
+                format!("{:.4}", s.ece),
+            ]
+        })
+        .collect();
+    let score_headers = ["method", "accuracy", "NLL", "Brier", "ECE"];
+    let group_rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|(n, g)| {
+            vec![
+                n.to_string(),
+                g.examples.to_string(),
+                format!("{:.4}", g.entropy),
+                format!("{:.4}", g.expected_entropy),
+                format!("{:.4}", g.mutual_information),
+                format!("{:.5}", g.variance),
+            ]
+        })
+        .collect();
+    let group_headers = ["predictions", "n", "entropy", "expected entropy", "BALD", "variance"];
+    let settle_rows: Vec<Vec<String>> = settling
+        .iter()
+        .map(|s| {
+            vec![
+                s.samples.to_string(),
+                format!("{:.4}", s.accuracy),
+                format!("{:.4}", s.nll),
+                format!("{:.4}", s.ece),
+                format!("{:.5}", s.mean_abs_diff_from_final),
+            ]
+        })
+        .collect();
+    let settle_headers = ["T", "accuracy", "NLL", "ECE", "mean |p_T - p_final|"];
+    let md = format!(
+        "# Monte Carlo dropout uncertainty: {dataset} {}\n\n{}\n## Uncertainty (nats), T = {}\n\n{}\n## How many samples\n\n{}\n![reliability](reliability.svg)\n",
+        args.split,
+        markdown_table(&score_headers, &score_rows),
+        mc.passes,
+        markdown_table(&group_headers, &group_rows),
+        markdown_table(&settle_headers, &settle_rows),
+    );
+    write(&out.join("uncertainty.md"), &md)?;
+    if !args.quiet {
+        print!(
+            "{}\n{}\n{}",
+            text_table(&score_headers, &score_rows),
+            text_table(&group_headers, &group_rows),
+            text_table(&settle_headers, &settle_rows)
+        );
+    }
+    Ok(())
+}
+
+fn nan_null(v: f64) -> serde_json::Value {
+    if v.is_finite() {
+        serde_json::Value::from(v)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+fn regression(
+    args: &UncertaintyArgs,
+    model: &mut droplab::Sequential,
+    data: &droplab::data::Dataset,
+    y: &droplab::Tensor,
+    tau: f64,
+    threads: &Threads,
+    out: &Path,
+) -> CliResult {
+    if !(tau > 0.0) {
+        return Err(CliError::usage(format!("--tau {tau}: the precision must be positive")));
+    }
+    if y.cols() != 1 {
+        return Err(CliError::usage(format!(
+            "--tau: the Gaussian likelihood is for one regression output; this model has {}",
+            y.cols()
+        )));
+    }
+    let ws = McSamples::collect(model, data, Mode::Eval, 1, 500, false, threads)?;
+    let mc = McSamples::collect(model, data, Mode::MonteCarlo, args.samples, 500, false, threads)?;
+    no_dropout_check(&mc, args)?;
+    let n = data.len();
+    let mut se_ws = 0.0;
+    let mut se_mc = 0.0;
+    let mut ll = 0.0;
+    let mut sd = 0.0;
+    let mean = mc.mean(mc.passes);
+    for i in 0..n {
+        let target = y.row(i)[0];
+        let outs: Vec<f32> = (0..mc.passes).map(|t| mc.get(t, i)[0]).collect();
+        se_ws += (ws.get(0, i)[0] as f64 - target as f64).powi(2);
+        se_mc += (mean[i] as f64 - target as f64).powi(2);
+        ll += uncertainty::gaussian_log_likelihood(&outs, target, tau);
+        let var = outs.iter().map(|&o| (o as f64 - mean[i] as f64).powi(2)).sum::<f64>() / mc.passes as f64 + 1.0 / tau;
+        sd += var.sqrt();
+    }
+    let r = RegressionScores {
+        samples: mc.passes,
+        tau,
+        rmse_weight_scaling: (se_ws / n as f64).sqrt(),
+        rmse_mc: (se_mc / n as f64).sqrt(),
+        test_log_likelihood: ll / n as f64,
+        predictive_sd_mean: sd / n as f64,
+    };
+    write(
+        &out.join("uncertainty.json"),
+        &serde_json::to_string_pretty(&r).map_err(|e| CliError::runtime(e.to_string()))?,
+    )?;
+    if !args.quiet {
+        println!(
+            "RMSE weight scaling {:.4}, MC ({} passes) {:.4}; test log-likelihood {:.4} (tau {tau}); mean predictive sd {:.4}",
+            r.rmse_weight_scaling, r.samples, r.rmse_mc, r.test_log_likelihood, r.predictive_sd_mean
+        );
+    }
+    Ok(())
+}
+
+/// Refuses a model whose Monte Carlo passes all agree: it has no dropout to sample.
+fn no_dropout_check(mc: &McSamples, args: &UncertaintyArgs) -> CliResult {
+    if mc.passes > 1 && !mc.stochastic() {
+        return Err(CliError::usage(format!(
+            "{}: the model has no active dropout, so Monte Carlo passes all agree (train it with --dropout)",
+            args.run_dir.display()
+        )));
+    }
+    Ok(())
+}

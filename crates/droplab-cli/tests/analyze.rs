@@ -1,0 +1,106 @@
+//! `droplab analyze uncertainty` end to end on small digits runs.
+
+mod common;
+
+use std::path::Path;
+
+use common::{droplab, stderr};
+use serde_json::Value;
+
+fn train(cwd: &Path, out: &str, dropout: &str) {
+    let o = droplab(
+        cwd,
+        &[
+            "train",
+            "--dataset",
+            "digits",
+            "--model",
+            "mlp:64-64-10",
+            "--dropout",
+            dropout,
+            "--epochs",
+            "4",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+            out,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn uncertainty_of_a_dropout_network() {
+    let tmp = tempfile::tempdir().unwrap();
+    train(tmp.path(), "run", "0.2,0.5");
+    let o = droplab(
+        tmp.path(),
+        &["analyze", "uncertainty", "run", "--samples", "20", "--threads", "1", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dir = tmp.path().join("run/analysis/uncertainty");
+    let j: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("uncertainty.json")).unwrap()).unwrap();
+    let n = j["examples"].as_u64().unwrap();
+    assert!(n > 300, "the digits test split");
+    let scores = j["scores"].as_array().unwrap();
+    assert_eq!(scores.len(), 2);
+    assert_eq!(scores[0]["method"], "weight scaling");
+    assert_eq!(scores[1]["samples"], 20);
+    for s in scores {
+        let acc = s["accuracy"].as_f64().unwrap();
+        assert!(acc > 0.5 && acc <= 1.0, "{s}");
+        assert!(s["ece"].as_f64().unwrap() >= 0.0 && s["brier"].as_f64().unwrap() >= 0.0);
+    }
+    let settling: Vec<u64> = j["settling"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["samples"].as_u64().unwrap())
+        .collect();
+    assert_eq!(settling, vec![1, 2, 5, 10, 20]);
+    let last = j["settling"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["mean_abs_diff_from_final"].as_f64().unwrap(), 0.0);
+    let first = &j["settling"][0];
+    assert!(first["mean_abs_diff_from_final"].as_f64().unwrap() > 0.0, "one pass differs from the mean");
+    let all = &j["uncertainty"]["all"];
+    let (h, eh, mi) = (
+        all["entropy"].as_f64().unwrap(),
+        all["expected_entropy"].as_f64().unwrap(),
+        all["mutual_information"].as_f64().unwrap(),
+    );
+    assert!(mi > 0.0 && (h - eh - mi).abs() < 1e-6, "H = E[H] + BALD: {h} {eh} {mi}");
+    let right = j["uncertainty"]["correct"]["entropy"].as_f64().unwrap();
+    let wrong = j["uncertainty"]["wrong"]["entropy"].as_f64().unwrap();
+    assert!(wrong > right, "wrong predictions are less certain: {wrong} vs {right}");
+    let counted: u64 = j["reliability"]["mc"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, n);
+    let svg = std::fs::read_to_string(dir.join("reliability.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("perfect calibration"));
+    assert!(std::fs::read_to_string(dir.join("uncertainty.md")).unwrap().contains("| T "));
+}
+
+#[test]
+fn uncertainty_bad_input_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("empty")).unwrap();
+    common::assert_usage_error(
+        &droplab(tmp.path(), &["analyze", "uncertainty", "empty"]),
+        &["empty", "no model.safetensors"],
+    );
+    train(tmp.path(), "plain", "0,0");
+    common::assert_usage_error(
+        &droplab(tmp.path(), &["analyze", "uncertainty", "plain", "--samples", "5", "--quiet"]),
+        &["plain", "no active dropout"],
+    );
+    common::assert_usage_error(
+        &droplab(tmp.path(), &["analyze", "uncertainty", "plain", "--samples", "0"]),
+        &["--samples"],
+    );
+    assert!(!tmp.path().join("plain/analysis/uncertainty/uncertainty.json").exists());
+}
