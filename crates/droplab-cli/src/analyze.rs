@@ -103,7 +103,12 @@ pub fn uncertainty(args: &UncertaintyArgs) -> CliResult {
         mut model,
         dataset,
         ..
-    } = load_run(&args.run_dir, args.dataset.as_deref(), args.data_dir.as_deref(), &args.split)?;
+    } = load_run(
+        &args.run_dir,
+        args.dataset.as_deref(),
+        args.data_dir.as_deref(),
+        &args.split,
+    )?;
     let threads = Threads::new(args.threads.filter(|&t| t > 0))?;
     let out = args
         .out
@@ -111,7 +116,9 @@ pub fn uncertainty(args: &UncertaintyArgs) -> CliResult {
         .unwrap_or_else(|| args.run_dir.join("analysis").join("uncertainty"));
     let start = std::time::Instant::now();
     match &data.y {
-        Targets::Classes(labels) => classification(args, &mut model, &data, labels, &threads, &out, &dataset)?,
+        Targets::Classes(labels) => {
+            classification(args, &mut model, &data, labels, &threads, &out, &dataset)?
+        }
         Targets::Values(y) => {
             let Some(tau) = args.tau else {
                 return Err(CliError::usage(format!(
@@ -178,7 +185,11 @@ fn classification(
     let right: Vec<_> = right.into_iter().map(|(u, _)| u).collect();
     let wrong: Vec<_> = wrong.into_iter().map(|(u, _)| u).collect();
     let all: Vec<_> = us.iter().collect();
-    let groups = [("all", group(&all)), ("correct", group(&right)), ("wrong", group(&wrong))];
+    let groups = [
+        ("all", group(&all)),
+        ("correct", group(&right)),
+        ("wrong", group(&wrong)),
+    ];
     let mut settling = Vec::new();
     for t in [1usize, 2, 5, 10, 20, 50, 100, 200, 500, 1000] {
         if t > mc.passes {
@@ -186,7 +197,12 @@ fn classification(
         }
         let m = mc.mean(t);
         let c = uncertainty::calibration(&m, k, labels, args.bins)?;
-        let diff = m.iter().zip(&final_mean).map(|(a, b)| (a - b).abs() as f64).sum::<f64>() / m.len() as f64;
+        let diff = m
+            .iter()
+            .zip(&final_mean)
+            .map(|(a, b)| (a - b).abs() as f64)
+            .sum::<f64>()
+            / m.len() as f64;
         settling.push(Settling {
             samples: t,
             accuracy: c.accuracy,
@@ -259,7 +275,14 @@ fn classification(
             ]
         })
         .collect();
-    let group_headers = ["predictions", "n", "entropy", "expected entropy", "BALD", "variance"];
+    let group_headers = [
+        "predictions",
+        "n",
+        "entropy",
+        "expected entropy",
+        "BALD",
+        "variance",
+    ];
     let settle_rows: Vec<Vec<String>> = settling
         .iter()
         .map(|s| {
@@ -310,8 +333,10 @@ fn regression(
     threads: &Threads,
     out: &Path,
 ) -> CliResult {
-    if !(tau > 0.0) {
-        return Err(CliError::usage(format!("--tau {tau}: the precision must be positive")));
+    if tau.is_nan() || tau <= 0.0 {
+        return Err(CliError::usage(format!(
+            "--tau {tau}: the precision must be positive"
+        )));
     }
     if y.cols() != 1 {
         return Err(CliError::usage(format!(
@@ -334,7 +359,12 @@ fn regression(
         se_ws += (ws.get(0, i)[0] as f64 - target as f64).powi(2);
         se_mc += (mean[i] as f64 - target as f64).powi(2);
         ll += uncertainty::gaussian_log_likelihood(&outs, target, tau);
-        let var = outs.iter().map(|&o| (o as f64 - mean[i] as f64).powi(2)).sum::<f64>() / mc.passes as f64 + 1.0 / tau;
+        let var = outs
+            .iter()
+            .map(|&o| (o as f64 - mean[i] as f64).powi(2))
+            .sum::<f64>()
+            / mc.passes as f64
+            + 1.0 / tau;
         sd += var.sqrt();
     }
     let r = RegressionScores {

@@ -72,7 +72,12 @@ pub fn run(args: &EvalArgs) -> CliResult {
         data,
         mut model,
         ..
-    } = load_run(dir, args.dataset.as_deref(), args.data_dir.as_deref(), &args.split)?;
+    } = load_run(
+        dir,
+        args.dataset.as_deref(),
+        args.data_dir.as_deref(),
+        &args.split,
+    )?;
     let threads = Threads::new(args.threads.filter(|&t| t > 0))?;
     let (mode, passes, method) = match args.mc {
         Some(0) => return Err(CliError::usage("--mc: the number of samples must be at least 1")),

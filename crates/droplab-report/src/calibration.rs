@@ -4,8 +4,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::curves::{
-    DESC_SIZE, FONT, GREY, GRID, GRID_BOLD, LABEL_SIZE, PANEL_HEIGHT, ReportError, TITLE_HEIGHT, TITLE_SIZE, colour,
-    format_number,
+    DESC_SIZE, FONT, GREY, GRID, GRID_BOLD, LABEL_SIZE, PANEL_HEIGHT, ReportError, TITLE_HEIGHT, TITLE_SIZE,
+    colour, format_number,
 };
 
 /// One bin of a reliability diagram.
@@ -32,7 +32,12 @@ pub fn reliability_svg(title: &str, series: &[Reliability]) -> Result<String, Re
     if series.iter().all(|s| s.bins.iter().all(|b| b.count == 0)) {
         return Err(ReportError::NoRuns);
     }
-    let total: usize = series.iter().flat_map(|s| s.bins).map(|b| b.count).max().unwrap_or(1);
+    let total: usize = series
+        .iter()
+        .flat_map(|s| s.bins)
+        .map(|b| b.count)
+        .max()
+        .unwrap_or(1);
     let side = PANEL_HEIGHT + 120;
     let mut svg = String::new();
     {
@@ -45,7 +50,11 @@ pub fn reliability_svg(title: &str, series: &[Reliability]) -> Result<String, Re
             .style(FontStyle::Bold)
             .color(&BLACK)
             .pos(Pos::new(HPos::Center, VPos::Center));
-        title_area.draw(&Text::new(title.to_owned(), (w as i32 / 2, h as i32 / 2 + 4), style))?;
+        title_area.draw(&Text::new(
+            title.to_owned(),
+            (w as i32 / 2, h as i32 / 2 + 4),
+            style,
+        ))?;
         let mut chart = ChartBuilder::on(&rest)
             .margin(16)
             .x_label_area_size(52)
@@ -106,16 +115,50 @@ mod tests {
     #[test]
     fn draws_each_predictor_and_the_diagonal() {
         let a = [
-            ReliabilityBin { confidence: 0.55, accuracy: 0.5, count: 10 },
-            ReliabilityBin { confidence: 0.95, accuracy: 0.9, count: 90 },
-            ReliabilityBin { confidence: f64::NAN, accuracy: f64::NAN, count: 0 },
+            ReliabilityBin {
+                confidence: 0.55,
+                accuracy: 0.5,
+                count: 10,
+            },
+            ReliabilityBin {
+                confidence: 0.95,
+                accuracy: 0.9,
+                count: 90,
+            },
+            ReliabilityBin {
+                confidence: f64::NAN,
+                accuracy: f64::NAN,
+                count: 0,
+            },
         ];
         let svg = reliability_svg(
             "digits",
-            &[Reliability { name: "weight scaling", bins: &a }, Reliability { name: "MC dropout", bins: &a[..2] }],
+            &[
+                Reliability {
+                    name: "weight scaling",
+                    bins: &a,
+                },
+                Reliability {
+                    name: "MC dropout",
+                    bins: &a[..2],
+                },
+            ],
         )
         .unwrap();
-        assert!(svg.contains("weight scaling") && svg.contains("MC dropout") && svg.contains("perfect calibration"));
-        assert!(reliability_svg("x", &[Reliability { name: "e", bins: &a[2..] }]).is_err());
+        assert!(
+            svg.contains("weight scaling")
+                && svg.contains("MC dropout")
+                && svg.contains("perfect calibration")
+        );
+        assert!(
+            reliability_svg(
+                "x",
+                &[Reliability {
+                    name: "e",
+                    bins: &a[2..]
+                }]
+            )
+            .is_err()
+        );
     }
 }

@@ -237,7 +237,7 @@ mod tests {
 
     fn f(p: &Params) -> f64 {
         let x = p["x"].as_f64().unwrap();
-        let bonus = if p["c"] == Value::from("b") { 1.0 } else { 0.0 };
+        let bonus = if p["c"] == "b" { 1.0 } else { 0.0 };
         bonus - (x - 1.0).powi(2)
     }
 

@@ -135,7 +135,7 @@ impl Dist {
 
     fn checked(self, spec: &str) -> Result<Dist> {
         match &self {
-            Dist::Uniform { low, high } if !(low < high) => {
+            Dist::Uniform { low, high } if low.partial_cmp(high) != Some(std::cmp::Ordering::Less) => {
                 Err(parse_err(spec, "the lower bound must be below the upper"))
             }
             Dist::LogUniform { low, high } if !(*low > 0.0 && low < high) => {

@@ -209,7 +209,9 @@ fn requeued_trial_keeps_folds_and_finishes_once(url: &str) {
         val_loss: 0.5,
     };
     assert!(
-        !store.record_fold(a.id, &a.lease, &[e.clone()], None).unwrap(),
+        !store
+            .record_fold(a.id, &a.lease, std::slice::from_ref(&e), None)
+            .unwrap(),
         "the old lease is void"
     );
     let done = Outcome {

@@ -111,6 +111,9 @@ pub struct Outcome {
     pub coordination_ms: f64,
 }
 
+/// The values of a new trial from its number and the finished trials (`None`: no more).
+pub type Suggest<'a> = dyn FnMut(u64, &[Observation]) -> Result<Option<Params>> + 'a;
+
 /// A connection to a trial store.
 pub struct Store {
     db: Box<dyn Backend>,
@@ -288,7 +291,7 @@ impl Store {
         limit: usize,
         worker: &str,
         stale_secs: f64,
-        suggest: &mut dyn FnMut(u64, &[Observation]) -> Result<Option<Params>>,
+        suggest: &mut Suggest<'_>,
     ) -> Result<Claim> {
         let d = self.db.dialect();
         let now = d.now();
@@ -387,7 +390,9 @@ impl Store {
         let now = self.db.dialect().now();
         self.tx_relaxed(|db| {
             Ok(db.exec(
-                &format!("UPDATE trials SET heartbeat = {now} WHERE id = ? AND lease = ? AND state = 'running'"),
+                &format!(
+                    "UPDATE trials SET heartbeat = {now} WHERE id = ? AND lease = ? AND state = 'running'"
+                ),
                 &[trial.into(), lease.into()],
             )? == 1)
         })
@@ -397,7 +402,10 @@ impl Store {
     /// included (known only once that write returned).
     pub fn set_coordination_ms(&mut self, trial: i64, ms: f64) -> Result<()> {
         self.tx_relaxed(|db| {
-            db.exec("UPDATE trials SET coordination_ms = ? WHERE id = ?", &[ms.into(), trial.into()])?;
+            db.exec(
+                "UPDATE trials SET coordination_ms = ? WHERE id = ?",
+                &[ms.into(), trial.into()],
+            )?;
             Ok(())
         })
     }
