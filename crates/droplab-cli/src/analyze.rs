@@ -1,21 +1,30 @@
-//! `droplab analyze uncertainty RUN_DIR`: Monte Carlo dropout uncertainty of a trained run.
+//! `droplab analyze uncertainty|ensemble RUN_DIR`: what dropout does in a trained run.
 //!
+//! `uncertainty`, Monte Carlo dropout uncertainty:
 //! Classification: weight scaling against the MC mean of T passes (accuracy, NLL, Brier, ECE
 //! with a reliability diagram), the entropy / expected entropy / BALD of each prediction
 //! summarised over correct and wrong predictions, and how the MC estimate settles as T grows.
 //! Regression: RMSE of the weight-scaled and MC-mean predictions and the Gaussian test
 //! log-likelihood with precision `--tau` (Gal & Ghahramani 2016).
+//!
+//! `ensemble`, the ensemble of thinned networks: K networks with fixed masks, each one's
+//! error, the arithmetic and geometric means of the first k, Monte Carlo dropout (a mask per
+//! example) over k passes, and the weight-scaled network; the agreement between thinned
+//! networks; the error against k as SVG (Srivastava et al. 2014, Figure 11).
 
 use std::path::Path;
 
+use droplab::analysis::ensemble;
 use droplab::analysis::uncertainty::{self, Calibration, McSamples};
 use droplab::nn::{Mode, Targets};
 use droplab::tensor::Threads;
 use droplab::train::predict_proba;
-use droplab_report::{Reliability, ReliabilityBin, markdown_table, reliability_svg, text_table};
+use droplab_report::{
+    KCurve, Reliability, ReliabilityBin, error_vs_k_svg, markdown_table, reliability_svg, text_table,
+};
 use serde::Serialize;
 
-use crate::cli::UncertaintyArgs;
+use crate::cli::{EnsembleArgs, UncertaintyArgs};
 use crate::error::{CliError, CliResult, io_err};
 use crate::eval_cmd::{LoadedRun, load_run};
 
@@ -383,6 +392,183 @@ fn regression(
         println!(
             "RMSE weight scaling {:.4}, MC ({} passes) {:.4}; test log-likelihood {:.4} (tau {tau}); mean predictive sd {:.4}",
             r.rmse_weight_scaling, r.samples, r.rmse_mc, r.test_log_likelihood, r.predictive_sd_mean
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+struct KRow {
+    k: usize,
+    thinned_arithmetic: f64,
+    thinned_geometric: f64,
+    mc_dropout: f64,
+}
+
+/// `droplab analyze ensemble`.
+pub fn ensemble(args: &EnsembleArgs) -> CliResult {
+    if args.networks < 2 {
+        return Err(CliError::usage("--networks: at least 2 thinned networks"));
+    }
+    let LoadedRun {
+        data,
+        mut model,
+        dataset,
+        ..
+    } = load_run(
+        &args.run_dir,
+        args.dataset.as_deref(),
+        args.data_dir.as_deref(),
+        &args.split,
+    )?;
+    let Targets::Classes(labels) = &data.y else {
+        return Err(CliError::usage(format!(
+            "{}: a regression model; the ensemble analysis compares classifiers (use `droplab analyze uncertainty --tau` for regression)",
+            args.run_dir.display()
+        )));
+    };
+    let threads = Threads::new(args.threads.filter(|&t| t > 0))?;
+    let start = std::time::Instant::now();
+    let thinned = ensemble::thinned_networks(&mut model, &data, args.networks, args.seed, &threads)?;
+    if !thinned.stochastic() {
+        return Err(CliError::usage(format!(
+            "{}: the model has no active dropout, so every thinned network is the same network (train it with --dropout)",
+            args.run_dir.display()
+        )));
+    }
+    let k = thinned.k;
+    let singles: Vec<f64> = (0..thinned.passes)
+        .map(|t| {
+            let p: Vec<f32> = (0..thinned.n).flat_map(|i| thinned.get(t, i).to_vec()).collect();
+            ensemble::error_rate(&p, k, labels).map(|e| 100.0 * e)
+        })
+        .collect::<droplab::Result<_>>()?;
+    let ws = predict_proba(&mut model, &data, Mode::Eval, 1, 500, &threads)?;
+    let ws_err = 100.0 * ensemble::error_rate(ws.probs.data(), k, labels)?;
+    let mc = McSamples::collect(
+        &mut model,
+        &data,
+        Mode::MonteCarlo,
+        args.networks,
+        500,
+        true,
+        &threads,
+    )?;
+    let mut rows = Vec::new();
+    for m in [1usize, 2, 5, 10, 20, 50, 100, 200, 500, 1000] {
+        if m > args.networks {
+            break;
+        }
+        rows.push(KRow {
+            k: m,
+            thinned_arithmetic: 100.0 * ensemble::error_rate(&thinned.mean(m), k, labels)?,
+            thinned_geometric: 100.0
+                * ensemble::error_rate(&ensemble::geometric_mean(&thinned, m), k, labels)?,
+            mc_dropout: 100.0 * ensemble::error_rate(&mc.mean(m), k, labels)?,
+        });
+    }
+    let agreement = ensemble::pairwise_agreement(&thinned, thinned.passes);
+    let (mean_single, sd_single) = {
+        let n = singles.len() as f64;
+        let m = singles.iter().sum::<f64>() / n;
+        (
+            m,
+            (singles.iter().map(|e| (e - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt(),
+        )
+    };
+    let best_single = singles.iter().copied().fold(f64::INFINITY, f64::min);
+    let worst_single = singles.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run_dir.join("analysis").join("ensemble"));
+    let arith: Vec<(f64, f64)> = rows.iter().map(|r| (r.k as f64, r.thinned_arithmetic)).collect();
+    let geo: Vec<(f64, f64)> = rows.iter().map(|r| (r.k as f64, r.thinned_geometric)).collect();
+    let mcp: Vec<(f64, f64)> = rows.iter().map(|r| (r.k as f64, r.mc_dropout)).collect();
+    let svg = error_vs_k_svg(
+        &format!("{dataset} {}: averaging thinned networks", args.split),
+        &[
+            KCurve {
+                name: "thinned networks, arithmetic mean",
+                points: &arith,
+            },
+            KCurve {
+                name: "thinned networks, geometric mean",
+                points: &geo,
+            },
+            KCurve {
+                name: "MC dropout (a mask per example)",
+                points: &mcp,
+            },
+        ],
+        &[("weight scaling", ws_err)],
+        &singles,
+    )
+    .map_err(|e| CliError::runtime(e.to_string()))?;
+    write(&out.join("error_vs_k.svg"), &svg)?;
+    let json = serde_json::json!({
+        "run": args.run_dir.display().to_string(),
+        "dataset": dataset,
+        "split": args.split,
+        "examples": data.len(),
+        "networks": args.networks,
+        "seed": args.seed,
+        "weight_scaling_error": ws_err,
+        "single_networks": {"mean_error": mean_single, "sd": sd_single, "best": best_single, "worst": worst_single, "errors": singles},
+        "pairwise_agreement": agreement,
+        "diversity": 1.0 - agreement,
+        "by_k": rows,
+    });
+    write(
+        &out.join("ensemble.json"),
+        &serde_json::to_string_pretty(&json).map_err(|e| CliError::runtime(e.to_string()))?,
+    )?;
+    let headers = [
+        "k",
+        "thinned, arithmetic %",
+        "thinned, geometric %",
+        "MC dropout %",
+    ];
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.k.to_string(),
+                format!("{:.2}", r.thinned_arithmetic),
+                format!("{:.2}", r.thinned_geometric),
+                format!("{:.2}", r.mc_dropout),
+            ]
+        })
+        .collect();
+    let summary = format!(
+        "weight scaling: {ws_err:.2} % error; single thinned networks: {mean_single:.2} +- {sd_single:.2} % (best {best_single:.2}, worst {worst_single:.2}); pairwise agreement {:.4} (diversity {:.4})",
+        agreement,
+        1.0 - agreement
+    );
+    let md = format!(
+        "# Thinned networks: {dataset} {}
+
+{} networks, seed {}.
+
+{summary}
+
+{}
+![error against k](error_vs_k.svg)
+",
+        args.split,
+        args.networks,
+        args.seed,
+        markdown_table(&headers, &table_rows)
+    );
+    write(&out.join("ensemble.md"), &md)?;
+    if !args.quiet {
+        print!("{}", text_table(&headers, &table_rows));
+        println!("{summary}");
+        println!(
+            "({} examples, {:.1}s); written to {}",
+            data.len(),
+            start.elapsed().as_secs_f64(),
+            out.display()
         );
     }
     Ok(())

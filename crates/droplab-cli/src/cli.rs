@@ -48,6 +48,38 @@ pub enum Command {
 pub enum AnalyzeCommand {
     /// Monte Carlo dropout uncertainty: entropy, BALD, calibration (ECE, NLL, Brier), samples.
     Uncertainty(UncertaintyArgs),
+    /// The ensemble of thinned networks against weight scaling and Monte Carlo averaging.
+    Ensemble(EnsembleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnsembleArgs {
+    /// A run directory written by `droplab train`.
+    pub run_dir: PathBuf,
+    /// Thinned networks to sample (each a fixed mask per unit).
+    #[arg(long, default_value_t = 100)]
+    pub networks: usize,
+    /// Seed of the first thinned network (the others follow).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// test | val | train | all.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Evaluate on another dataset.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Directory of fetched datasets.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output directory (default: RUN_DIR/analysis/ensemble).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No tables on the terminal.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

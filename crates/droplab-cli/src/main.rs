@@ -45,6 +45,9 @@ fn main() -> ExitCode {
         Command::Analyze {
             command: AnalyzeCommand::Uncertainty(args),
         } => analyze::uncertainty(&args),
+        Command::Analyze {
+            command: AnalyzeCommand::Ensemble(args),
+        } => analyze::ensemble(&args),
         Command::Tune(args) => tune::run(&args),
         Command::Worker(args) => tune::worker(&args),
         Command::Data {

@@ -138,3 +138,81 @@ fn uncertainty_bad_input_is_a_clear_error() {
             .exists()
     );
 }
+
+#[test]
+fn ensemble_of_thinned_networks() {
+    let tmp = tempfile::tempdir().unwrap();
+    train(tmp.path(), "run", "0.2,0.5");
+    let args = [
+        "analyze",
+        "ensemble",
+        "run",
+        "--networks",
+        "20",
+        "--threads",
+        "1",
+        "--quiet",
+    ];
+    let o = droplab(tmp.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dir = tmp.path().join("run/analysis/ensemble");
+    let text = std::fs::read_to_string(dir.join("ensemble.json")).unwrap();
+    let j: Value = serde_json::from_str(&text).unwrap();
+    let ks: Vec<u64> = j["by_k"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["k"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ks, vec![1, 2, 5, 10, 20]);
+    let singles = j["single_networks"]["errors"].as_array().unwrap();
+    assert_eq!(singles.len(), 20);
+    let mean_single = j["single_networks"]["mean_error"].as_f64().unwrap();
+    let first = j["by_k"][0]["thinned_arithmetic"].as_f64().unwrap();
+    assert!(
+        (first - singles[0].as_f64().unwrap()).abs() < 1e-9,
+        "k = 1 is the first network"
+    );
+    let averaged = j["by_k"][4]["thinned_arithmetic"].as_f64().unwrap();
+    assert!(
+        averaged < mean_single,
+        "averaging 20 thinned networks beats one: {averaged} vs {mean_single}"
+    );
+    let agreement = j["pairwise_agreement"].as_f64().unwrap();
+    assert!(agreement > 0.5 && agreement < 1.0, "{agreement}");
+    let ws = j["weight_scaling_error"].as_f64().unwrap();
+    assert!(ws > 0.0 && ws < 30.0, "{ws}");
+    assert!(
+        std::fs::read_to_string(dir.join("error_vs_k.svg"))
+            .unwrap()
+            .contains("weight scaling")
+    );
+    // The same seed gives the same thinned networks.
+    let o = droplab(tmp.path(), &[&args[..], &["--out", "again"]].concat());
+    assert!(o.status.success());
+    let again: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("again/ensemble.json")).unwrap())
+            .unwrap();
+    assert_eq!(again["by_k"], j["by_k"]);
+}
+
+#[test]
+fn ensemble_bad_input_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    train(tmp.path(), "plain", "0,0");
+    common::assert_usage_error(
+        &droplab(
+            tmp.path(),
+            &["analyze", "ensemble", "plain", "--networks", "5", "--quiet"],
+        ),
+        &["plain", "no active dropout"],
+    );
+    common::assert_usage_error(
+        &droplab(tmp.path(), &["analyze", "ensemble", "plain", "--networks", "1"]),
+        &["--networks"],
+    );
+    common::assert_usage_error(
+        &droplab(tmp.path(), &["analyze", "ensemble", "missing"]),
+        &["missing", "no model.safetensors"],
+    );
+}

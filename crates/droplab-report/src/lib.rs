@@ -10,6 +10,7 @@
 //! - [`validation_curve_svg`] and [`search_history_svg`]: a hyperparameter search's mean CV
 //!   score with fold error bars and gap against one parameter, and its score per trial.
 //! - [`reliability_svg`]: reliability diagrams (accuracy against confidence per bin).
+//! - [`error_vs_k_svg`]: test error against the number of averaged thinned networks.
 //! - [`markdown_table`] and [`text_table`]: aligned tables for reports and the terminal.
 //!
 //! The SVG output is self-contained (no fonts, images or style sheets are referenced); text is
@@ -17,10 +18,12 @@
 
 mod calibration;
 mod curves;
+mod ensemble;
 mod search;
 mod table;
 
 pub use calibration::{Reliability, ReliabilityBin, reliability_svg};
 pub use curves::{ReportError, Series, gap_svg, learning_curves_svg};
+pub use ensemble::{KCurve, error_vs_k_svg};
 pub use search::{CurvePoint, HistoryPoint, search_history_svg, validation_curve_svg};
 pub use table::{markdown_table, text_table};
