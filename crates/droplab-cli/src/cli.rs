@@ -50,6 +50,38 @@ pub enum AnalyzeCommand {
     Uncertainty(UncertaintyArgs),
     /// The ensemble of thinned networks against weight scaling and Monte Carlo averaging.
     Ensemble(EnsembleArgs),
+    /// Sparsity, activations and correlations of hidden units; first-layer features as images.
+    Coadaptation(CoadaptationArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CoadaptationArgs {
+    /// A run directory written by `droplab train`.
+    pub run_dir: PathBuf,
+    /// Another run to show side by side (e.g. the same network without dropout).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub compare: Option<PathBuf>,
+    /// test | val | train | all.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Bins of the activation histograms.
+    #[arg(long, default_value_t = 30)]
+    pub bins: usize,
+    /// First-layer units drawn as images.
+    #[arg(long, default_value_t = 36)]
+    pub units: usize,
+    /// Directory of fetched datasets.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output directory (default: RUN_DIR/analysis/coadaptation).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No tables on the terminal.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

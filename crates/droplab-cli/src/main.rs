@@ -48,6 +48,9 @@ fn main() -> ExitCode {
         Command::Analyze {
             command: AnalyzeCommand::Ensemble(args),
         } => analyze::ensemble(&args),
+        Command::Analyze {
+            command: AnalyzeCommand::Coadaptation(args),
+        } => analyze::coadaptation(&args),
         Command::Tune(args) => tune::run(&args),
         Command::Worker(args) => tune::worker(&args),
         Command::Data {

@@ -216,3 +216,78 @@ fn ensemble_bad_input_is_a_clear_error() {
         &["missing", "no model.safetensors"],
     );
 }
+
+#[test]
+fn coadaptation_with_and_without_dropout() {
+    let tmp = tempfile::tempdir().unwrap();
+    train(tmp.path(), "dropout", "0.2,0.5");
+    train(tmp.path(), "plain", "0,0");
+    let o = droplab(
+        tmp.path(),
+        &[
+            "analyze",
+            "coadaptation",
+            "dropout",
+            "--compare",
+            "plain",
+            "--threads",
+            "1",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dir = tmp.path().join("dropout/analysis/coadaptation");
+    let j: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("coadaptation.json")).unwrap()).unwrap();
+    let runs = j["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["name"], "dropout");
+    assert_eq!(runs[1]["name"], "plain");
+    for r in runs {
+        let layers = r["layers"].as_array().unwrap();
+        assert_eq!(layers.len(), 1, "mlp:64-64-10 has one hidden layer");
+        let l = &layers[0];
+        assert_eq!(l["units"], 64);
+        let sparsity = l["sparsity"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&sparsity));
+        let corr = l["mean_abs_correlation"].as_f64().unwrap();
+        assert!(corr > 0.0 && corr < 1.0, "{corr}");
+        let counted: u64 = l["histogram"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b[2].as_u64().unwrap())
+            .sum();
+        assert_eq!(counted % 64, 0, "every (example, unit) activation is binned once");
+        assert_eq!(l["unit_means"].as_array().unwrap().len(), 64);
+    }
+    for f in [
+        "activations.svg",
+        "features-dropout.svg",
+        "features-plain.svg",
+        "coadaptation.md",
+    ] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+    // No hidden layer to measure.
+    let o = droplab(
+        tmp.path(),
+        &[
+            "train",
+            "--dataset",
+            "digits",
+            "--model",
+            "mlp:64-10",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--out",
+            "linear",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    common::assert_usage_error(
+        &droplab(tmp.path(), &["analyze", "coadaptation", "linear"]),
+        &["linear", "no hidden dense layer"],
+    );
+}

@@ -11,18 +11,22 @@
 //!   score with fold error bars and gap against one parameter, and its score per trial.
 //! - [`reliability_svg`]: reliability diagrams (accuracy against confidence per bin).
 //! - [`error_vs_k_svg`]: test error against the number of averaged thinned networks.
+//! - [`activation_histogram_svg`] and [`features_svg`]: hidden activations and first-layer
+//!   weights drawn as images.
 //! - [`markdown_table`] and [`text_table`]: aligned tables for reports and the terminal.
 //!
 //! The SVG output is self-contained (no fonts, images or style sheets are referenced); text is
 //! emitted as `<text>` elements in the generic `sans-serif` family.
 
 mod calibration;
+mod coadaptation;
 mod curves;
 mod ensemble;
 mod search;
 mod table;
 
 pub use calibration::{Reliability, ReliabilityBin, reliability_svg};
+pub use coadaptation::{Histogram, activation_histogram_svg, features_svg};
 pub use curves::{ReportError, Series, gap_svg, learning_curves_svg};
 pub use ensemble::{KCurve, error_vs_k_svg};
 pub use search::{CurvePoint, HistoryPoint, search_history_svg, validation_curve_svg};
