@@ -408,6 +408,55 @@ struct KRow {
     thinned_arithmetic: f64,
     thinned_geometric: f64,
     mc_dropout: f64,
+    /// The arithmetic mean of the first k bagged networks (with `--bagged`).
+    bagged: Option<f64>,
+}
+
+/// Each bagged network's error and the error of the mean of the first k (percent).
+type Bagged = (Vec<f64>, Vec<(usize, f64)>);
+
+/// Bagging: `count` networks of the run's architecture without dropout, each trained on a
+/// bootstrap sample of the training split (seeded), evaluated on `eval`. Returns each
+/// network's error and the error of the mean of the first k, in percent.
+fn bag(
+    cfg: &crate::config::RunConfig,
+    count: usize,
+    eval: &droplab::data::Dataset,
+    labels: &[u32],
+    threads: &Threads,
+) -> CliResult<Bagged> {
+    let splits = crate::dataset::load(&cfg.data, cfg.seed)?;
+    let n = splits.train.len();
+    let mut cfg = cfg.clone();
+    cfg.model.dropout = droplab::model::DropoutConfig::default();
+    let val = (!splits.val.is_empty()).then_some(&splits.val);
+    let mut sum: Vec<f32> = Vec::new();
+    let (mut singles, mut by_k) = (Vec::new(), Vec::new());
+    for b in 0..count {
+        let mut rng = droplab::rng::Stream::new(cfg.seed, "bagging")
+            .derive_u64(b as u64)
+            .seq();
+        let idx: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
+        let train = splits.train.select(&idx);
+        let seed = cfg.seed.wrapping_add(1 + b as u64);
+        let mut model = cfg.model.build(seed)?;
+        droplab::train::fit(&mut model, &cfg.train, seed, threads, &train, val, &mut |_| {})?;
+        let p = predict_proba(&mut model, eval, Mode::Eval, 1, 500, threads)?;
+        let k = p.probs.cols();
+        singles.push(100.0 * ensemble::error_rate(p.probs.data(), k, labels)?);
+        if sum.is_empty() {
+            sum = vec![0.0; p.probs.data().len()];
+        }
+        for (s, v) in sum.iter_mut().zip(p.probs.data()) {
+            *s += v;
+        }
+        let m = b + 1;
+        if [1usize, 2, 5, 10, 20, 50, 100, 200, 500, 1000].contains(&m) || m == count {
+            let mean: Vec<f32> = sum.iter().map(|v| v / m as f32).collect();
+            by_k.push((m, 100.0 * ensemble::error_rate(&mean, k, labels)?));
+        }
+    }
+    Ok((singles, by_k))
 }
 
 /// `droplab analyze ensemble`.
@@ -416,10 +465,10 @@ pub fn ensemble(args: &EnsembleArgs) -> CliResult {
         return Err(CliError::usage("--networks: at least 2 thinned networks"));
     }
     let LoadedRun {
+        record,
         data,
         mut model,
         dataset,
-        ..
     } = load_run(
         &args.run_dir,
         args.dataset.as_deref(),
@@ -470,8 +519,21 @@ pub fn ensemble(args: &EnsembleArgs) -> CliResult {
             thinned_geometric: 100.0
                 * ensemble::error_rate(&ensemble::geometric_mean(&thinned, m), k, labels)?,
             mc_dropout: 100.0 * ensemble::error_rate(&mc.mean(m), k, labels)?,
+            bagged: None,
         });
     }
+    let bagged = if args.bagged > 0 {
+        if !args.quiet {
+            eprintln!("training {} bagged networks without dropout...", args.bagged);
+        }
+        let (singles, by_k) = bag(&record.config, args.bagged, &data, labels, &threads)?;
+        for r in rows.iter_mut() {
+            r.bagged = by_k.iter().find(|b| b.0 == r.k).map(|b| b.1);
+        }
+        Some((singles, by_k))
+    } else {
+        None
+    };
     let agreement = ensemble::pairwise_agreement(&thinned, thinned.passes);
     let (mean_single, sd_single) = {
         let n = singles.len() as f64;
@@ -490,22 +552,33 @@ pub fn ensemble(args: &EnsembleArgs) -> CliResult {
     let arith: Vec<(f64, f64)> = rows.iter().map(|r| (r.k as f64, r.thinned_arithmetic)).collect();
     let geo: Vec<(f64, f64)> = rows.iter().map(|r| (r.k as f64, r.thinned_geometric)).collect();
     let mcp: Vec<(f64, f64)> = rows.iter().map(|r| (r.k as f64, r.mc_dropout)).collect();
+    let bag_pts: Vec<(f64, f64)> = bagged
+        .as_ref()
+        .map(|b| b.1.iter().map(|&(k, e)| (k as f64, e)).collect())
+        .unwrap_or_default();
+    let mut curves = vec![
+        KCurve {
+            name: "thinned networks, arithmetic mean",
+            points: &arith,
+        },
+        KCurve {
+            name: "thinned networks, geometric mean",
+            points: &geo,
+        },
+        KCurve {
+            name: "MC dropout (a mask per example)",
+            points: &mcp,
+        },
+    ];
+    if !bag_pts.is_empty() {
+        curves.push(KCurve {
+            name: "bagged networks without dropout, mean",
+            points: &bag_pts,
+        });
+    }
     let svg = error_vs_k_svg(
         &format!("{dataset} {}: averaging thinned networks", args.split),
-        &[
-            KCurve {
-                name: "thinned networks, arithmetic mean",
-                points: &arith,
-            },
-            KCurve {
-                name: "thinned networks, geometric mean",
-                points: &geo,
-            },
-            KCurve {
-                name: "MC dropout (a mask per example)",
-                points: &mcp,
-            },
-        ],
+        &curves,
         &[("weight scaling", ws_err)],
         &singles,
     )
@@ -523,33 +596,53 @@ pub fn ensemble(args: &EnsembleArgs) -> CliResult {
         "pairwise_agreement": agreement,
         "diversity": 1.0 - agreement,
         "by_k": rows,
+        "bagged": bagged.as_ref().map(|(singles, by_k)| serde_json::json!({
+            "networks": singles.len(),
+            "dropout": 0.0,
+            "errors": singles,
+            "mean_error": singles.iter().sum::<f64>() / singles.len() as f64,
+            "by_k": by_k.iter().map(|&(k, e)| serde_json::json!({"k": k, "error": e})).collect::<Vec<_>>(),
+        })),
     });
     write(
         &out.join("ensemble.json"),
         &serde_json::to_string_pretty(&json).map_err(|e| CliError::runtime(e.to_string()))?,
     )?;
-    let headers = [
+    let mut headers = vec![
         "k",
         "thinned, arithmetic %",
         "thinned, geometric %",
         "MC dropout %",
     ];
+    if bagged.is_some() {
+        headers.push("bagged, no dropout %");
+    }
     let table_rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            vec![
+            let mut row = vec![
                 r.k.to_string(),
                 format!("{:.2}", r.thinned_arithmetic),
                 format!("{:.2}", r.thinned_geometric),
                 format!("{:.2}", r.mc_dropout),
-            ]
+            ];
+            if bagged.is_some() {
+                row.push(r.bagged.map(|e| format!("{e:.2}")).unwrap_or_else(|| "-".into()));
+            }
+            row
         })
         .collect();
-    let summary = format!(
+    let mut summary = format!(
         "weight scaling: {ws_err:.2} % error; single thinned networks: {mean_single:.2} +- {sd_single:.2} % (best {best_single:.2}, worst {worst_single:.2}); pairwise agreement {:.4} (diversity {:.4})",
         agreement,
         1.0 - agreement
     );
+    if let Some((singles, _)) = &bagged {
+        summary.push_str(&format!(
+            "; single bagged networks without dropout: {:.2} % mean error",
+            singles.iter().sum::<f64>() / singles.len() as f64
+        ));
+    }
     let md = format!(
         "# Thinned networks: {dataset} {}
 
@@ -627,7 +720,7 @@ pub fn coadaptation(args: &CoadaptationArgs) -> CliResult {
                 w.data(),
                 hw,
                 args.units,
-                args.units.min(12).max(1),
+                args.units.clamp(1, 12),
             )
             .map_err(|e| CliError::runtime(e.to_string()))?;
             features.push((format!("features-{name}.svg"), svg));

@@ -94,6 +94,10 @@ pub struct EnsembleArgs {
     /// Seed of the first thinned network (the others follow).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Also train this many networks of the same size without dropout on bootstrap samples
+    /// of the training split (bagging), and average them (this trains; the rest does not).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub bagged: usize,
     /// test | val | train | all.
     #[arg(long, default_value = "test")]
     pub split: String,

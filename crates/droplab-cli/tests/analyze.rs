@@ -194,6 +194,26 @@ fn ensemble_of_thinned_networks() {
         serde_json::from_str(&std::fs::read_to_string(tmp.path().join("again/ensemble.json")).unwrap())
             .unwrap();
     assert_eq!(again["by_k"], j["by_k"]);
+    assert!(j["bagged"].is_null(), "no bagging unless asked");
+    // Bagging: two networks without dropout on bootstrap samples.
+    let o = droplab(
+        tmp.path(),
+        &[&args[..], &["--out", "bagged", "--bagged", "2"]].concat(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let b: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("bagged/ensemble.json")).unwrap())
+            .unwrap();
+    assert_eq!(b["bagged"]["networks"], 2);
+    assert_eq!(b["bagged"]["dropout"], 0.0);
+    let ks: Vec<u64> = b["bagged"]["by_k"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["k"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ks, vec![1, 2]);
+    assert_eq!(b["by_k"][1]["bagged"], b["bagged"]["by_k"][1]["error"]);
 }
 
 #[test]
