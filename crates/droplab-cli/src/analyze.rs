@@ -522,6 +522,11 @@ pub fn ensemble(args: &EnsembleArgs) -> CliResult {
             bagged: None,
         });
     }
+    // The exact average over all masks, for networks small enough to enumerate.
+    let exact = match droplab::analysis::exact::exact_average(&mut model, &data.x, 16) {
+        Ok(p) => Ok(100.0 * ensemble::error_rate(p.data(), k, labels)?),
+        Err(e) => Err(e.to_string()),
+    };
     let bagged = if args.bagged > 0 {
         if !args.quiet {
             eprintln!("training {} bagged networks without dropout...", args.bagged);
@@ -579,7 +584,10 @@ pub fn ensemble(args: &EnsembleArgs) -> CliResult {
     let svg = error_vs_k_svg(
         &format!("{dataset} {}: averaging thinned networks", args.split),
         &curves,
-        &[("weight scaling", ws_err)],
+        &match &exact {
+            Ok(e) => vec![("weight scaling", ws_err), ("exact average over all masks", *e)],
+            Err(_) => vec![("weight scaling", ws_err)],
+        },
         &singles,
     )
     .map_err(|e| CliError::runtime(e.to_string()))?;
@@ -592,6 +600,8 @@ pub fn ensemble(args: &EnsembleArgs) -> CliResult {
         "networks": args.networks,
         "seed": args.seed,
         "weight_scaling_error": ws_err,
+        "exact_average_error": exact.as_ref().ok(),
+        "exact_average_unavailable": exact.as_ref().err(),
         "single_networks": {"mean_error": mean_single, "sd": sd_single, "best": best_single, "worst": worst_single, "errors": singles},
         "pairwise_agreement": agreement,
         "diversity": 1.0 - agreement,
@@ -637,6 +647,9 @@ pub fn ensemble(args: &EnsembleArgs) -> CliResult {
         agreement,
         1.0 - agreement
     );
+    if let Ok(e) = &exact {
+        summary.push_str(&format!("; exact average over all masks: {e:.2} % error"));
+    }
     if let Some((singles, _)) = &bagged {
         summary.push_str(&format!(
             "; single bagged networks without dropout: {:.2} % mean error",

@@ -195,6 +195,16 @@ fn ensemble_of_thinned_networks() {
             .unwrap();
     assert_eq!(again["by_k"], j["by_k"]);
     assert!(j["bagged"].is_null(), "no bagging unless asked");
+    // 64 input and 64 hidden dropout units: too many masks to enumerate.
+    assert!(j["exact_average_error"].is_null());
+    assert!(
+        j["exact_average_unavailable"]
+            .as_str()
+            .unwrap()
+            .contains("U = 128"),
+        "{}",
+        j["exact_average_unavailable"]
+    );
     // Bagging: two networks without dropout on bootstrap samples.
     let o = droplab(
         tmp.path(),
@@ -214,6 +224,60 @@ fn ensemble_of_thinned_networks() {
         .collect();
     assert_eq!(ks, vec![1, 2]);
     assert_eq!(b["by_k"][1]["bagged"], b["bagged"]["by_k"][1]["error"]);
+}
+
+#[test]
+fn exact_average_of_a_small_network() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = droplab(
+        tmp.path(),
+        &[
+            "train",
+            "--dataset",
+            "digits",
+            "--model",
+            "mlp:64-8-10",
+            "--dropout",
+            "0,0.5",
+            "--epochs",
+            "10",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.01",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+            "small",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = droplab(
+        tmp.path(),
+        &[
+            "analyze",
+            "ensemble",
+            "small",
+            "--networks",
+            "50",
+            "--threads",
+            "1",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("small/analysis/ensemble/ensemble.json")).unwrap(),
+    )
+    .unwrap();
+    let exact = j["exact_average_error"].as_f64().unwrap();
+    let mc50 = j["by_k"][5]["mc_dropout"].as_f64().unwrap();
+    assert!((0.0..100.0).contains(&exact));
+    assert!(
+        (exact - mc50).abs() < 5.0,
+        "50 MC passes near the exact average: {mc50} vs {exact}"
+    );
 }
 
 #[test]
