@@ -15,8 +15,22 @@ ci_install() {
     command -v slurmctld >/dev/null || missing+=(slurm-wlm)
     ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || missing+=(postgresql)
     if [ ${#missing[@]} -gt 0 ]; then
+        # No daemon may start during the install (our own instances start below, on
+        # 127.0.0.1), and PostgreSQL gets no default cluster.
+        local policy_added=""
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            printf '#!/bin/sh\nexit 101\n' | $ci_sudo tee /usr/sbin/policy-rc.d >/dev/null
+            $ci_sudo chmod +x /usr/sbin/policy-rc.d
+            policy_added=1
+        fi
+        if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+            $ci_sudo mkdir -p /etc/postgresql-common
+            echo 'create_main_cluster = false' | $ci_sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
+        fi
         $ci_sudo apt-get update -q >/dev/null
-        DEBIAN_FRONTEND=noninteractive $ci_sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+        DEBIAN_FRONTEND=noninteractive $ci_sudo apt-get install -y -q --no-install-recommends \
+            -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
+        if [ -n "$policy_added" ]; then $ci_sudo rm -f /usr/sbin/policy-rc.d; fi
     fi
 }
 
