@@ -189,6 +189,10 @@ fn bad_tune_input_is_a_clear_error() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        !tmp.path().join("st").exists(),
+        "nothing written for an unreachable store"
+    );
     // The same study name with another space.
     let o = run(&["--space", "dropout.hidden=[0.5]", "--workers", "0"]);
     assert!(o.status.success(), "{}", stderr(&o));

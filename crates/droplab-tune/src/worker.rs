@@ -109,7 +109,7 @@ impl Heartbeat {
                 last = Instant::now();
                 let held = c.lock().map(|g| g.clone()).unwrap_or(None);
                 if let Some((id, lease)) = held {
-                    // A failed beat is retried at the next tick; the trial's own writes also beat.
+                    // A failed beat is retried an interval later; the trial's own writes also beat.
                     let _ = store.heartbeat(id, &lease);
                 }
             }
@@ -264,15 +264,13 @@ pub fn run_worker(
         let s = Instant::now();
         let finished = store.finish(t.id, &t.lease, &outcome)?;
         coord += s.elapsed();
-        if finished {
-            // The durable finishing write included.
-            store.set_coordination_ms(t.id, coord.as_secs_f64() * 1e3)?;
-        }
         if !finished {
             summary.lost += 1;
             on_event(&WorkerEvent::Lost { number: t.number });
             continue;
         }
+        // Now with the durable finishing write included.
+        store.set_coordination_ms(t.id, coord.as_secs_f64() * 1e3)?;
         match state {
             TrialState::Done => summary.done += 1,
             TrialState::Pruned => summary.pruned += 1,

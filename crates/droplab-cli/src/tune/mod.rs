@@ -265,17 +265,24 @@ fn worker_threads(args: &TuneArgs, workers: usize) -> usize {
 /// `droplab tune`.
 pub fn run(args: &TuneArgs) -> CliResult {
     let r = resolve(args)?;
-    std::fs::create_dir_all(&r.out).map_err(|e| crate::error::io_err(&r.out, e))?;
+    // A SQLite store lives in the study directory; a server store is reached first, so that
+    // an unreachable one leaves no directory behind.
+    let local = !r.store.starts_with("postgres");
+    if local {
+        std::fs::create_dir_all(&r.out).map_err(|e| crate::error::io_err(&r.out, e))?;
+    }
     let mut store = Store::open(&r.store).map_err(tune_err)?;
+    if !local {
+        std::fs::create_dir_all(&r.out).map_err(|e| crate::error::io_err(&r.out, e))?;
+    }
     let sid = store.create_study(&r.spec).map_err(tune_err)?;
     let limit = r.spec.trial_limit();
     if args.workers == Some(0) && !args.slurm {
         // Create (or check) the study only; workers join it from anywhere.
         println!(
-            "study '{}' ready in {}; start workers with: droplab worker --store {} --study {}",
+            "study '{}' ready; start workers with: droplab worker --store {} --study {}",
             r.spec.name,
             store.url(),
-            r.store,
             r.spec.name
         );
         return Ok(());
