@@ -1,11 +1,10 @@
 //! Reliability diagrams: accuracy against confidence per bin, for one or more predictors.
 
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::curves::{
-    DESC_SIZE, FONT, GREY, GRID, GRID_BOLD, LABEL_SIZE, PANEL_HEIGHT, ReportError, TITLE_HEIGHT, TITLE_SIZE,
-    colour, format_number,
+    GREY, PANEL_HEIGHT, ReportError, TITLE_HEIGHT, colour, format_number, house_mesh, legend_box,
+    titled_canvas,
 };
 
 /// One bin of a reliability diagram.
@@ -41,39 +40,19 @@ pub fn reliability_svg(title: &str, series: &[Reliability]) -> Result<String, Re
     let side = PANEL_HEIGHT + 120;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (side + 260, TITLE_HEIGHT + side)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let (title_area, rest) = root.split_vertically(TITLE_HEIGHT);
-        let (w, h) = title_area.dim_in_pixel();
-        let style = (FONT, TITLE_SIZE)
-            .into_font()
-            .style(FontStyle::Bold)
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Center, VPos::Center));
-        title_area.draw(&Text::new(
-            title.to_owned(),
-            (w as i32 / 2, h as i32 / 2 + 4),
-            style,
-        ))?;
+        let rest = titled_canvas(&mut svg, (side + 260, TITLE_HEIGHT + side), title)?;
         let mut chart = ChartBuilder::on(&rest)
             .margin(16)
             .x_label_area_size(52)
             .y_label_area_size(64)
             .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
-        chart
-            .configure_mesh()
+        house_mesh(&mut chart.configure_mesh())
             .x_desc("confidence (top-class probability)")
             .y_desc("accuracy")
             .x_labels(11)
             .y_labels(11)
             .x_label_formatter(&|v| format_number(*v))
             .y_label_formatter(&|v| format_number(*v))
-            .label_style((FONT, LABEL_SIZE))
-            .axis_desc_style((FONT, DESC_SIZE))
-            .bold_line_style(GRID_BOLD.stroke_width(1))
-            .light_line_style(GRID.stroke_width(1))
-            .max_light_lines(1)
-            .axis_style(GREY.stroke_width(1))
             .draw()?;
         chart
             .draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], GREY.stroke_width(1)))?
@@ -96,14 +75,8 @@ pub fn reliability_svg(title: &str, series: &[Reliability]) -> Result<String, Re
                 .label(s.name)
                 .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, LABEL_SIZE))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GREY)
-            .draw()?;
-        root.present()?;
+        legend_box(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        rest.present()?;
     }
     Ok(svg)
 }

@@ -2,11 +2,10 @@
 //! first-layer features drawn as images (Figure 7).
 
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::curves::{
-    DESC_SIZE, FONT, GREY, GRID, GRID_BOLD, LABEL_SIZE, PANEL_HEIGHT, ReportError, TITLE_HEIGHT, TITLE_SIZE,
-    WIDTH, colour, format_number,
+    PANEL_HEIGHT, ReportError, TITLE_HEIGHT, WIDTH, colour, format_number, house_mesh, legend_box,
+    titled_canvas,
 };
 
 /// One run's activation histogram: `(lower edge, upper edge, count)` bins.
@@ -14,27 +13,6 @@ use crate::curves::{
 pub struct Histogram<'a> {
     pub name: &'a str,
     pub bins: &'a [(f64, f64, usize)],
-}
-
-fn title_strip<DB: DrawingBackend>(
-    area: &DrawingArea<DB, plotters::coord::Shift>,
-    title: &str,
-) -> Result<(), ReportError>
-where
-    DB::ErrorType: 'static,
-{
-    let (w, h) = area.dim_in_pixel();
-    let style = (FONT, TITLE_SIZE)
-        .into_font()
-        .style(FontStyle::Bold)
-        .color(&BLACK)
-        .pos(Pos::new(HPos::Center, VPos::Center));
-    area.draw(&Text::new(
-        title.to_owned(),
-        (w as i32 / 2, h as i32 / 2 + 4),
-        style,
-    ))
-    .map_err(|e| ReportError::Plot(e.to_string()))
 }
 
 /// Activation histograms as an SVG document: the fraction of activations per bin (log axis,
@@ -68,30 +46,19 @@ pub fn activation_histogram_svg(title: &str, runs: &[Histogram]) -> Result<Strin
     let ymin = all.iter().map(|p| p.1).fold(1.0, f64::min) / 2.0;
     let mut svg = String::new();
     {
-        let root =
-            SVGBackend::with_string(&mut svg, (WIDTH, TITLE_HEIGHT + PANEL_HEIGHT + 40)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let (t, rest) = root.split_vertically(TITLE_HEIGHT);
-        title_strip(&t, title)?;
+        let rest = titled_canvas(&mut svg, (WIDTH, TITLE_HEIGHT + PANEL_HEIGHT + 40), title)?;
         let mut chart = ChartBuilder::on(&rest)
             .margin(16)
             .x_label_area_size(52)
             .y_label_area_size(72)
             .build_cartesian_2d(x0..x1.max(x0 + 1e-9), (ymin..1.5).log_scale())?;
-        chart
-            .configure_mesh()
+        house_mesh(&mut chart.configure_mesh())
             .x_desc("activation")
             .y_desc("fraction of activations (log)")
             .x_labels(10)
             .y_labels(8)
             .x_label_formatter(&|v| format_number(*v))
             .y_label_formatter(&|v| format!("{v:.0e}"))
-            .label_style((FONT, LABEL_SIZE))
-            .axis_desc_style((FONT, DESC_SIZE))
-            .bold_line_style(GRID_BOLD.stroke_width(1))
-            .light_line_style(GRID.stroke_width(1))
-            .max_light_lines(1)
-            .axis_style(GREY.stroke_width(1))
             .draw()?;
         for (i, (r, p)) in runs.iter().zip(&pts).enumerate() {
             let c = colour(i);
@@ -101,14 +68,8 @@ pub fn activation_histogram_svg(title: &str, runs: &[Histogram]) -> Result<Strin
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], c.stroke_width(2)));
             chart.draw_series(p.iter().map(|&q| Circle::new(q, 3, c.filled())))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, LABEL_SIZE))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GREY)
-            .draw()?;
-        root.present()?;
+        legend_box(&mut chart, SeriesLabelPosition::UpperRight)?;
+        rest.present()?;
     }
     Ok(svg)
 }
@@ -138,10 +99,7 @@ pub fn features_svg(
     let height = TITLE_HEIGHT + (rows as i32 * tile_h + gap) as u32;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let (t, rest) = root.split_vertically(TITLE_HEIGHT);
-        title_strip(&t, title)?;
+        let rest = titled_canvas(&mut svg, (width, height), title)?;
         for u in 0..units {
             let wts = &weights[u * per..(u + 1) * per];
             let (lo, hi) = wts.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, m), &v| {
@@ -158,7 +116,7 @@ pub fn features_svg(
                 ))?;
             }
         }
-        root.present()?;
+        rest.present()?;
     }
     Ok(svg)
 }

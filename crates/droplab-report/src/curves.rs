@@ -1,6 +1,7 @@
 //! Learning-curve and overfitting-gap plots as self-contained SVG strings.
 
 use droplab::train::EpochMetrics;
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, DefaultFormatting, KeyPointHint, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
@@ -322,7 +323,19 @@ fn canvas<'b>(
     let rows = legend_rows(legend, WIDTH as f64 - 40.0).len() as u32;
     let legend_height = rows * LEGEND_ROW + 12;
     let height = TITLE_HEIGHT + PANEL_HEIGHT + legend_height;
-    let root = SVGBackend::with_string(svg, (WIDTH, height)).into_drawing_area();
+    let rest = titled_canvas(svg, (WIDTH, height), title)?;
+    let (plots, legend_area) = rest.split_vertically(PANEL_HEIGHT);
+    Ok((plots, legend_area))
+}
+
+/// A white canvas of `size` pixels with `title` centred in a strip on top; returns the area
+/// below the strip.
+pub(crate) fn titled_canvas<'b>(
+    svg: &'b mut String,
+    size: (u32, u32),
+    title: &str,
+) -> Result<Area<'b>, ReportError> {
+    let root = SVGBackend::with_string(svg, size).into_drawing_area();
     root.fill(&WHITE)?;
     let (title_area, rest) = root.split_vertically(TITLE_HEIGHT);
     let (w, h) = title_area.dim_in_pixel();
@@ -336,8 +349,34 @@ fn canvas<'b>(
         (w as i32 / 2, h as i32 / 2 + 4),
         style,
     ))?;
-    let (plots, legend_area) = rest.split_vertically(PANEL_HEIGHT);
-    Ok((plots, legend_area))
+    Ok(rest)
+}
+
+/// The house style of every chart's grid, ticks and axis descriptions.
+pub(crate) fn house_mesh<'m, 'a, 'b, X: Ranged, Y: Ranged, DB: DrawingBackend>(
+    m: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB> {
+    m.label_style((FONT, LABEL_SIZE))
+        .axis_desc_style((FONT, DESC_SIZE))
+        .bold_line_style(GRID_BOLD.stroke_width(1))
+        .light_line_style(GRID.stroke_width(1))
+        .max_light_lines(1)
+        .axis_style(GREY.stroke_width(1))
+}
+
+/// The legend of a chart's labelled series in a framed box at `position`.
+pub(crate) fn legend_box<'a, 'b: 'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+) -> Result<(), ReportError> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT, LABEL_SIZE))
+        .background_style(WHITE.mix(0.9))
+        .border_style(GREY)
+        .draw()?;
+    Ok(())
 }
 
 type Chart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<EpochAxis, Y>>;
@@ -366,20 +405,13 @@ fn mesh<Y>(chart: &mut Chart<'_, '_, Y>, y_desc: &str) -> Result<(), ReportError
 where
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
-    chart
-        .configure_mesh()
+    house_mesh(&mut chart.configure_mesh())
         .x_desc("epoch")
         .y_desc(y_desc)
         .x_labels(10)
         .y_labels(8)
         .x_label_formatter(&|e| format!("{e:.0}"))
         .y_label_formatter(&|v| format_number(*v))
-        .label_style((FONT, LABEL_SIZE))
-        .axis_desc_style((FONT, DESC_SIZE))
-        .bold_line_style(GRID_BOLD.stroke_width(1))
-        .light_line_style(GRID.stroke_width(1))
-        .max_light_lines(1)
-        .axis_style(GREY.stroke_width(1))
         .draw()?;
     Ok(())
 }

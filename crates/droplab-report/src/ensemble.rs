@@ -1,11 +1,10 @@
 //! Error against the number of averaged networks (Srivastava et al. 2014, Figure 11).
 
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::curves::{
-    DESC_SIZE, FONT, GREY, GRID, GRID_BOLD, LABEL_SIZE, PANEL_HEIGHT, ReportError, TITLE_HEIGHT, TITLE_SIZE,
-    WIDTH, colour, format_number, linear_range,
+    GREY, PANEL_HEIGHT, ReportError, TITLE_HEIGHT, WIDTH, colour, format_number, house_mesh, legend_box,
+    linear_range, titled_canvas,
 };
 
 /// One averaging method: `(k, error in percent)` points.
@@ -38,40 +37,19 @@ pub fn error_vs_k_svg(
     let (y0, y1) = linear_range(ys, None);
     let mut svg = String::new();
     {
-        let root =
-            SVGBackend::with_string(&mut svg, (WIDTH, TITLE_HEIGHT + PANEL_HEIGHT + 60)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let (title_area, rest) = root.split_vertically(TITLE_HEIGHT);
-        let (w, h) = title_area.dim_in_pixel();
-        let style = (FONT, TITLE_SIZE)
-            .into_font()
-            .style(FontStyle::Bold)
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Center, VPos::Center));
-        title_area.draw(&Text::new(
-            title.to_owned(),
-            (w as i32 / 2, h as i32 / 2 + 4),
-            style,
-        ))?;
+        let rest = titled_canvas(&mut svg, (WIDTH, TITLE_HEIGHT + PANEL_HEIGHT + 60), title)?;
         let mut chart = ChartBuilder::on(&rest)
             .margin(16)
             .x_label_area_size(52)
             .y_label_area_size(72)
             .build_cartesian_2d((0.8..x_hi).log_scale(), y0..y1)?;
-        chart
-            .configure_mesh()
+        house_mesh(&mut chart.configure_mesh())
             .x_desc("networks averaged (k)")
             .y_desc("test error (%)")
             .x_labels(10)
             .y_labels(8)
             .x_label_formatter(&|v| format!("{v:.0}"))
             .y_label_formatter(&|v| format_number(*v))
-            .label_style((FONT, LABEL_SIZE))
-            .axis_desc_style((FONT, DESC_SIZE))
-            .bold_line_style(GRID_BOLD.stroke_width(1))
-            .light_line_style(GRID.stroke_width(1))
-            .max_light_lines(1)
-            .axis_style(GREY.stroke_width(1))
             .draw()?;
         if !singles.is_empty() {
             chart
@@ -109,14 +87,8 @@ pub fn error_vs_k_svg(
                 }
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, LABEL_SIZE))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GREY)
-            .draw()?;
-        root.present()?;
+        legend_box(&mut chart, SeriesLabelPosition::UpperRight)?;
+        rest.present()?;
     }
     Ok(svg)
 }

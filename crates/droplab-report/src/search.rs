@@ -3,11 +3,10 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::curves::{
-    CAPTION_SIZE, DESC_SIZE, FONT, GREY, GRID, GRID_BOLD, LABEL_SIZE, PANEL_HEIGHT, ReportError,
-    TITLE_HEIGHT, TITLE_SIZE, WIDTH, colour, format_number, linear_range, log_range,
+    CAPTION_SIZE, FONT, GREY, PANEL_HEIGHT, ReportError, TITLE_HEIGHT, WIDTH, colour, format_number,
+    house_mesh, legend_box, linear_range, log_range, titled_canvas,
 };
 
 /// One trial on a validation curve: the parameter's value, the mean cross-validation score,
@@ -33,21 +32,7 @@ pub struct HistoryPoint {
 type Area<'b> = DrawingArea<SVGBackend<'b>, Shift>;
 
 fn titled<'b>(svg: &'b mut String, title: &str) -> Result<Area<'b>, ReportError> {
-    let root = SVGBackend::with_string(svg, (WIDTH, TITLE_HEIGHT + PANEL_HEIGHT + 20)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let (title_area, rest) = root.split_vertically(TITLE_HEIGHT);
-    let (w, h) = title_area.dim_in_pixel();
-    let style = (FONT, TITLE_SIZE)
-        .into_font()
-        .style(FontStyle::Bold)
-        .color(&BLACK)
-        .pos(Pos::new(HPos::Center, VPos::Center));
-    title_area.draw(&Text::new(
-        title.to_owned(),
-        (w as i32 / 2, h as i32 / 2 + 4),
-        style,
-    ))?;
-    Ok(rest)
+    titled_canvas(svg, (WIDTH, TITLE_HEIGHT + PANEL_HEIGHT + 20), title)
 }
 
 /// The validation curve of one parameter as an SVG document: the mean CV score with fold
@@ -110,20 +95,13 @@ pub fn validation_curve_svg(
             macro_rules! draw {
                 ($chart:expr) => {{
                     let mut chart = $chart;
-                    chart
-                        .configure_mesh()
+                    house_mesh(&mut chart.configure_mesh())
                         .x_desc(param)
                         .y_desc(y_desc)
                         .x_labels(8)
                         .y_labels(8)
                         .x_label_formatter(&|v| format_number(*v))
                         .y_label_formatter(&|v| format_number(*v))
-                        .label_style((FONT, LABEL_SIZE))
-                        .axis_desc_style((FONT, DESC_SIZE))
-                        .bold_line_style(GRID_BOLD.stroke_width(1))
-                        .light_line_style(GRID.stroke_width(1))
-                        .max_light_lines(1)
-                        .axis_style(GREY.stroke_width(1))
                         .draw()?;
                     let c = colour(k * 3);
                     if k == 1 {
@@ -207,20 +185,13 @@ pub fn search_history_svg(title: &str, points: &[HistoryPoint]) -> Result<String
             .x_label_area_size(52)
             .y_label_area_size(72)
             .build_cartesian_2d(-0.5..n + 0.5, y0..y1)?;
-        chart
-            .configure_mesh()
+        house_mesh(&mut chart.configure_mesh())
             .x_desc("trial")
             .y_desc("mean CV score")
             .x_labels(12)
             .y_labels(8)
             .x_label_formatter(&|v| format!("{v:.0}"))
             .y_label_formatter(&|v| format_number(*v))
-            .label_style((FONT, LABEL_SIZE))
-            .axis_desc_style((FONT, DESC_SIZE))
-            .bold_line_style(GRID_BOLD.stroke_width(1))
-            .light_line_style(GRID.stroke_width(1))
-            .max_light_lines(1)
-            .axis_style(GREY.stroke_width(1))
             .draw()?;
         chart
             .draw_series(LineSeries::new(steps, colour(3).stroke_width(2)))?
@@ -244,13 +215,7 @@ pub fn search_history_svg(title: &str, points: &[HistoryPoint]) -> Result<String
             )?
             .label("pruned")
             .legend(|(x, y)| Cross::new((x + 10, y), 5, GREY.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, LABEL_SIZE))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GREY)
-            .draw()?;
+        legend_box(&mut chart, SeriesLabelPosition::LowerRight)?;
         area.present()?;
     }
     Ok(svg)

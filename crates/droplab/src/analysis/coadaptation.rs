@@ -7,8 +7,9 @@
 //!   left out), computed as one GEMM of the standardised activations.
 
 use crate::data::Dataset;
-use crate::nn::{Ctx, Mode, Sequential};
+use crate::nn::{Mode, Sequential};
 use crate::tensor::{Tensor, Threads, Trans, gemm};
+use crate::train::forward_passes;
 use crate::{Error, Result};
 
 /// Activations at or below this count as silent.
@@ -54,25 +55,12 @@ pub fn hidden_activations(
     }
     let n = data.len();
     let mut outs: Vec<(usize, Vec<f32>, usize)> = hidden.iter().map(|&i| (i, Vec::new(), 0)).collect();
-    let par = threads.par();
-    threads.install(|| -> Result<()> {
-        let mut xb = Tensor::default();
-        let mut lb = Vec::new();
-        let idx: Vec<usize> = (0..n).collect();
-        for chunk in idx.chunks(500) {
-            data.x.gather_rows(chunk, &mut xb);
-            let seq = data.gather_lengths(chunk, &mut lb);
-            let ctx = Ctx::new(Mode::Eval, 0)
-                .with_par(par)
-                .with_lengths(seq.then_some(&lb[..]));
-            model.forward(&ctx, &xb)?;
-            for (i, buf, units) in outs.iter_mut() {
-                let a = model.activation(*i);
-                *units = a.data().len() / chunk.len();
-                buf.extend_from_slice(a.data());
-            }
+    forward_passes(model, data, Mode::Eval, 1, 500, threads, &mut |_, rows, _, m| {
+        for (i, buf, units) in outs.iter_mut() {
+            let a = m.activation(*i);
+            *units = a.data().len() / rows.len();
+            buf.extend_from_slice(a.data());
         }
-        Ok(())
     })?;
     outs.into_iter()
         .map(|(i, buf, units)| Ok((i, Tensor::from_vec(&[n, units], buf)?)))

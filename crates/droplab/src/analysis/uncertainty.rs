@@ -13,8 +13,9 @@
 //! regression, the Gaussian log-likelihood of Gal & Ghahramani with model precision `tau`.
 
 use crate::data::Dataset;
-use crate::nn::{Ctx, Mode, Sequential};
-use crate::tensor::{Tensor, Threads};
+use crate::nn::{Mode, Sequential};
+use crate::tensor::Threads;
+use crate::train::forward_passes;
 use crate::{Error, Result};
 
 /// The outputs of `passes` Monte Carlo passes over `n` examples with `k` outputs each: class
@@ -29,8 +30,7 @@ pub struct McSamples {
 
 impl McSamples {
     /// Runs `passes` forward passes in `mode` (Monte Carlo; Eval for the weight-scaled
-    /// network), pass `p` and batch `b` keyed by step `p << 32 | b` as in
-    /// [`crate::train::predict_proba`], applying softmax when `softmax`.
+    /// network; masks keyed as in [`forward_passes`]), applying softmax when `softmax`.
     pub fn collect(
         model: &mut Sequential,
         data: &Dataset,
@@ -44,31 +44,23 @@ impl McSamples {
         let k: usize = model.output_shape().iter().product();
         let n = data.len();
         let mut values = vec![0.0f32; passes * n * k];
-        let par = threads.par();
-        threads.install(|| -> Result<()> {
-            let mut xb = Tensor::default();
-            let mut lb = Vec::new();
-            let idx: Vec<usize> = (0..n).collect();
-            for (bi, chunk) in idx.chunks(batch.max(1)).enumerate() {
-                data.x.gather_rows(chunk, &mut xb);
-                let seq = data.gather_lengths(chunk, &mut lb);
-                for pass in 0..passes {
-                    let step = (pass as u64) << 32 | bi as u64;
-                    let ctx = Ctx::new(mode, step)
-                        .with_par(par)
-                        .with_lengths(seq.then_some(&lb[..]));
-                    let out = model.forward(&ctx, &xb)?;
-                    for (r, &i) in chunk.iter().enumerate() {
-                        let dst = &mut values[(pass * n + i) * k..(pass * n + i + 1) * k];
-                        dst.copy_from_slice(out.row(r));
-                        if softmax {
-                            softmax_in_place(dst);
-                        }
+        forward_passes(
+            model,
+            data,
+            mode,
+            passes,
+            batch,
+            threads,
+            &mut |pass, rows, out, _| {
+                for (r, &i) in rows.iter().enumerate() {
+                    let dst = &mut values[(pass * n + i) * k..(pass * n + i + 1) * k];
+                    dst.copy_from_slice(out.row(r));
+                    if softmax {
+                        softmax_in_place(dst);
                     }
                 }
-            }
-            Ok(())
-        })?;
+            },
+        )?;
         Ok(McSamples { passes, n, k, values })
     }
 

@@ -34,6 +34,42 @@ pub fn evaluate(
     })
 }
 
+/// Runs `passes` forward passes of `model` in `mode` over `data`, in batches of `batch`,
+/// calling `visit(pass, rows, output, model)` with each batch's example indices and output
+/// (the model, for its intermediate activations). Pass `p` of batch `b` is keyed by step
+/// `p << 32 | b`: each pass has its own masks, and the same row index in two batches does not
+/// share a mask.
+pub fn forward_passes(
+    model: &mut Sequential,
+    data: &Dataset,
+    mode: Mode,
+    passes: usize,
+    batch: usize,
+    threads: &Threads,
+    visit: &mut (dyn FnMut(usize, &[usize], &Tensor, &Sequential) + Send),
+) -> Result<()> {
+    let par = threads.par();
+    threads.install(|| {
+        let mut xb = Tensor::default();
+        let mut lb = Vec::new();
+        let idx: Vec<usize> = (0..data.len()).collect();
+        for (bi, chunk) in idx.chunks(batch.max(1)).enumerate() {
+            data.x.gather_rows(chunk, &mut xb);
+            let seq = data.gather_lengths(chunk, &mut lb);
+            for pass in 0..passes {
+                let step = (pass as u64) << 32 | bi as u64;
+                let ctx = Ctx::new(mode, step)
+                    .with_par(par)
+                    .with_lengths(seq.then_some(&lb[..]));
+                model.forward(&ctx, &xb)?;
+                let m: &Sequential = model;
+                visit(pass, chunk, m.activation(m.layers().len() - 1), m);
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Predictions over a dataset.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prediction {
@@ -56,37 +92,27 @@ pub fn predict_proba(
     batch: usize,
     threads: &Threads,
 ) -> Result<Prediction> {
-    let par = threads.par();
     let passes = passes.max(1);
     let classes = model.output_shape().iter().product::<usize>();
     let mut probs = Tensor::zeros(&[data.len(), classes]);
-    threads.install(|| -> Result<()> {
-        let mut xb = Tensor::default();
-        let mut lb = Vec::new();
-        let idx: Vec<usize> = (0..data.len()).collect();
-        for (bi, chunk) in idx.chunks(batch.max(1)).enumerate() {
-            data.x.gather_rows(chunk, &mut xb);
-            let seq = data.gather_lengths(chunk, &mut lb);
-            for pass in 0..passes {
-                // Each pass has its own masks; batches get disjoint step keys so that the same
-                // row index in two batches does not share a mask.
-                let step = (pass as u64) << 32 | bi as u64;
-                let ctx = Ctx::new(mode, step)
-                    .with_par(par)
-                    .with_lengths(seq.then_some(&lb[..]));
-                let out = model.forward(&ctx, &xb)?;
-                for (r, &i) in chunk.iter().enumerate() {
-                    let z = out.row(r);
-                    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let s: f32 = z.iter().map(|&v| (v - m).exp()).sum();
-                    for (p, &v) in probs.row_mut(i).iter_mut().zip(z) {
-                        *p += (v - m).exp() / s / passes as f32;
-                    }
+    forward_passes(
+        model,
+        data,
+        mode,
+        passes,
+        batch,
+        threads,
+        &mut |_, rows, out, _| {
+            for (r, &i) in rows.iter().enumerate() {
+                let z = out.row(r);
+                let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let s: f32 = z.iter().map(|&v| (v - m).exp()).sum();
+                for (p, &v) in probs.row_mut(i).iter_mut().zip(z) {
+                    *p += (v - m).exp() / s / passes as f32;
                 }
             }
-        }
-        Ok(())
-    })?;
+        },
+    )?;
     let (mut nll, mut correct) = (0.0f64, 0usize);
     if let Targets::Classes(labels) = &data.y {
         let pred = probs.argmax_rows();

@@ -9,7 +9,7 @@ mod early_stopping;
 mod evaluate;
 
 pub use early_stopping::{EarlyStopping, EarlyStoppingConfig, Monitor};
-pub use evaluate::{Prediction, evaluate, predict_proba};
+pub use evaluate::{Prediction, evaluate, forward_passes, predict_proba};
 
 use std::time::Instant;
 
