@@ -29,7 +29,7 @@ use droplab_report::{
 };
 use serde::Serialize;
 
-use crate::cli::{CoadaptationArgs, EnsembleArgs, UncertaintyArgs};
+use crate::cli::{CoadaptationArgs, EnsembleArgs, RunInput, UncertaintyArgs};
 use crate::error::{CliError, CliResult, io_err};
 use crate::eval_cmd::{LoadedRun, load_run};
 
@@ -94,6 +94,29 @@ fn group(us: &[&uncertainty::ExampleUncertainty]) -> Group {
     }
 }
 
+impl RunInput {
+    /// The run at `dir` with this input's split, dataset and data directory.
+    fn load(&self, dir: &Path) -> CliResult<LoadedRun> {
+        load_run(
+            dir,
+            self.dataset.as_deref(),
+            self.data_dir.as_deref(),
+            &self.split,
+        )
+    }
+
+    fn threads(&self) -> CliResult<Threads> {
+        Ok(Threads::new(self.threads.filter(|&t| t > 0))?)
+    }
+
+    /// `--out`, or `RUN_DIR/analysis/ANALYSIS`.
+    fn out_dir(&self, analysis: &str) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| self.run_dir.join("analysis").join(analysis))
+    }
+}
+
 fn write(path: &Path, text: &str) -> CliResult {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
@@ -117,17 +140,9 @@ pub fn uncertainty(args: &UncertaintyArgs) -> CliResult {
         mut model,
         dataset,
         ..
-    } = load_run(
-        &args.run_dir,
-        args.dataset.as_deref(),
-        args.data_dir.as_deref(),
-        &args.split,
-    )?;
-    let threads = Threads::new(args.threads.filter(|&t| t > 0))?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| args.run_dir.join("analysis").join("uncertainty"));
+    } = args.run.load(&args.run.run_dir)?;
+    let threads = args.run.threads()?;
+    let out = args.run.out_dir("uncertainty");
     let start = std::time::Instant::now();
     match &data.y {
         Targets::Classes(labels) => {
@@ -137,18 +152,18 @@ pub fn uncertainty(args: &UncertaintyArgs) -> CliResult {
             let Some(tau) = args.tau else {
                 return Err(CliError::usage(format!(
                     "{}: a regression model needs --tau, the model precision of the Gaussian likelihood (Gal & Ghahramani 2016 choose it on validation data)",
-                    args.run_dir.display()
+                    args.run.run_dir.display()
                 )));
             };
             regression(args, &mut model, &data, y, tau, &threads, &out)?
         }
     }
-    if !args.quiet {
+    if !args.run.quiet {
         println!(
             "{} ({} {} examples, {} passes, {:.1}s); written to {}",
             record.config.data.dataset,
             data.len(),
-            args.split,
+            args.run.split,
             args.samples,
             start.elapsed().as_secs_f64(),
             out.display()
@@ -230,7 +245,7 @@ fn classification(
     let ws_name = format!("weight scaling (ECE {:.4})", ws_cal.ece);
     let mc_name = format!("MC dropout, T = {} (ECE {:.4})", mc.passes, mc_cal.ece);
     let svg = reliability_svg(
-        &format!("{dataset} {}: reliability", args.split),
+        &format!("{dataset} {}: reliability", args.run.split),
         &[
             Reliability {
                 name: &ws_name,
@@ -245,9 +260,9 @@ fn classification(
     .map_err(|e| CliError::runtime(e.to_string()))?;
     write(&out.join("reliability.svg"), &svg)?;
     let json = serde_json::json!({
-        "run": args.run_dir.display().to_string(),
+        "run": args.run.run_dir.display().to_string(),
         "dataset": dataset,
-        "split": args.split,
+        "split": args.run.split,
         "examples": data.len(),
         "samples": mc.passes,
         "bins": args.bins,
@@ -312,14 +327,14 @@ fn classification(
     let settle_headers = ["T", "accuracy", "NLL", "ECE", "mean |p_T - p_final|"];
     let md = format!(
         "# Monte Carlo dropout uncertainty: {dataset} {}\n\n{}\n## Uncertainty (nats), T = {}\n\n{}\n## How many samples\n\n{}\n![reliability](reliability.svg)\n",
-        args.split,
+        args.run.split,
         markdown_table(&score_headers, &score_rows),
         mc.passes,
         markdown_table(&group_headers, &group_rows),
         markdown_table(&settle_headers, &settle_rows),
     );
     write(&out.join("uncertainty.md"), &md)?;
-    if !args.quiet {
+    if !args.run.quiet {
         print!(
             "{}\n{}\n{}",
             text_table(&score_headers, &score_rows),
@@ -393,7 +408,7 @@ fn regression(
         &out.join("uncertainty.json"),
         &serde_json::to_string_pretty(&r).map_err(|e| CliError::runtime(e.to_string()))?,
     )?;
-    if !args.quiet {
+    if !args.run.quiet {
         println!(
             "RMSE weight scaling {:.4}, MC ({} passes) {:.4}; test log-likelihood {:.4} (tau {tau}); mean predictive sd {:.4}",
             r.rmse_weight_scaling, r.samples, r.rmse_mc, r.test_log_likelihood, r.predictive_sd_mean
@@ -469,25 +484,20 @@ pub fn ensemble(args: &EnsembleArgs) -> CliResult {
         data,
         mut model,
         dataset,
-    } = load_run(
-        &args.run_dir,
-        args.dataset.as_deref(),
-        args.data_dir.as_deref(),
-        &args.split,
-    )?;
+    } = args.run.load(&args.run.run_dir)?;
     let Targets::Classes(labels) = &data.y else {
         return Err(CliError::usage(format!(
             "{}: a regression model; the ensemble analysis compares classifiers (use `droplab analyze uncertainty --tau` for regression)",
-            args.run_dir.display()
+            args.run.run_dir.display()
         )));
     };
-    let threads = Threads::new(args.threads.filter(|&t| t > 0))?;
+    let threads = args.run.threads()?;
     let start = std::time::Instant::now();
     let thinned = ensemble::thinned_networks(&mut model, &data, args.networks, args.seed, &threads)?;
     if !thinned.stochastic() {
         return Err(CliError::usage(format!(
             "{}: the model has no active dropout, so every thinned network is the same network (train it with --dropout)",
-            args.run_dir.display()
+            args.run.run_dir.display()
         )));
     }
     let k = thinned.k;
@@ -528,7 +538,7 @@ pub fn ensemble(args: &EnsembleArgs) -> CliResult {
         Err(e) => Err(e.to_string()),
     };
     let bagged = if args.bagged > 0 {
-        if !args.quiet {
+        if !args.run.quiet {
             eprintln!("training {} bagged networks without dropout...", args.bagged);
         }
         let (singles, by_k) = bag(&record.config, args.bagged, &data, labels, &threads)?;
@@ -550,10 +560,7 @@ pub fn ensemble(args: &EnsembleArgs) -> CliResult {
     };
     let best_single = singles.iter().copied().fold(f64::INFINITY, f64::min);
     let worst_single = singles.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| args.run_dir.join("analysis").join("ensemble"));
+    let out = args.run.out_dir("ensemble");
     let arith: Vec<(f64, f64)> = rows.iter().map(|r| (r.k as f64, r.thinned_arithmetic)).collect();
     let geo: Vec<(f64, f64)> = rows.iter().map(|r| (r.k as f64, r.thinned_geometric)).collect();
     let mcp: Vec<(f64, f64)> = rows.iter().map(|r| (r.k as f64, r.mc_dropout)).collect();
@@ -582,7 +589,7 @@ pub fn ensemble(args: &EnsembleArgs) -> CliResult {
         });
     }
     let svg = error_vs_k_svg(
-        &format!("{dataset} {}: averaging thinned networks", args.split),
+        &format!("{dataset} {}: averaging thinned networks", args.run.split),
         &curves,
         &match &exact {
             Ok(e) => vec![("weight scaling", ws_err), ("exact average over all masks", *e)],
@@ -593,9 +600,9 @@ pub fn ensemble(args: &EnsembleArgs) -> CliResult {
     .map_err(|e| CliError::runtime(e.to_string()))?;
     write(&out.join("error_vs_k.svg"), &svg)?;
     let json = serde_json::json!({
-        "run": args.run_dir.display().to_string(),
+        "run": args.run.run_dir.display().to_string(),
         "dataset": dataset,
-        "split": args.split,
+        "split": args.run.split,
         "examples": data.len(),
         "networks": args.networks,
         "seed": args.seed,
@@ -666,13 +673,13 @@ pub fn ensemble(args: &EnsembleArgs) -> CliResult {
 {}
 ![error against k](error_vs_k.svg)
 ",
-        args.split,
+        args.run.split,
         args.networks,
         args.seed,
         markdown_table(&headers, &table_rows)
     );
     write(&out.join("ensemble.md"), &md)?;
-    if !args.quiet {
+    if !args.run.quiet {
         print!("{}", text_table(&headers, &table_rows));
         println!("{summary}");
         println!(
@@ -692,19 +699,16 @@ struct CoadRun {
 
 /// `droplab analyze coadaptation`.
 pub fn coadaptation(args: &CoadaptationArgs) -> CliResult {
-    let threads = Threads::new(args.threads.filter(|&t| t > 0))?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| args.run_dir.join("analysis").join("coadaptation"));
-    let dirs: Vec<&PathBuf> = std::iter::once(&args.run_dir)
+    let threads = args.run.threads()?;
+    let out = args.run.out_dir("coadaptation");
+    let dirs: Vec<&PathBuf> = std::iter::once(&args.run.run_dir)
         .chain(args.compare.as_ref())
         .collect();
     let start = std::time::Instant::now();
     let mut runs = Vec::new();
     let mut features = Vec::new();
     for dir in &dirs {
-        let LoadedRun { data, mut model, .. } = load_run(dir, None, args.data_dir.as_deref(), &args.split)?;
+        let LoadedRun { data, mut model, .. } = args.run.load(dir)?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
@@ -756,7 +760,7 @@ pub fn coadaptation(args: &CoadaptationArgs) -> CliResult {
         })
         .collect();
     let svg = activation_histogram_svg(
-        &format!("first hidden layer activations ({})", args.split),
+        &format!("first hidden layer activations ({})", args.run.split),
         &hists,
     )
     .map_err(|e| CliError::runtime(e.to_string()))?;
@@ -790,7 +794,7 @@ pub fn coadaptation(args: &CoadaptationArgs) -> CliResult {
         })
         .collect();
     let json = serde_json::json!({
-        "split": args.split,
+        "split": args.run.split,
         "runs": runs.iter().zip(&dirs).map(|(r, d)| serde_json::json!({
             "run": d.display().to_string(),
             "name": r.name,
@@ -815,11 +819,11 @@ pub fn coadaptation(args: &CoadaptationArgs) -> CliResult {
     let images: String = features.iter().map(|f| format!("![{0}]({0})\n", f.0)).collect();
     let md = format!(
         "# Hidden units ({})\n\nSparsity: the fraction of activations at or below 1e-6. Mean |corr|: over pairs of units that vary.\n\n{}\n![activations](activations.svg)\n{images}",
-        args.split,
+        args.run.split,
         markdown_table(&headers, &rows)
     );
     write(&out.join("coadaptation.md"), &md)?;
-    if !args.quiet {
+    if !args.run.quiet {
         print!("{}", text_table(&headers, &rows));
         println!(
             "({:.1}s); written to {}",
@@ -835,7 +839,7 @@ fn no_dropout_check(mc: &McSamples, args: &UncertaintyArgs) -> CliResult {
     if mc.passes > 1 && !mc.stochastic() {
         return Err(CliError::usage(format!(
             "{}: the model has no active dropout, so Monte Carlo passes all agree (train it with --dropout)",
-            args.run_dir.display()
+            args.run.run_dir.display()
         )));
     }
     Ok(())

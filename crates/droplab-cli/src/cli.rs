@@ -56,38 +56,23 @@ pub enum AnalyzeCommand {
 
 #[derive(Debug, Args)]
 pub struct CoadaptationArgs {
-    /// A run directory written by `droplab train`.
-    pub run_dir: PathBuf,
+    #[command(flatten)]
+    pub run: RunInput,
     /// Another run to show side by side (e.g. the same network without dropout).
     #[arg(long, value_name = "RUN_DIR")]
     pub compare: Option<PathBuf>,
-    /// test | val | train | all.
-    #[arg(long, default_value = "test")]
-    pub split: String,
     /// Bins of the activation histograms.
     #[arg(long, default_value_t = 30)]
     pub bins: usize,
     /// First-layer units drawn as images.
     #[arg(long, default_value_t = 36)]
     pub units: usize,
-    /// Directory of fetched datasets.
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Threads (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Output directory (default: RUN_DIR/analysis/coadaptation).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// No tables on the terminal.
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct EnsembleArgs {
-    /// A run directory written by `droplab train`.
-    pub run_dir: PathBuf,
+    #[command(flatten)]
+    pub run: RunInput,
     /// Thinned networks to sample (each a fixed mask per unit).
     #[arg(long, default_value_t = 100)]
     pub networks: usize,
@@ -98,6 +83,13 @@ pub struct EnsembleArgs {
     /// of the training split (bagging), and average them (this trains; the rest does not).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub bagged: usize,
+}
+
+/// The run an analysis reads, the data it uses, and where it writes.
+#[derive(Debug, Args)]
+pub struct RunInput {
+    /// A run directory written by `droplab train`.
+    pub run_dir: PathBuf,
     /// test | val | train | all.
     #[arg(long, default_value = "test")]
     pub split: String,
@@ -110,7 +102,7 @@ pub struct EnsembleArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Output directory (default: RUN_DIR/analysis/ensemble).
+    /// Output directory (default: RUN_DIR/analysis/ANALYSIS).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// No tables on the terminal.
@@ -120,35 +112,17 @@ pub struct EnsembleArgs {
 
 #[derive(Debug, Args)]
 pub struct UncertaintyArgs {
-    /// A run directory written by `droplab train`.
-    pub run_dir: PathBuf,
+    #[command(flatten)]
+    pub run: RunInput,
     /// Monte Carlo passes.
     #[arg(long, default_value_t = 100)]
     pub samples: usize,
-    /// test | val | train | all.
-    #[arg(long, default_value = "test")]
-    pub split: String,
     /// Confidence bins of the reliability diagram and ECE.
     #[arg(long, default_value_t = 15)]
     pub bins: usize,
     /// Regression: the model precision tau of the Gaussian likelihood.
     #[arg(long)]
     pub tau: Option<f64>,
-    /// Evaluate on another dataset.
-    #[arg(long)]
-    pub dataset: Option<String>,
-    /// Directory of fetched datasets.
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Threads (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Output directory (default: RUN_DIR/analysis/uncertainty).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// No tables on the terminal.
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -250,31 +250,33 @@ fn wait_for(
 }
 
 /// Slower trials (bigger network, more epochs) so that a worker can be killed mid-trial.
+fn slow_args<'a>(grid: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "tune",
+        "--dataset",
+        "digits",
+        "--model",
+        "mlp:64-256-256-10",
+        "--epochs",
+        "15",
+        "--threads",
+        "1",
+        "--folds",
+        "2",
+        "--sampler",
+        "grid",
+        "--space",
+        grid,
+        "--out",
+        "st",
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+/// Creates the slow study without running it.
 fn slow_study(cwd: &Path, grid: &str) {
-    let o = droplab(
-        cwd,
-        &[
-            "tune",
-            "--dataset",
-            "digits",
-            "--model",
-            "mlp:64-256-256-10",
-            "--epochs",
-            "15",
-            "--threads",
-            "1",
-            "--folds",
-            "2",
-            "--sampler",
-            "grid",
-            "--space",
-            grid,
-            "--out",
-            "st",
-            "--workers",
-            "0",
-        ],
-    );
+    let o = droplab(cwd, &slow_args(grid, &["--workers", "0"]));
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
@@ -339,28 +341,10 @@ fn a_study_resumes_after_all_workers_were_killed() {
     // The same command resumes the study: killed trials come back after 2 s without a beat.
     let o = droplab(
         cwd,
-        &[
-            "tune",
-            "--dataset",
-            "digits",
-            "--model",
-            "mlp:64-256-256-10",
-            "--epochs",
-            "15",
-            "--threads",
-            "1",
-            "--folds",
-            "2",
-            "--sampler",
-            "grid",
-            "--space",
+        &slow_args(
             "dropout.hidden=[0.1,0.3,0.5,0.7]",
-            "--out",
-            "st",
-            "--stale-secs",
-            "2",
-            "--quiet",
-        ],
+            &["--stale-secs", "2", "--quiet"],
+        ),
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let j = study_json(&cwd.join("st"));

@@ -34,6 +34,9 @@ pub fn evaluate(
     })
 }
 
+/// What [`forward_passes`] calls per batch and pass: `(pass, rows, output, model)`.
+pub type PassVisitor<'a> = dyn FnMut(usize, &[usize], &Tensor, &Sequential) + Send + 'a;
+
 /// Runs `passes` forward passes of `model` in `mode` over `data`, in batches of `batch`,
 /// calling `visit(pass, rows, output, model)` with each batch's example indices and output
 /// (the model, for its intermediate activations). Pass `p` of batch `b` is keyed by step
@@ -46,7 +49,7 @@ pub fn forward_passes(
     passes: usize,
     batch: usize,
     threads: &Threads,
-    visit: &mut (dyn FnMut(usize, &[usize], &Tensor, &Sequential) + Send),
+    visit: &mut PassVisitor<'_>,
 ) -> Result<()> {
     let par = threads.par();
     threads.install(|| {
