@@ -5,6 +5,8 @@
 #   127.0.0.1 only, trust authentication; exports DROPLAB_TEST_PG.
 # - Slurm with munge (Debian slurm-wlm): one node (this machine) with one partition, daemons
 #   started by hand (no systemd); exports DROPLAB_TEST_SLURM=1 once `sinfo` answers.
+# - Headless Chromium (Debian chromium-headless-shell) for the test that loads the HTML
+#   report in a real browser; exports DROPLAB_TEST_BROWSER.
 
 ci_sudo=""
 if [ "$(id -u)" != 0 ]; then ci_sudo="sudo"; fi
@@ -14,6 +16,7 @@ ci_install() {
     command -v munged >/dev/null || missing+=(munge)
     command -v slurmctld >/dev/null || missing+=(slurm-wlm)
     ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || missing+=(postgresql)
+    command -v chromium-headless-shell >/dev/null || missing+=(chromium-headless-shell)
     if [ ${#missing[@]} -gt 0 ]; then
         # No daemon may start during the install (our own instances start below, on
         # 127.0.0.1), and PostgreSQL gets no default cluster.
@@ -136,6 +139,8 @@ ci_services_stop() {
 }
 
 ci_install
+DROPLAB_TEST_BROWSER=$(command -v chromium-headless-shell)
+export DROPLAB_TEST_BROWSER
 ci_pg_start
 ci_slurm_start
 trap ci_services_stop EXIT

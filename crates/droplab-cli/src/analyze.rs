@@ -373,36 +373,28 @@ fn regression(
             y.cols()
         )));
     }
-    let ws = McSamples::collect(model, data, Mode::Eval, 1, 500, false, threads)?;
-    let mc = McSamples::collect(model, data, Mode::MonteCarlo, args.samples, 500, false, threads)?;
-    no_dropout_check(&mc, args)?;
-    let n = data.len();
-    let mut se_ws = 0.0;
-    let mut se_mc = 0.0;
-    let mut ll = 0.0;
-    let mut sd = 0.0;
-    let mean = mc.mean(mc.passes);
-    for i in 0..n {
-        let target = y.row(i)[0];
-        let outs: Vec<f32> = (0..mc.passes).map(|t| mc.get(t, i)[0]).collect();
-        se_ws += (ws.get(0, i)[0] as f64 - target as f64).powi(2);
-        se_mc += (mean[i] as f64 - target as f64).powi(2);
-        ll += uncertainty::gaussian_log_likelihood(&outs, target, tau);
-        let var = outs
-            .iter()
-            .map(|&o| (o as f64 - mean[i] as f64).powi(2))
-            .sum::<f64>()
-            / mc.passes as f64
-            + 1.0 / tau;
-        sd += var.sqrt();
+    let targets: Vec<f32> = (0..data.len()).map(|i| y.row(i)[0]).collect();
+    let ws = uncertainty::gaussian_mc(model, data, &targets, Mode::Eval, 1, tau, (1.0, 0.0), threads)?;
+    let mc = uncertainty::gaussian_mc(
+        model,
+        data,
+        &targets,
+        Mode::MonteCarlo,
+        args.samples,
+        tau,
+        (1.0, 0.0),
+        threads,
+    )?;
+    if args.samples > 1 && !mc.stochastic() {
+        return Err(no_dropout(args));
     }
     let r = RegressionScores {
-        samples: mc.passes,
+        samples: args.samples,
         tau,
-        rmse_weight_scaling: (se_ws / n as f64).sqrt(),
-        rmse_mc: (se_mc / n as f64).sqrt(),
-        test_log_likelihood: ll / n as f64,
-        predictive_sd_mean: sd / n as f64,
+        rmse_weight_scaling: ws.rmse(),
+        rmse_mc: mc.rmse(),
+        test_log_likelihood: mc.log_likelihood(),
+        predictive_sd_mean: mc.mean_predictive_sd(),
     };
     write(
         &out.join("uncertainty.json"),
@@ -835,12 +827,16 @@ pub fn coadaptation(args: &CoadaptationArgs) -> CliResult {
 }
 
 /// Refuses a model whose Monte Carlo passes all agree: it has no dropout to sample.
+fn no_dropout(args: &UncertaintyArgs) -> CliError {
+    CliError::usage(format!(
+        "{}: the model has no active dropout, so Monte Carlo passes all agree (train it with --dropout)",
+        args.run.run_dir.display()
+    ))
+}
+
 fn no_dropout_check(mc: &McSamples, args: &UncertaintyArgs) -> CliResult {
     if mc.passes > 1 && !mc.stochastic() {
-        return Err(CliError::usage(format!(
-            "{}: the model has no active dropout, so Monte Carlo passes all agree (train it with --dropout)",
-            args.run.run_dir.display()
-        )));
+        return Err(no_dropout(args));
     }
     Ok(())
 }

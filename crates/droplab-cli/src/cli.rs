@@ -37,11 +37,26 @@ pub enum Command {
         #[command(subcommand)]
         command: AnalyzeCommand,
     },
+    /// Render a run, study, paper or analysis directory as one self-contained HTML page.
+    Report(ReportArgs),
     /// Datasets.
     Data {
         #[command(subcommand)]
         command: DataCommand,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The directory: a run, a study, a paper run or an analysis (and what lies inside it).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Where to write the page (default: DIR/report.html).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print nothing on success.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,16 +231,24 @@ pub enum PaperCommand {
     /// The recipes, their sources and published numbers.
     List,
     /// Run a recipe (or a group, e.g. srivastava2014-table9) over seeds; writes results.md/json.
-    Run(PaperRunArgs),
+    Run(Box<PaperRunArgs>),
 }
 
 #[derive(Debug, Args)]
 pub struct PaperRunArgs {
-    /// A recipe name or a group prefix (see `droplab paper list`).
+    /// A recipe name or a group prefix (see `droplab paper list`); several, comma-separated,
+    /// share one table.
     pub name: String,
-    /// Seeds per recipe (the recipe's seed, +1, +2, ...).
+    /// Seeds per recipe (the recipe's seed, +1, +2, ...). UCI recipes run over the set's
+    /// splits instead.
     #[arg(long, default_value_t = 3)]
     pub seeds: usize,
+    /// UCI recipes: only the first N splits (a quick check).
+    #[arg(long, value_name = "N")]
+    pub splits: Option<usize>,
+    /// UCI recipes: Monte Carlo passes at validation and test time (default: the recipe's).
+    #[arg(long, value_name = "T")]
+    pub mc_samples: Option<usize>,
     /// Shorten every run to E epochs (a quick check).
     #[arg(long)]
     pub epochs: Option<usize>,

@@ -58,6 +58,41 @@ pub struct RecipeInfo {
     pub row: String,
     /// The published test error, in percent.
     pub published_test_error: Option<f64>,
+    /// A UCI regression benchmark in the protocol of Gal & Ghahramani 2016.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uci: Option<UciProtocol>,
+}
+
+/// The protocol of Gal & Ghahramani 2016 on one UCI set (`data.dataset = "uci:SET"`): on each
+/// train/test split, every (dropout rate, tau) of the set's grid is trained on the first
+/// `1 - validation_fraction` of the training rows and scored by Monte Carlo log-likelihood on
+/// the rest; the best pair is retrained on all training rows and scored on the test rows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UciProtocol {
+    /// The published test RMSE: mean and standard error over splits.
+    pub published_rmse: Option<[f64; 2]>,
+    /// The published test log-likelihood: mean and standard error over splits.
+    pub published_ll: Option<[f64; 2]>,
+    /// Monte Carlo passes at validation and test time.
+    pub mc_samples: usize,
+    /// Share of each split's training rows (the last ones) held out to choose the grid point.
+    pub validation_fraction: f64,
+    /// Prior length-scale `l`: the L2 weight is `l^2 (1 - p) / (2 N tau)` (the paper's eq. 7),
+    /// in Keras' convention of `reg * sum w^2`.
+    pub lengthscale: f64,
+}
+
+impl Default for UciProtocol {
+    fn default() -> Self {
+        UciProtocol {
+            published_rmse: None,
+            published_ll: None,
+            mc_samples: 10_000,
+            validation_fraction: 0.2,
+            lengthscale: 0.01,
+        }
+    }
 }
 
 /// Everything a run needs.

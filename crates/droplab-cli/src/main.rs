@@ -13,9 +13,11 @@ mod demo;
 mod error;
 mod eval_cmd;
 mod fetch;
+mod gal2016;
 mod overrides;
 mod paper;
 mod record;
+mod report_cmd;
 mod train_cmd;
 mod tune;
 mod weights;
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Analyze {
             command: AnalyzeCommand::Coadaptation(args),
         } => analyze::coadaptation(&args),
+        Command::Report(args) => report_cmd::run(&args),
         Command::Tune(args) => tune::run(&args),
         Command::Worker(args) => tune::worker(&args),
         Command::Data {

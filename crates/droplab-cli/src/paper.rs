@@ -47,6 +47,15 @@ pub const RECIPES: &[Recipe] = &[
     recipe!("tf-deep-mnist-cnn"),
     recipe!("japanese-vowels-lstm-baseline"),
     recipe!("japanese-vowels-lstm-variational"),
+    recipe!("gal2016-uci-boston"),
+    recipe!("gal2016-uci-concrete"),
+    recipe!("gal2016-uci-energy"),
+    recipe!("gal2016-uci-kin8nm"),
+    recipe!("gal2016-uci-naval"),
+    recipe!("gal2016-uci-power"),
+    recipe!("gal2016-uci-protein"),
+    recipe!("gal2016-uci-wine"),
+    recipe!("gal2016-uci-yacht"),
 ];
 
 /// Parses a recipe into its run config.
@@ -56,7 +65,19 @@ pub fn parse(r: &Recipe) -> CliResult<RunConfig> {
 
 /// The recipes `name` selects: one by its full name, or a group by prefix
 /// (`srivastava2014-table9` selects every row of Table 9).
+/// Several, comma-separated, run one after the other into one table.
 pub fn select(name: &str) -> CliResult<Vec<&'static Recipe>> {
+    if name.contains(',') {
+        let mut all = Vec::new();
+        for n in name.split(',').filter(|n| !n.is_empty()) {
+            for r in select(n)? {
+                if !all.iter().any(|a: &&Recipe| a.name == r.name) {
+                    all.push(r);
+                }
+            }
+        }
+        return Ok(all);
+    }
     let exact: Vec<_> = RECIPES.iter().filter(|r| r.name == name).collect();
     if !exact.is_empty() {
         return Ok(exact);
@@ -81,19 +102,25 @@ pub fn list() -> CliResult {
     for r in RECIPES {
         let c = parse(r)?;
         let info = c.recipe.unwrap_or_default();
+        let published = match (&info.published_test_error, &info.uci) {
+            (Some(e), _) => format!("{e:.2} %"),
+            (None, Some(u)) => match (u.published_rmse, u.published_ll) {
+                (Some([r, _]), Some([l, _])) => format!("RMSE {r}, LL {l}"),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        };
         rows.push(vec![
             r.name.to_string(),
             info.source,
             info.row,
-            info.published_test_error
-                .map(|e| format!("{e:.2} %"))
-                .unwrap_or_default(),
+            published,
             c.train.epochs.to_string(),
         ]);
     }
     println!(
         "{}",
-        text_table(&["recipe", "source", "row", "published error", "epochs"], &rows)
+        text_table(&["recipe", "source", "row", "published", "epochs"], &rows)
     );
     Ok(())
 }
@@ -131,6 +158,24 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         return Err(CliError::usage("--seeds must be at least 1"));
     }
     let recipes = select(&args.name)?;
+    let uci = recipes
+        .iter()
+        .map(|r| Ok(parse(r)?.recipe.and_then(|i| i.uci).is_some()))
+        .collect::<CliResult<Vec<bool>>>()?;
+    if uci.iter().all(|&u| u) {
+        return crate::gal2016::run(&recipes, args);
+    }
+    if uci.iter().any(|&u| u) {
+        return Err(CliError::usage(format!(
+            "paper run {}: the group mixes UCI regression recipes with classification ones; run them apart",
+            args.name
+        )));
+    }
+    if args.splits.is_some() || args.mc_samples.is_some() {
+        return Err(CliError::usage(
+            "--splits and --mc-samples are for the UCI recipes (gal2016-uci-*)",
+        ));
+    }
     let out = args
         .out
         .clone()
@@ -279,7 +324,18 @@ mod tests {
             // Reproductions carry the published number; the JapaneseVowels pair is droplab's
             // own dropout-against-baseline comparison, without one.
             let own = c.data.dataset == "japanese-vowels";
-            assert_eq!(info.published_test_error.is_some(), !own, "{}", r.name);
+            let published = info.published_test_error.is_some()
+                || info
+                    .uci
+                    .as_ref()
+                    .is_some_and(|u| u.published_rmse.is_some() && u.published_ll.is_some());
+            assert_eq!(published, !own, "{}", r.name);
+            assert_eq!(
+                info.uci.is_some(),
+                c.data.dataset.starts_with("uci:"),
+                "{}",
+                r.name
+            );
             assert!(!info.source.is_empty());
         }
     }
@@ -310,6 +366,12 @@ mod tests {
                 .count()
         );
         assert_eq!(select("keras-mnist-mlp").unwrap().len(), 1);
+        assert_eq!(select("gal2016-uci").unwrap().len(), 9);
+        let two = select("gal2016-uci-yacht,hinton2012-standard,gal2016-uci-yacht").unwrap();
+        assert_eq!(
+            two.iter().map(|r| r.name).collect::<Vec<_>>(),
+            ["gal2016-uci-yacht", "hinton2012-standard"]
+        );
         assert!(select("nope").is_err());
     }
 }

@@ -106,3 +106,114 @@ fn paper_run_of_an_unknown_recipe() {
         &["hinton2099", "paper list"],
     );
 }
+
+/// A UCI set in the layout of Gal & Ghahramani's splits: `y = x0 - 2 x1 + noise`, 60 rows,
+/// two splits, a 2 x 2 grid.
+fn synthetic_uci(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut data = String::new();
+    for i in 0..60 {
+        let (a, b, c) = ((i % 7) as f32, (i % 5) as f32 * 0.5, (i % 3) as f32);
+        let noise = ((i * 37 % 11) as f32 - 5.0) * 0.05;
+        data.push_str(&format!("{a} {b} {c} {}\n", a - 2.0 * b + noise));
+    }
+    let w = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    w("data.txt", &data);
+    w("index_features.txt", "0\n1\n2\n");
+    w("index_target.txt", "3\n");
+    w("n_splits.txt", "2\n");
+    w("dropout_rates.txt", "0.05\n0.1\n");
+    w("tau_values.txt", "1.0\n2.0\n");
+    for k in 0..2 {
+        let test: Vec<usize> = (0..60).filter(|i| i % 6 == k).collect();
+        let train: Vec<usize> = (0..60).filter(|i| i % 6 != k).collect();
+        let lines = |v: &[usize]| v.iter().map(|i| format!("{i}\n")).collect::<String>();
+        w(&format!("index_train_{k}.txt"), &lines(&train));
+        w(&format!("index_test_{k}.txt"), &lines(&test));
+    }
+}
+
+#[test]
+fn uci_recipe_runs_the_gal_protocol_per_split_and_writes_its_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    synthetic_uci(&tmp.path().join("data/uci-gal2016/yacht"));
+    let o = droplab(
+        tmp.path(),
+        &[
+            "paper",
+            "run",
+            "gal2016-uci-yacht",
+            "--data-dir",
+            "data",
+            "--epochs",
+            "3",
+            "--mc-samples",
+            "20",
+            "--threads",
+            "2",
+            "--quiet",
+            "--out",
+            "out",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(tmp.path().join("out/results.md")).unwrap();
+    // The paper's number beside droplab's.
+    assert!(md.contains("RMSE paper") && md.contains("1.110 ± 0.090"), "{md}");
+    assert!(md.contains("-1.550 ± 0.030"), "{md}");
+    let j = json(&tmp.path().join("out/results.json"));
+    let set = &j[0];
+    assert_eq!(set["splits"], 2);
+    assert_eq!(set["mc_samples"], 20);
+    for s in set["per_split"].as_array().unwrap() {
+        // Every grid point was scored on validation, and the chosen one is the best of them.
+        let c = s["candidates"].as_array().unwrap();
+        assert_eq!(c.len(), 4);
+        let best = c
+            .iter()
+            .max_by(|a, b| {
+                let ll = |v: &serde_json::Value| v["validation"]["log_likelihood"].as_f64().unwrap();
+                ll(a).total_cmp(&ll(b))
+            })
+            .unwrap();
+        assert_eq!(s["dropout"], best["dropout"]);
+        assert_eq!(s["tau"], best["tau"]);
+        assert!(s["test"]["rmse"].as_f64().unwrap().is_finite());
+    }
+    let rmse = set["rmse"][0].as_f64().unwrap();
+    assert!(rmse > 0.0 && rmse < 10.0, "{rmse}");
+}
+
+#[test]
+fn uci_bad_input_names_the_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data/uci-gal2016/yacht");
+    let run = |cwd: &std::path::Path| {
+        droplab(
+            cwd,
+            &[
+                "paper",
+                "run",
+                "gal2016-uci-yacht",
+                "--data-dir",
+                "data",
+                "--epochs",
+                "1",
+                "--quiet",
+            ],
+        )
+    };
+    let o = run(tmp.path());
+    assert_usage_error(&o, &["uci-gal2016/yacht/data.txt", "data directory"]);
+    synthetic_uci(&dir);
+    let mut data = std::fs::read_to_string(dir.join("data.txt")).unwrap();
+    data = data.replacen("\n", "\n1 2 x 4\n", 1);
+    std::fs::write(dir.join("data.txt"), data).unwrap();
+    let o = run(tmp.path());
+    assert_usage_error(&o, &["data.txt:2", "'x'"]);
+    synthetic_uci(&dir);
+    std::fs::write(dir.join("index_test_1.txt"), "3\n99\n").unwrap();
+    let o = run(tmp.path());
+    assert_usage_error(&o, &["index_test_1.txt", "99"]);
+    assert!(!tmp.path().join("runs").exists(), "nothing written");
+}

@@ -14,6 +14,7 @@
 //! - [`activation_histogram_svg`] and [`features_svg`]: hidden activations and first-layer
 //!   weights drawn as images.
 //! - [`markdown_table`] and [`text_table`]: aligned tables for reports and the terminal.
+//! - [`html::page`]: one self-contained HTML page of sections (tables, Markdown, inline SVG).
 //!
 //! The SVG output is self-contained (no fonts, images or style sheets are referenced); text is
 //! emitted as `<text>` elements in the generic `sans-serif` family.
@@ -22,6 +23,7 @@ mod calibration;
 mod coadaptation;
 mod curves;
 mod ensemble;
+pub mod html;
 mod search;
 mod table;
 

@@ -273,6 +273,160 @@ pub fn gaussian_log_likelihood(outputs: &[f32], y: f32, tau: f64) -> f64 {
     lse - t.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln() + 0.5 * tau.ln()
 }
 
+/// Monte Carlo predictions of a one-output regression model, accumulated pass by pass
+/// without keeping the passes (10,000 passes over 10,000 examples would take 400 MB): per
+/// example the sum and sum of squares of the predictions and a running log-sum-exp of the
+/// Gaussian log-likelihood terms. Outputs are mapped to the target's units by
+/// `output * scale + shift` (a model trained on standardized targets) before anything else.
+#[derive(Clone, Debug)]
+pub struct GaussianMc {
+    tau: f64,
+    scale: f64,
+    shift: f64,
+    y: Vec<f64>,
+    sum: Vec<f64>,
+    sumsq: Vec<f64>,
+    lse_max: Vec<f64>,
+    lse_sum: Vec<f64>,
+    count: Vec<u32>,
+    first: Vec<f32>,
+    varies: bool,
+}
+
+impl GaussianMc {
+    /// An empty accumulator for targets `y` (in their own units) and model precision `tau`.
+    pub fn new(y: &[f32], tau: f64, scale: f64, shift: f64) -> Self {
+        let n = y.len();
+        GaussianMc {
+            tau,
+            scale,
+            shift,
+            y: y.iter().map(|&v| v as f64).collect(),
+            sum: vec![0.0; n],
+            sumsq: vec![0.0; n],
+            lse_max: vec![f64::NEG_INFINITY; n],
+            lse_sum: vec![0.0; n],
+            count: vec![0; n],
+            first: vec![0.0; n],
+            varies: false,
+        }
+    }
+
+    /// Adds one pass's raw output for example `i`.
+    pub fn push(&mut self, i: usize, output: f32) {
+        if self.count[i] == 0 {
+            self.first[i] = output;
+        } else if output != self.first[i] {
+            self.varies = true;
+        }
+        let p = output as f64 * self.scale + self.shift;
+        self.sum[i] += p;
+        self.sumsq[i] += p * p;
+        self.count[i] += 1;
+        let a = -0.5 * self.tau * (self.y[i] - p).powi(2);
+        let m = self.lse_max[i];
+        if a > m {
+            self.lse_sum[i] = self.lse_sum[i] * (m - a).exp() + 1.0;
+            self.lse_max[i] = a;
+        } else {
+            self.lse_sum[i] += (a - m).exp();
+        }
+    }
+
+    /// The Monte Carlo mean prediction of each example.
+    pub fn means(&self) -> Vec<f64> {
+        self.sum
+            .iter()
+            .zip(&self.count)
+            .map(|(s, &c)| s / c.max(1) as f64)
+            .collect()
+    }
+
+    /// Root mean squared error of the Monte Carlo mean.
+    pub fn rmse(&self) -> f64 {
+        let n = self.y.len().max(1) as f64;
+        let se: f64 = self
+            .means()
+            .iter()
+            .zip(&self.y)
+            .map(|(m, y)| (m - y).powi(2))
+            .sum();
+        (se / n).sqrt()
+    }
+
+    /// Mean over examples of [`gaussian_log_likelihood`].
+    pub fn log_likelihood(&self) -> f64 {
+        let n = self.y.len().max(1) as f64;
+        let c = -0.5 * (2.0 * std::f64::consts::PI).ln() + 0.5 * self.tau.ln();
+        let total: f64 = (0..self.y.len())
+            .map(|i| self.lse_max[i] + self.lse_sum[i].ln() - (self.count[i].max(1) as f64).ln() + c)
+            .sum();
+        total / n
+    }
+
+    /// Whether any two passes over one example differed (false: no active dropout).
+    pub fn stochastic(&self) -> bool {
+        self.varies
+    }
+
+    /// Mean predictive standard deviation: the spread of the passes plus the model noise
+    /// `1 / tau`.
+    pub fn mean_predictive_sd(&self) -> f64 {
+        let n = self.y.len().max(1) as f64;
+        let total: f64 = (0..self.y.len())
+            .map(|i| {
+                let c = self.count[i].max(1) as f64;
+                let m = self.sum[i] / c;
+                ((self.sumsq[i] / c - m * m).max(0.0) + 1.0 / self.tau).sqrt()
+            })
+            .sum();
+        total / n
+    }
+}
+
+/// Runs `passes` forward passes of a one-output regression model in `mode` over `data` and
+/// accumulates them against the targets `y` (in their own units; the outputs are mapped by
+/// `scale` and `shift` as in [`GaussianMc`]).
+#[allow(clippy::too_many_arguments)]
+pub fn gaussian_mc(
+    model: &mut Sequential,
+    data: &Dataset,
+    y: &[f32],
+    mode: Mode,
+    passes: usize,
+    tau: f64,
+    (scale, shift): (f64, f64),
+    threads: &Threads,
+) -> Result<GaussianMc> {
+    let k: usize = model.output_shape().iter().product();
+    if k != 1 || y.len() != data.len() {
+        return Err(Error::config(
+            "gaussian_mc",
+            format!(
+                "needs one regression output and one target per example (model outputs {k}, {} targets for {} examples)",
+                y.len(),
+                data.len()
+            ),
+        ));
+    }
+    let mut acc = GaussianMc::new(y, tau, scale, shift);
+    // Large batches: the passes of a small network are cheap, the per-pass overhead is not.
+    forward_passes(
+        model,
+        data,
+        mode,
+        passes.max(1),
+        4096,
+        threads,
+        &mut |_, rows, out, _| {
+            for (r, &i) in rows.iter().enumerate() {
+                acc.push(i, out.row(r)[0]);
+            }
+        },
+    )?;
+    Ok(acc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,5 +492,45 @@ mod tests {
             ((-0.5f64).exp() + (-4.5f64).exp()).ln() - 2f64.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln();
         let ll = gaussian_log_likelihood(&[0.0, 4.0], 1.0, 1.0);
         assert!((ll - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn streaming_gaussian_mc_matches_the_batch_formulas() {
+        // Two examples, three passes, outputs standardized with scale 2 and shift 1.
+        let raw = [[0.5f32, -1.0], [1.5, 0.0], [-0.5, 2.0]];
+        let y = [2.5f32, 0.0];
+        let tau = 0.7;
+        let mut acc = GaussianMc::new(&y, tau, 2.0, 1.0);
+        for pass in &raw {
+            for (i, &o) in pass.iter().enumerate() {
+                acc.push(i, o);
+            }
+        }
+        let outs = |i: usize| -> Vec<f32> { raw.iter().map(|p| p[i] * 2.0 + 1.0).collect() };
+        // Means: example 0 (2, 4, 0) -> 2; example 1 (-1, 1, 5) -> 5/3.
+        let rmse = (((2.0f64 - 2.5).powi(2) + (5.0f64 / 3.0).powi(2)) / 2.0).sqrt();
+        assert!((acc.rmse() - rmse).abs() < 1e-12, "{}", acc.rmse());
+        let ll = (gaussian_log_likelihood(&outs(0), y[0], tau)
+            + gaussian_log_likelihood(&outs(1), y[1], tau))
+            / 2.0;
+        assert!(
+            (acc.log_likelihood() - ll).abs() < 1e-9,
+            "{} {ll}",
+            acc.log_likelihood()
+        );
+        // Spread of (2, 4, 0): variance 8/3; of (-1, 1, 5): 56/9 - (5/3)^2... computed directly.
+        let var = |v: &[f32]| {
+            let m = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
+            v.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / v.len() as f64
+        };
+        let sd = ((var(&outs(0)) + 1.0 / tau).sqrt() + (var(&outs(1)) + 1.0 / tau).sqrt()) / 2.0;
+        assert!((acc.mean_predictive_sd() - sd).abs() < 1e-9);
+        assert!(acc.stochastic());
+        let mut same = GaussianMc::new(&y, tau, 1.0, 0.0);
+        for _ in 0..3 {
+            same.push(0, 0.3);
+            same.push(1, -0.1);
+        }
+        assert!(!same.stochastic());
     }
 }

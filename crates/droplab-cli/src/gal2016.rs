@@ -1,0 +1,638 @@
+//! The UCI regression benchmark of Gal & Ghahramani 2016 ("Dropout as a Bayesian
+//! Approximation", Table 1), run by `droplab paper run gal2016-uci` on the authors' splits.
+//!
+//! A set's directory holds `data.txt` (whitespace-separated rows), `index_features.txt`,
+//! `index_target.txt`, the splits `index_train_K.txt` / `index_test_K.txt` (0-based row
+//! indices), `n_splits.txt` and the searched grid `dropout_rates.txt` and `tau_values.txt`.
+//!
+//! On each split, as the authors' code: the last `validation_fraction` of the training rows
+//! are held out; every (dropout rate p, precision tau) pair trains a network on the rest with
+//! dropout p on the input and hidden units and an L2 weight `l^2 (1 - p) / (2 N tau)`, and is
+//! scored by the Monte Carlo log-likelihood of the held-out rows. The best pair is retrained
+//! on all training rows; the test score is the RMSE of the Monte Carlo mean and the mean
+//! log-likelihood, with features and targets standardized on the training rows and scored in
+//! the target's own units.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use droplab::Tensor;
+use droplab::analysis::uncertainty::{GaussianMc, gaussian_mc};
+use droplab::data::Dataset;
+use droplab::data::split::Standardizer;
+use droplab::nn::{Mode, Targets};
+use droplab::rng::Stream;
+use droplab::tensor::Threads;
+use serde::Serialize;
+
+use crate::cli::PaperRunArgs;
+use crate::config::{RunConfig, UciProtocol};
+use crate::error::{CliError, CliResult, io_err};
+use crate::paper::{Recipe, parse};
+use crate::record::Staging;
+use droplab_report::{markdown_table, text_table};
+
+/// One UCI set with its splits and searched grid.
+pub struct UciSet {
+    /// Features `[n, d]`, unscaled.
+    pub x: Tensor,
+    /// The target of each row.
+    pub y: Vec<f32>,
+    /// (training rows, test rows) of each split.
+    pub splits: Vec<(Vec<usize>, Vec<usize>)>,
+    /// The searched dropout rates.
+    pub dropout_rates: Vec<f32>,
+    /// The searched precisions.
+    pub tau_values: Vec<f64>,
+}
+
+/// Whitespace-separated numbers of a file, with the file and line of a bad one.
+fn read_numbers<T: FromStr>(path: &Path) -> CliResult<Vec<Vec<T>>> {
+    let text = std::fs::read_to_string(path).map_err(|e| io_err(path, e))?;
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let row = line
+            .split_whitespace()
+            .map(|t| {
+                t.parse::<T>().map_err(|_| {
+                    CliError::usage(format!(
+                        "{}:{}: '{t}' is not a number of the expected kind",
+                        path.display(),
+                        i + 1
+                    ))
+                })
+            })
+            .collect::<CliResult<Vec<T>>>()?;
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err(CliError::usage(format!("{}: the file is empty", path.display())));
+    }
+    Ok(rows)
+}
+
+/// Every number of a file, in order.
+fn read_flat<T: FromStr>(path: &Path) -> CliResult<Vec<T>> {
+    Ok(read_numbers(path)?.into_iter().flatten().collect())
+}
+
+/// Row indices of a split file, each checked against the row count.
+fn read_indices(path: &Path, rows: usize) -> CliResult<Vec<usize>> {
+    // The authors' files hold integers, some written as floats ("12.0").
+    let v: Vec<f64> = read_flat(path)?;
+    v.iter()
+        .map(|&f| {
+            if f < 0.0 || f.fract() != 0.0 || f as usize >= rows {
+                Err(CliError::usage(format!(
+                    "{}: index {f} is not a row of data.txt (0..{rows})",
+                    path.display()
+                )))
+            } else {
+                Ok(f as usize)
+            }
+        })
+        .collect()
+}
+
+/// The directory of `uci:SET`: `DATA_DIR/uci-gal2016/SET`, or SET itself when it is a path.
+pub fn set_dir(dataset: &str, data_dir: &str) -> CliResult<PathBuf> {
+    let name = dataset.strip_prefix("uci:").unwrap_or(dataset);
+    let under = Path::new(data_dir).join("uci-gal2016").join(name);
+    if under.join("data.txt").is_file() {
+        return Ok(under);
+    }
+    if Path::new(name).join("data.txt").is_file() {
+        return Ok(PathBuf::from(name));
+    }
+    Err(CliError::usage(format!(
+        "--dataset {dataset}: no {} (put the uci-gal2016 splits of Gal & Ghahramani in the data directory, or give uci:DIR)",
+        under.join("data.txt").display()
+    )))
+}
+
+impl UciSet {
+    /// Reads a set's directory; `max_splits` keeps only the first ones.
+    pub fn load(dir: &Path, max_splits: Option<usize>) -> CliResult<UciSet> {
+        let data: Vec<Vec<f32>> = read_numbers(&dir.join("data.txt"))?;
+        let cols = data[0].len();
+        if let Some(i) = data.iter().position(|r| r.len() != cols) {
+            return Err(CliError::usage(format!(
+                "{}:{}: {} values, the first row has {cols}",
+                dir.join("data.txt").display(),
+                i + 1,
+                data[i].len()
+            )));
+        }
+        let col_check = |file: &str, c: usize| -> CliResult<usize> {
+            if c >= cols {
+                return Err(CliError::usage(format!(
+                    "{}: column {c} is not a column of data.txt (0..{cols})",
+                    dir.join(file).display()
+                )));
+            }
+            Ok(c)
+        };
+        let features: Vec<usize> = read_flat::<usize>(&dir.join("index_features.txt"))?
+            .into_iter()
+            .map(|c| col_check("index_features.txt", c))
+            .collect::<CliResult<_>>()?;
+        let target = col_check(
+            "index_target.txt",
+            read_flat::<usize>(&dir.join("index_target.txt"))?[0],
+        )?;
+        let n = data.len();
+        let mut x = Tensor::zeros(&[n, features.len()]);
+        for (r, row) in data.iter().enumerate() {
+            for (dst, &c) in x.row_mut(r).iter_mut().zip(&features) {
+                *dst = row[c];
+            }
+        }
+        let y: Vec<f32> = data.iter().map(|r| r[target]).collect();
+        let mut count = read_flat::<usize>(&dir.join("n_splits.txt"))?[0];
+        if let Some(m) = max_splits {
+            count = count.min(m);
+        }
+        let splits = (0..count)
+            .map(|k| {
+                let train = read_indices(&dir.join(format!("index_train_{k}.txt")), n)?;
+                let test = read_indices(&dir.join(format!("index_test_{k}.txt")), n)?;
+                Ok((train, test))
+            })
+            .collect::<CliResult<Vec<_>>>()?;
+        let dropout_rates: Vec<f32> = read_flat(&dir.join("dropout_rates.txt"))?;
+        if let Some(p) = dropout_rates.iter().find(|p| !(0.0..1.0).contains(*p)) {
+            return Err(CliError::usage(format!(
+                "{}: dropout rate {p} is not in [0, 1)",
+                dir.join("dropout_rates.txt").display()
+            )));
+        }
+        let tau_values: Vec<f64> = read_flat(&dir.join("tau_values.txt"))?;
+        if let Some(t) = tau_values.iter().find(|t| t.is_nan() || **t <= 0.0) {
+            return Err(CliError::usage(format!(
+                "{}: tau {t} is not positive",
+                dir.join("tau_values.txt").display()
+            )));
+        }
+        Ok(UciSet {
+            x,
+            y,
+            splits,
+            dropout_rates,
+            tau_values,
+        })
+    }
+}
+
+/// Mean and population standard deviation (1 when constant), as the authors' `np.std`.
+fn moments(v: &[f32]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().map(|&x| x as f64).sum::<f64>() / n;
+    let sd = (v.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / n).sqrt();
+    (m, if sd < 1e-12 { 1.0 } else { sd })
+}
+
+/// Test (or validation) scores of one trained network.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Scores {
+    /// RMSE of the Monte Carlo mean.
+    pub rmse: f64,
+    /// RMSE of the weight-scaled network (dropout off).
+    pub rmse_weight_scaling: f64,
+    /// Mean Gaussian log-likelihood under the Monte Carlo passes.
+    pub log_likelihood: f64,
+}
+
+/// Trains on rows `fit_rows` with dropout `p` and precision `tau`, scores rows `eval_rows`.
+#[allow(clippy::too_many_arguments)]
+fn train_and_score(
+    cfg: &RunConfig,
+    proto: &UciProtocol,
+    set: &UciSet,
+    fit_rows: &[usize],
+    eval_rows: &[usize],
+    (p, tau): (f32, f64),
+    seed: u64,
+    threads: &Threads,
+) -> CliResult<Scores> {
+    let mut xf = Tensor::default();
+    set.x.gather_rows(fit_rows, &mut xf);
+    let mut xe = Tensor::default();
+    set.x.gather_rows(eval_rows, &mut xe);
+    let scaler = Standardizer::fit(&xf);
+    scaler.apply(&mut xf)?;
+    scaler.apply(&mut xe)?;
+    let yf: Vec<f32> = fit_rows.iter().map(|&i| set.y[i]).collect();
+    let ye: Vec<f32> = eval_rows.iter().map(|&i| set.y[i]).collect();
+    let (mean, sd) = moments(&yf);
+    let column = |v: &[f32]| -> CliResult<Tensor> {
+        let z: Vec<f32> = v.iter().map(|&y| ((y as f64 - mean) / sd) as f32).collect();
+        Ok(Tensor::from_vec(&[v.len(), 1], z)?)
+    };
+    let train = Dataset::new(xf, Targets::Values(column(&yf)?), 0)?;
+    let eval = Dataset::new(xe, Targets::Values(column(&ye)?), 0)?;
+    let mut model_cfg = cfg.model.clone();
+    let last = model_cfg.widths.len() - 1;
+    model_cfg.widths[0] = set.x.cols();
+    model_cfg.widths[last] = 1;
+    model_cfg.dropout.input = p;
+    model_cfg.dropout.hidden = vec![p];
+    // Keras' l2(reg) adds reg * sum w^2; droplab's l2 adds l2 / 2 * sum w^2.
+    let n = fit_rows.len() as f64;
+    model_cfg.regularization.l2 = (proto.lengthscale.powi(2) * (1.0 - p as f64) / (n * tau)) as f32;
+    let mut model = model_cfg.build(seed)?;
+    let report = droplab::train::fit(&mut model, &cfg.train, seed, threads, &train, None, &mut |_| {})?;
+    if let Some(e) = report.diverged {
+        return Err(CliError::runtime(format!(
+            "{}: dropout {p}, tau {tau}: {e}",
+            cfg.data.dataset
+        )));
+    }
+    let ws: GaussianMc = gaussian_mc(&mut model, &eval, &ye, Mode::Eval, 1, tau, (sd, mean), threads)?;
+    let mc = gaussian_mc(
+        &mut model,
+        &eval,
+        &ye,
+        Mode::MonteCarlo,
+        proto.mc_samples,
+        tau,
+        (sd, mean),
+        threads,
+    )?;
+    Ok(Scores {
+        rmse: mc.rmse(),
+        rmse_weight_scaling: ws.rmse(),
+        log_likelihood: mc.log_likelihood(),
+    })
+}
+
+/// One grid point's validation scores.
+#[derive(Clone, Debug, Serialize)]
+pub struct Candidate {
+    pub dropout: f32,
+    pub tau: f64,
+    pub validation: Scores,
+}
+
+/// One split's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct SplitResult {
+    pub split: usize,
+    /// The chosen dropout rate and tau.
+    pub dropout: f32,
+    pub tau: f64,
+    pub test: Scores,
+    pub candidates: Vec<Candidate>,
+    pub seconds: f64,
+}
+
+/// Runs the protocol on split `k`.
+fn run_split(cfg: &RunConfig, proto: &UciProtocol, set: &UciSet, k: usize) -> CliResult<SplitResult> {
+    let start = Instant::now();
+    let threads = Threads::new(Some(1))?;
+    let (train, test) = &set.splits[k];
+    // The authors' `int(0.8 * n)` rows to fit, the rest to validate.
+    let keep = ((train.len() as f64) * (1.0 - proto.validation_fraction)) as usize;
+    let (fit_rows, val_rows) = train.split_at(keep.clamp(1, train.len()));
+    let seeds = Stream::new(cfg.seed, "gal2016").derive_u64(k as u64);
+    let seed = |i: usize| seeds.derive_u64(i as u64).seq().next_u64();
+    let mut candidates = Vec::new();
+    for &p in &set.dropout_rates {
+        for &tau in &set.tau_values {
+            let i = candidates.len();
+            if val_rows.is_empty() {
+                return Err(CliError::usage(format!(
+                    "{}: split {k} has too few training rows to hold out a validation part",
+                    cfg.data.dataset
+                )));
+            }
+            let validation =
+                train_and_score(cfg, proto, set, fit_rows, val_rows, (p, tau), seed(i), &threads)?;
+            candidates.push(Candidate {
+                dropout: p,
+                tau,
+                validation,
+            });
+        }
+    }
+    // The first best on ties; a NaN score never wins.
+    let best = candidates.iter().enumerate().fold(0, |b, (i, c)| {
+        if c.validation.log_likelihood > candidates[b].validation.log_likelihood {
+            i
+        } else {
+            b
+        }
+    });
+    let (p, tau) = (candidates[best].dropout, candidates[best].tau);
+    let test_scores = train_and_score(
+        cfg,
+        proto,
+        set,
+        train,
+        test,
+        (p, tau),
+        seed(candidates.len()),
+        &threads,
+    )?;
+    Ok(SplitResult {
+        split: k,
+        dropout: p,
+        tau,
+        test: test_scores,
+        candidates,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Mean and standard error over splits (population sd / sqrt(n), as the authors' code).
+fn mean_se(v: &[f64]) -> [f64; 2] {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt();
+    [m, sd / n.sqrt()]
+}
+
+/// Whether `ours` lies within two of the paper's standard errors of the paper's mean.
+fn within_two_se(ours: [f64; 2], published: Option<[f64; 2]>) -> Option<bool> {
+    published.map(|[m, se]| (ours[0] - m).abs() <= 2.0 * se)
+}
+
+/// One set's results.
+#[derive(Debug, Serialize)]
+pub struct SetResult {
+    pub recipe: String,
+    pub dataset: String,
+    pub splits: usize,
+    pub epochs: usize,
+    pub mc_samples: usize,
+    pub published_rmse: Option<[f64; 2]>,
+    pub published_ll: Option<[f64; 2]>,
+    /// Mean and standard error over splits.
+    pub rmse: [f64; 2],
+    pub rmse_weight_scaling: [f64; 2],
+    pub log_likelihood: [f64; 2],
+    pub rmse_within_2se: Option<bool>,
+    pub ll_within_2se: Option<bool>,
+    pub minutes: f64,
+    pub per_split: Vec<SplitResult>,
+}
+
+/// A UCI recipe resolved against the flags, its data loaded and checked.
+struct Prepared {
+    name: &'static str,
+    cfg: RunConfig,
+    proto: UciProtocol,
+    set: UciSet,
+}
+
+/// Resolves one UCI recipe and loads its set (before anything is written).
+fn prepare(r: &'static Recipe, args: &PaperRunArgs) -> CliResult<Prepared> {
+    let mut cfg = parse(r)?;
+    let info = cfg.recipe.clone().unwrap_or_default();
+    let mut proto = info.uci.clone().unwrap_or_default();
+    if let Some(e) = args.epochs {
+        cfg.train.epochs = e;
+    }
+    if let Some(t) = args.mc_samples {
+        proto.mc_samples = t;
+    }
+    if let Some(d) = &args.dataset {
+        if *d != cfg.data.dataset {
+            proto.published_rmse = None;
+            proto.published_ll = None;
+        }
+        cfg.data.dataset = d.clone();
+    }
+    if let Some(d) = &args.data_dir {
+        cfg.data.data_dir = d.display().to_string();
+    }
+    if !cfg.data.dataset.starts_with("uci:") {
+        return Err(CliError::usage(format!(
+            "{}: the UCI protocol needs a uci:SET dataset, not '{}'",
+            r.name, cfg.data.dataset
+        )));
+    }
+    if cfg.model.widths.len() < 2 || cfg.model.is_cnn() || cfg.model.is_rnn() {
+        return Err(CliError::usage(format!(
+            "recipes/{}.toml: the UCI protocol trains an MLP (model.widths = [IN, HIDDEN..., 1])",
+            r.name
+        )));
+    }
+    cfg.model.validate()?;
+    cfg.train.validate()?;
+    if proto.mc_samples == 0 || !(proto.validation_fraction > 0.0 && proto.validation_fraction < 1.0) {
+        return Err(CliError::usage(format!(
+            "recipes/{}.toml: recipe.uci needs mc_samples >= 1 and validation_fraction in (0, 1)",
+            r.name
+        )));
+    }
+    let dir = set_dir(&cfg.data.dataset, &cfg.data.data_dir)?;
+    let set = UciSet::load(&dir, args.splits)?;
+    if set.splits.is_empty() {
+        return Err(CliError::usage("--splits must be at least 1"));
+    }
+    Ok(Prepared {
+        name: r.name,
+        cfg,
+        proto,
+        set,
+    })
+}
+
+/// Runs one prepared recipe over its splits, `workers` splits at a time.
+fn run_recipe(p: &Prepared, args: &PaperRunArgs, workers: usize) -> CliResult<SetResult> {
+    let Prepared {
+        name,
+        cfg,
+        proto,
+        set,
+    } = p;
+    let start = Instant::now();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<CliResult<SplitResult>>>> =
+        Mutex::new((0..set.splits.len()).map(|_| None).collect());
+    let total = set.splits.len();
+    std::thread::scope(|s| {
+        for _ in 0..workers.clamp(1, total) {
+            s.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    if k >= total {
+                        break;
+                    }
+                    let res = run_split(cfg, proto, set, k);
+                    if let (Ok(sr), false) = (&res, args.quiet) {
+                        eprintln!(
+                            "{name} split {}/{total}: dropout {}, tau {} -> test RMSE {:.4}, log-likelihood {:.4} ({:.0} s)",
+                            k + 1,
+                            sr.dropout,
+                            sr.tau,
+                            sr.test.rmse,
+                            sr.test.log_likelihood,
+                            sr.seconds
+                        );
+                    }
+                    let failed = res.is_err();
+                    results.lock().unwrap()[k] = Some(res);
+                    if failed {
+                        // Stop handing out splits: the run fails as a whole.
+                        next.store(total, Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+    });
+    let mut per_split = Vec::new();
+    for res in results.into_inner().unwrap().into_iter().flatten() {
+        per_split.push(res?);
+    }
+    let col = |f: &dyn Fn(&SplitResult) -> f64| -> Vec<f64> { per_split.iter().map(f).collect() };
+    let rmse = mean_se(&col(&|s| s.test.rmse));
+    let ll = mean_se(&col(&|s| s.test.log_likelihood));
+    Ok(SetResult {
+        recipe: name.to_string(),
+        dataset: cfg.data.dataset.clone(),
+        splits: per_split.len(),
+        epochs: cfg.train.epochs,
+        mc_samples: proto.mc_samples,
+        published_rmse: proto.published_rmse,
+        published_ll: proto.published_ll,
+        rmse,
+        rmse_weight_scaling: mean_se(&col(&|s| s.test.rmse_weight_scaling)),
+        log_likelihood: ll,
+        rmse_within_2se: within_two_se(rmse, proto.published_rmse),
+        ll_within_2se: within_two_se(ll, proto.published_ll),
+        minutes: start.elapsed().as_secs_f64() / 60.0,
+        per_split,
+    })
+}
+
+/// A number with the digits its size needs (RMSE 0.0055 and 4.36 alike).
+fn num(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && a < 0.1 {
+        format!("{v:.4}")
+    } else if a < 10.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn pm(v: [f64; 2]) -> String {
+    format!("{} ± {}", num(v[0]), num(v[1]))
+}
+
+fn mark(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "-",
+    }
+}
+
+/// The comparison table: rows and headers.
+fn table(results: &[SetResult]) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let headers = vec![
+        "set",
+        "splits",
+        "RMSE paper",
+        "RMSE droplab (MC)",
+        "within 2 SE",
+        "RMSE weight scaling",
+        "log-lik. paper",
+        "log-lik. droplab",
+        "within 2 SE",
+        "minutes",
+    ];
+    let rows = results
+        .iter()
+        .map(|r| {
+            vec![
+                r.dataset.trim_start_matches("uci:").to_string(),
+                r.splits.to_string(),
+                r.published_rmse.map(pm).unwrap_or_else(|| "-".into()),
+                pm(r.rmse),
+                mark(r.rmse_within_2se).into(),
+                pm(r.rmse_weight_scaling),
+                r.published_ll.map(pm).unwrap_or_else(|| "-".into()),
+                pm(r.log_likelihood),
+                mark(r.ll_within_2se).into(),
+                format!("{:.1}", r.minutes),
+            ]
+        })
+        .collect();
+    (headers, rows)
+}
+
+/// `droplab paper run` of UCI recipes.
+pub fn run(recipes: &[&'static Recipe], args: &PaperRunArgs) -> CliResult {
+    let prepared = recipes
+        .iter()
+        .map(|r| prepare(r, args))
+        .collect::<CliResult<Vec<_>>>()?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs/paper").join(&args.name));
+    let staging = Staging::new(&out, "--out")?;
+    let workers = match args.threads {
+        Some(t) if t > 0 => t,
+        _ => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    };
+    let mut results = Vec::new();
+    for p in &prepared {
+        if !args.quiet {
+            eprintln!("{}: the Gal & Ghahramani protocol over each split...", p.name);
+        }
+        results.push(run_recipe(p, args, workers)?);
+    }
+    let (headers, rows) = table(&results);
+    let both = results
+        .iter()
+        .filter(|r| r.rmse_within_2se == Some(true) && r.ll_within_2se == Some(true))
+        .count();
+    let compared = results.iter().filter(|r| r.rmse_within_2se.is_some()).count();
+    let e = results
+        .first()
+        .map(|r| (r.epochs, r.mc_samples))
+        .unwrap_or_default();
+    let md = format!(
+        "# droplab paper run {}\n\n{}\n\nTest RMSE and log-likelihood in the target's units: mean ± standard error over the splits (the paper's Table 1 convention). \"Within 2 SE\" compares droplab's mean with the paper's, against twice the paper's standard error. Both within 2 SE on {both} of {compared} sets.\n\nProtocol (Gal & Ghahramani's code): per split, each (dropout rate, tau) of the set's grid trains on the first 80 % of the training rows and is scored by Monte Carlo log-likelihood on the rest; the best pair is retrained on all training rows. {} epochs, Adam, dropout on the input and hidden units, L2 weight l²(1-p)/(2Nτ), {} Monte Carlo passes. `results.json` holds every split's chosen pair and every grid point's validation scores.\n",
+        args.name,
+        markdown_table(&headers, &rows),
+        e.0,
+        e.1
+    );
+    staging.write("results.md", md.as_bytes())?;
+    let json = serde_json::to_string_pretty(&results).map_err(|e| CliError::runtime(e.to_string()))?;
+    staging.write("results.json", json.as_bytes())?;
+    let dir = staging.commit()?;
+    println!("{}", text_table(&headers, &rows));
+    println!("results: {}", dir.join("results.md").display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_standard_errors_of_the_paper() {
+        assert_eq!(within_two_se([3.3, 0.2], Some([2.97, 0.19])), Some(true));
+        assert_eq!(within_two_se([3.4, 0.2], Some([2.97, 0.19])), Some(false));
+        assert_eq!(within_two_se([-2.5, 0.1], None), None);
+    }
+
+    #[test]
+    fn standard_error_is_the_population_sd_over_root_n() {
+        let [m, se] = mean_se(&[1.0, 3.0]);
+        assert_eq!(m, 2.0);
+        assert!((se - 1.0 / 2f64.sqrt()).abs() < 1e-12);
+    }
+}
