@@ -39,11 +39,41 @@ pub enum Command {
     },
     /// Render a run, study, paper or analysis directory as one self-contained HTML page.
     Report(ReportArgs),
+    /// Twelve common claims about dropout tested by experiment, each with a verdict.
+    Claims(ClaimsArgs),
     /// Datasets.
     Data {
         #[command(subcommand)]
         command: DataCommand,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ClaimsArgs {
+    /// The quick run: the embedded digits, minutes on 2 cores (default: MNIST).
+    #[arg(long)]
+    pub quick: bool,
+    /// Output directory (default: runs/claims, or runs/claims-quick).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Seeds per arm of each experiment.
+    #[arg(long, default_value_t = 3)]
+    pub seeds: usize,
+    /// Only these claims, comma-separated numbers (e.g. 1,2,12).
+    #[arg(long, value_name = "LIST")]
+    pub only: Option<String>,
+    /// Another 10-class image dataset of the same shape (the full run: fashion-mnist).
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Directory of fetched datasets.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress output.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 
 mod analyze;
 mod bench_cmd;
+mod claims;
 mod cli;
 mod config;
 mod dataset;
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
             command: AnalyzeCommand::Coadaptation(args),
         } => analyze::coadaptation(&args),
         Command::Report(args) => report_cmd::run(&args),
+        Command::Claims(args) => claims::run(&args),
         Command::Tune(args) => tune::run(&args),
         Command::Worker(args) => tune::worker(&args),
         Command::Data {

@@ -297,7 +297,12 @@ pub fn render(dir: &Path) -> CliResult<String> {
             dir.display()
         )));
     }
-    let root = name_of(&dir.canonicalize().map_err(|e| io_err(dir, e))?);
+    render_as(dir, &name_of(&dir.canonicalize().map_err(|e| io_err(dir, e))?))
+}
+
+/// The page of `dir`, titled `root` (a directory still being written under another name).
+pub fn render_as(dir: &Path, root: &str) -> CliResult<String> {
+    let root = root.to_string();
     let mut sections = Vec::new();
     visit(dir, root.clone(), 0, &mut sections)?;
     if sections.is_empty() {

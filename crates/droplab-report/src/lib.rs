@@ -14,6 +14,7 @@
 //! - [`activation_histogram_svg`] and [`features_svg`]: hidden activations and first-layer
 //!   weights drawn as images.
 //! - [`markdown_table`] and [`text_table`]: aligned tables for reports and the terminal.
+//! - [`interval_svg`]: means with error bars, against a sweep or named categories.
 //! - [`html::page`]: one self-contained HTML page of sections (tables, Markdown, inline SVG).
 //!
 //! The SVG output is self-contained (no fonts, images or style sheets are referenced); text is
@@ -24,6 +25,7 @@ mod coadaptation;
 mod curves;
 mod ensemble;
 pub mod html;
+mod interval;
 mod search;
 mod table;
 
@@ -31,5 +33,6 @@ pub use calibration::{Reliability, ReliabilityBin, reliability_svg};
 pub use coadaptation::{Histogram, activation_histogram_svg, features_svg};
 pub use curves::{ReportError, Series, gap_svg, learning_curves_svg};
 pub use ensemble::{KCurve, error_vs_k_svg};
+pub use interval::{Interval, IntervalSeries, interval_svg};
 pub use search::{CurvePoint, HistoryPoint, search_history_svg, validation_curve_svg};
 pub use table::{markdown_table, text_table};

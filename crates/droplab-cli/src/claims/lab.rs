@@ -1,0 +1,277 @@
+//! The shared setting of the claims' experiments: the data at each training-set size and seed,
+//! the base network and schedule, and training runs cached by what defines them (several
+//! claims look at the same dropout and no-dropout networks).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use droplab::model::{DropoutConfig, ModelConfig, RegularizationConfig};
+use droplab::nn::{Loss, Mode};
+use droplab::optim::OptimizerConfig;
+use droplab::regularize::Convention;
+use droplab::tensor::Threads;
+use droplab::train::{FitReport, TrainConfig, evaluate, fit};
+use droplab::{Sequential, Tensor};
+
+use crate::config::DataConfig;
+use crate::dataset::{self, Splits};
+use crate::error::{CliError, CliResult};
+
+/// One trained network, kept as its config and weights.
+pub struct Trained {
+    pub cfg: ModelConfig,
+    pub state: Vec<Tensor>,
+    pub report: FitReport,
+}
+
+impl Trained {
+    /// The network, rebuilt with its trained weights.
+    pub fn model(&self) -> CliResult<Sequential> {
+        let mut m = self.cfg.build(0)?;
+        m.load_state(&self.state);
+        Ok(m)
+    }
+}
+
+/// Accuracy and mean NLL of a network on a dataset.
+#[derive(Clone, Copy, Debug)]
+pub struct Score {
+    pub accuracy: f64,
+    pub nll: f64,
+}
+
+/// What a network is: widths, dropout and penalties.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Net {
+    pub widths: Vec<usize>,
+    pub input: f32,
+    pub hidden: Vec<f32>,
+    pub convention: Convention,
+    pub l2: f32,
+    pub max_norm: Option<f32>,
+}
+
+impl Net {
+    pub fn plain(widths: &[usize]) -> Net {
+        Net {
+            widths: widths.to_vec(),
+            input: 0.0,
+            hidden: Vec::new(),
+            convention: Convention::Inverted,
+            l2: 0.0,
+            max_norm: None,
+        }
+    }
+
+    pub fn config(&self) -> ModelConfig {
+        ModelConfig {
+            widths: self.widths.clone(),
+            dropout: DropoutConfig {
+                input: self.input,
+                hidden: self.hidden.clone(),
+                convention: self.convention,
+                ..Default::default()
+            },
+            regularization: RegularizationConfig {
+                l2: self.l2,
+                max_norm: self.max_norm,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+}
+
+/// The setting every claim shares.
+pub struct Lab {
+    pub quick: bool,
+    pub seeds: usize,
+    pub data: DataConfig,
+    pub threads: Threads,
+    /// The base (large) network's widths.
+    pub widths: Vec<usize>,
+    /// Training examples of the base runs (0 = the whole training split).
+    pub train_size: usize,
+    /// The "little data" size of claim 1.
+    pub small_train: usize,
+    /// The sizes of claim 5's sweep, increasing.
+    pub sizes: Vec<usize>,
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// The standard rates: 0.2 on the inputs (0.1 on the 64 coarse pixels of digits, where
+    /// each carries more), 0.5 on the hidden units.
+    pub rates: (f32, f32),
+    pub lr: f32,
+    pub quiet: bool,
+    splits: RefCell<HashMap<(usize, u64), Rc<Splits>>>,
+    runs: RefCell<HashMap<String, Rc<Trained>>>,
+}
+
+impl Lab {
+    /// The quick setting (the embedded digits) or the full one (MNIST).
+    pub fn new(quick: bool, data: DataConfig, seeds: usize, threads: Threads, quiet: bool) -> CliResult<Lab> {
+        let features = if quick { 64 } else { 784 };
+        let lab = Lab {
+            quick,
+            seeds,
+            data,
+            threads,
+            widths: if quick {
+                vec![features, 256, 256, 10]
+            } else {
+                vec![features, 1024, 1024, 10]
+            },
+            train_size: if quick { 0 } else { 10_000 },
+            small_train: if quick { 200 } else { 1_000 },
+            sizes: if quick {
+                vec![50, 100, 200, 500, 1_000]
+            } else {
+                vec![100, 300, 1_000, 3_000, 10_000]
+            },
+            epochs: if quick { 100 } else { 30 },
+            batch_size: if quick { 32 } else { 100 },
+            rates: if quick { (0.1, 0.5) } else { (0.2, 0.5) },
+            lr: 0.05,
+            quiet,
+            splits: RefCell::new(HashMap::new()),
+            runs: RefCell::new(HashMap::new()),
+        };
+        // Fail early, before any training, when the data is missing.
+        let s = lab.splits(lab.train_size, 0)?;
+        if s.train.features() != features || s.train.classes != 10 {
+            return Err(CliError::usage(format!(
+                "claims: --dataset {} has {} features and {} classes; the claims run on 10-class images ({} features: {})",
+                lab.data.dataset,
+                s.train.features(),
+                s.train.classes,
+                features,
+                if quick { "digits" } else { "mnist or fashion-mnist" }
+            )));
+        }
+        Ok(lab)
+    }
+
+    /// `widths` with the standard dropout rates.
+    pub fn dropout(&self, widths: &[usize]) -> Net {
+        Net {
+            input: self.rates.0,
+            hidden: vec![self.rates.1],
+            ..Net::plain(widths)
+        }
+    }
+
+    /// "0.1 / 0.5": the standard rates in words.
+    pub fn rates_text(&self) -> String {
+        format!("{} / {}", self.rates.0, self.rates.1)
+    }
+
+    /// Epochs that give a run on `size` examples as many updates as a base run (small sets
+    /// get more epochs, not fewer updates).
+    pub fn epochs_for(&self, size: usize) -> CliResult<usize> {
+        let full = self.splits(self.train_size, 0)?.train.len();
+        let n = if size == 0 { full } else { size.min(full) };
+        let steps = |n: usize| n.div_ceil(self.batch_size);
+        Ok((self.epochs * steps(full)).div_ceil(steps(n)).max(self.epochs))
+    }
+
+    /// The splits with a stratified training subset of `size` (0 = all), for `seed`.
+    pub fn splits(&self, size: usize, seed: u64) -> CliResult<Rc<Splits>> {
+        // The split of the whole set is the same for every seed on MNIST (fixed files), and
+        // varies with the seed on digits; the training subset always varies with the seed.
+        let key = (size, seed);
+        if let Some(s) = self.splits.borrow().get(&key) {
+            return Ok(s.clone());
+        }
+        let cfg = DataConfig {
+            train_size: size,
+            ..self.data.clone()
+        };
+        let s = Rc::new(dataset::load(&cfg, seed)?);
+        self.splits.borrow_mut().insert(key, s.clone());
+        Ok(s)
+    }
+
+    /// The base schedule: SGD with momentum 0.9, constant learning rate; the per-epoch
+    /// training metrics on 500 examples.
+    pub fn train_config(&self, epochs: usize) -> TrainConfig {
+        TrainConfig {
+            epochs,
+            batch_size: self.batch_size,
+            train_eval_size: 500,
+            optimizer: OptimizerConfig {
+                lr: self.lr,
+                momentum: 0.9,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    /// Trains `net` on `size` training examples with `seed`, as many updates as a base run
+    /// (cached).
+    pub fn train(&self, net: &Net, size: usize, seed: u64) -> CliResult<Rc<Trained>> {
+        let key = format!("{net:?}/{size}/{seed}");
+        if let Some(t) = self.runs.borrow().get(&key) {
+            return Ok(t.clone());
+        }
+        let splits = self.splits(size, seed)?;
+        let epochs = self.epochs_for(size)?;
+        let t = Rc::new(self.fit(
+            net.config(),
+            &self.train_config(epochs),
+            &splits.train,
+            None,
+            seed,
+        )?);
+        self.runs.borrow_mut().insert(key, t.clone());
+        Ok(t)
+    }
+
+    /// Trains a config on `train` (not cached).
+    pub fn fit(
+        &self,
+        cfg: ModelConfig,
+        tc: &TrainConfig,
+        train: &droplab::data::Dataset,
+        val: Option<&droplab::data::Dataset>,
+        seed: u64,
+    ) -> CliResult<Trained> {
+        let mut model = cfg.build(seed)?;
+        let report = fit(&mut model, tc, seed, &self.threads, train, val, &mut |_| {})?;
+        if let Some(e) = &report.diverged {
+            return Err(CliError::runtime(format!("claims: a run diverged: {e}")));
+        }
+        Ok(Trained {
+            cfg,
+            state: model.state(),
+            report,
+        })
+    }
+
+    /// Accuracy and NLL in Eval mode (weight scaling).
+    pub fn score(&self, model: &mut Sequential, data: &droplab::data::Dataset) -> CliResult<Score> {
+        let lo = evaluate(model, data, &Loss::default(), 500, &self.threads, Mode::Eval)?;
+        Ok(Score {
+            accuracy: lo.accuracy(),
+            nll: lo.mean_loss(),
+        })
+    }
+
+    /// Test and training accuracy of a cached run.
+    pub fn test_and_train(&self, t: &Trained, size: usize, seed: u64) -> CliResult<(Score, Score)> {
+        let splits = self.splits(size, seed)?;
+        let mut m = t.model()?;
+        Ok((
+            self.score(&mut m, &splits.test)?,
+            self.score(&mut m, &splits.train)?,
+        ))
+    }
+
+    /// Progress on stderr.
+    pub fn say(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! `droplab claims`: the report of a claim that needs no long training (claim 11 takes a few
+//! single-example steps), and bad input. The verdicts' criteria are tested with fabricated
+//! numbers in `src/claims/verdict.rs`; the full quick run is recorded, not tested (minutes).
+
+mod common;
+
+use common::*;
+
+#[test]
+fn one_claim_writes_its_statement_criterion_numbers_verdict_plot_and_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = droplab(
+        tmp.path(),
+        &[
+            "claims",
+            "--quick",
+            "--only",
+            "11",
+            "--seeds",
+            "2",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+            "c",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dir = tmp.path().join("c");
+    let md = std::fs::read_to_string(dir.join("claims.md")).unwrap();
+    assert!(
+        md.contains("The weights of a dropped unit are not updated"),
+        "{md}"
+    );
+    assert!(md.contains("Criterion (fixed before the run)"));
+    // Plain SGD never moves a dropped unit; weight decay always does.
+    assert!(md.contains("**Verdict: holds in part.**"), "{md}");
+    let j = json(&dir.join("claims.json"));
+    let rows = j[0]["numbers"].as_array().unwrap();
+    assert_eq!(rows[0]["dropped_moved"], 0, "plain SGD");
+    assert!(rows[0]["dropped"].as_u64().unwrap() > 0);
+    assert_eq!(
+        rows[2]["dropped_moved"], rows[2]["dropped"],
+        "weight decay moves every one"
+    );
+    assert!(dir.join("claim-11.svg").is_file());
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("<figure><svg") && html.contains("droplab report: c"));
+}
+
+#[test]
+fn claims_bad_input_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = droplab(tmp.path(), &["claims", "--quick", "--only", "13"]);
+    assert_usage_error(&o, &["--only 13", "1 to 12"]);
+    let o = droplab(tmp.path(), &["claims", "--quick", "--seeds", "1"]);
+    assert_usage_error(&o, &["--seeds"]);
+    // The full run needs MNIST: a missing data directory is named before any training.
+    let o = droplab(tmp.path(), &["claims", "--data-dir", "nowhere"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("nowhere"), "{}", stderr(&o));
+    assert!(!tmp.path().join("runs").exists(), "nothing written");
+}
