@@ -4,6 +4,9 @@
 //!   test by `val_fraction` and `test_fraction` with the run's seed.
 //! * `mnist`, `fashion-mnist` (fetched into `data_dir`) and `idx:DIR`: the test set is the
 //!   t10k file; validation is the last `val_size` examples of the training file.
+//! * `uci:SET` (regression, the splits of Gal & Ghahramani 2016 in `data_dir/uci-gal2016/`):
+//!   split 0's test rows; validation is the last `val_fraction` of its training rows, as the
+//!   authors held it out.
 //!
 //! `train_size` then keeps a stratified subset of the training split. Scaling is fitted on
 //! the (final) training split only and applied to all three.
@@ -83,6 +86,19 @@ fn load_raw(cfg: &DataConfig) -> CliResult<(Dataset, Option<Dataset>)> {
                 &dir.join("JapaneseVowels_TEST.ts"),
             )
         }
+        _ if spec.starts_with("uci:") => {
+            let dir = crate::gal2016::set_dir(spec, &cfg.data_dir)?;
+            let set = crate::gal2016::UciSet::load(&dir, Some(1))?;
+            let (train, test) = &set.splits[0];
+            let part = |rows: &[usize]| -> CliResult<Dataset> {
+                let mut x = droplab::Tensor::default();
+                set.x.gather_rows(rows, &mut x);
+                let y: Vec<f32> = rows.iter().map(|&i| set.y[i]).collect();
+                let y = droplab::Tensor::from_vec(&[rows.len(), 1], y).map_err(|e| data_error(spec, e))?;
+                Dataset::new(x, droplab::nn::Targets::Values(y), 0).map_err(|e| data_error(spec, e))
+            };
+            Ok((part(train)?, Some(part(test)?)))
+        }
         _ => {
             if let Some(dir) = spec.strip_prefix("idx:") {
                 idx_pair(Path::new(dir))
@@ -112,7 +128,7 @@ fn load_raw(cfg: &DataConfig) -> CliResult<(Dataset, Option<Dataset>)> {
                     )));
                 }
                 Err(CliError::usage(format!(
-                    "--dataset: unknown dataset '{spec}' (valid: digits, mnist, fashion-mnist, japanese-vowels, csv:PATH, idx:DIR, ts:TRAIN.ts,TEST.ts)"
+                    "--dataset: unknown dataset '{spec}' (valid: digits, mnist, fashion-mnist, japanese-vowels, csv:PATH, idx:DIR, ts:TRAIN.ts,TEST.ts, uci:SET)"
                 )))
             }
         }
@@ -168,6 +184,20 @@ pub fn load(cfg: &DataConfig, seed: u64) -> CliResult<Splits> {
             )
             .map_err(|e| data_error(&cfg.dataset, e))?;
             (pool.select(&parts[0]), pool.select(&parts[1]), test)
+        }
+        // UCI regression: the authors' hold-out, the last rows of the training split.
+        Some(test) if cfg.dataset.starts_with("uci:") => {
+            let n = pool.len();
+            let keep = ((n as f64) * (1.0 - cfg.val_fraction)) as usize;
+            if keep == 0 || keep >= n {
+                return Err(CliError::usage(format!(
+                    "data.val_fraction {} leaves no training or no validation rows out of {n}",
+                    cfg.val_fraction
+                )));
+            }
+            let tr: Vec<usize> = (0..keep).collect();
+            let va: Vec<usize> = (keep..n).collect();
+            (pool.select(&tr), pool.select(&va), test)
         }
         Some(test) => {
             let n = pool.len();

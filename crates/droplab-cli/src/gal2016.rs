@@ -33,7 +33,7 @@ use crate::config::{RunConfig, UciProtocol};
 use crate::error::{CliError, CliResult, io_err};
 use crate::paper::{Recipe, parse};
 use crate::record::Staging;
-use droplab_report::{markdown_table, text_table};
+use droplab_report::markdown_table;
 
 /// One UCI set with its splits and searched grid.
 pub struct UciSet {
@@ -610,12 +610,7 @@ pub fn run(recipes: &[&'static Recipe], args: &PaperRunArgs) -> CliResult {
         e.1
     );
     staging.write("results.md", md.as_bytes())?;
-    let json = serde_json::to_string_pretty(&results).map_err(|e| CliError::runtime(e.to_string()))?;
-    staging.write("results.json", json.as_bytes())?;
-    let dir = staging.commit()?;
-    println!("{}", text_table(&headers, &rows));
-    println!("results: {}", dir.join("results.md").display());
-    Ok(())
+    crate::paper::finish(staging, &results, &headers, &rows)
 }
 
 #[cfg(test)]

@@ -301,10 +301,20 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
     let svg = learning_curves_svg(&format!("droplab paper run {}", args.name), &series)
         .map_err(|e| CliError::runtime(format!("curves.svg: {e}")))?;
     staging.write("curves.svg", svg.as_bytes())?;
-    let json = serde_json::to_string_pretty(&results).map_err(|e| CliError::runtime(e.to_string()))?;
+    finish(staging, &results, &headers, &rows)
+}
+
+/// Writes `results.json`, finishes the directory and prints the table and where it went.
+pub fn finish(
+    staging: Staging,
+    results: &impl Serialize,
+    headers: &[&str],
+    rows: &[Vec<String>],
+) -> CliResult {
+    let json = serde_json::to_string_pretty(results).map_err(|e| CliError::runtime(e.to_string()))?;
     staging.write("results.json", json.as_bytes())?;
     let dir = staging.commit()?;
-    println!("{}", text_table(&headers, &rows));
+    println!("{}", text_table(headers, rows));
     println!("results: {}", dir.join("results.md").display());
     Ok(())
 }

@@ -289,6 +289,14 @@ pub fn run(args: &TrainArgs) -> CliResult {
     let splits = dataset::load(&cfg.data, cfg.seed)?;
     fit_widths(&mut cfg, &splits, explicit)?;
     cfg.model.validate().map_err(CliError::from)?;
+    // Real-valued targets are a regression: squared error, unless the config names a loss
+    // (the resolved config.toml records the choice).
+    if matches!(splits.train.y, droplab::nn::Targets::Values(_))
+        && matches!(cfg.train.loss, droplab::nn::Loss::SoftmaxCrossEntropy { .. })
+    {
+        cfg.train.loss = droplab::nn::Loss::Mse;
+    }
+    let regression = splits.train.classes == 0;
     let progress = if args.quiet {
         Progress::Quiet
     } else {
@@ -301,7 +309,17 @@ pub fn run(args: &TrainArgs) -> CliResult {
             dir.display()
         )));
     }
-    if !args.quiet {
+    if !args.quiet && regression {
+        let best = record.history.get(record.best_epoch.saturating_sub(1));
+        println!(
+            "test MSE {:.4} (RMSE {:.4})  (best epoch {}, val MSE {:.4})",
+            record.test.loss,
+            record.test.loss.sqrt(),
+            record.best_epoch,
+            best.map(|b| b.val_loss).unwrap_or(f64::NAN)
+        );
+        println!("run written to {}", dir.display());
+    } else if !args.quiet {
         let best = record.history.get(record.best_epoch.saturating_sub(1));
         println!(
             "test accuracy {:.4}  loss {:.4}  (best epoch {}, val accuracy {:.4}, gap {:+.4}){}",

@@ -375,3 +375,70 @@ fn coadaptation_with_and_without_dropout() {
         &["linear", "no hidden dense layer"],
     );
 }
+
+#[test]
+fn a_uci_regression_run_gets_the_gaussian_log_likelihood_and_is_refused_by_classifier_analyses() {
+    let tmp = tempfile::tempdir().unwrap();
+    common::synthetic_uci(&tmp.path().join("data/uci-gal2016/toy"));
+    let o = droplab(
+        tmp.path(),
+        &[
+            "train",
+            "--dataset",
+            "uci:toy",
+            "--scaling",
+            "standardize",
+            "--model",
+            "mlp:3-32-1",
+            "--dropout",
+            "0.1,0.1",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.01",
+            "--epochs",
+            "30",
+            "--batch-size",
+            "16",
+            "--threads",
+            "1",
+            "--out",
+            "reg",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(common::stdout(&o).contains("test MSE"), "{}", common::stdout(&o));
+    let cfg = std::fs::read_to_string(tmp.path().join("reg/config.toml")).unwrap();
+    assert!(
+        cfg.contains("kind = \"mse\""),
+        "real-valued targets train on squared error: {cfg}"
+    );
+    let o = droplab(
+        tmp.path(),
+        &[
+            "analyze",
+            "uncertainty",
+            "reg",
+            "--tau",
+            "4",
+            "--samples",
+            "50",
+            "--threads",
+            "1",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = common::json(&tmp.path().join("reg/analysis/uncertainty/uncertainty.json"));
+    let ll = j["test_log_likelihood"].as_f64().unwrap();
+    let rmse = j["rmse_mc"].as_f64().unwrap();
+    // y = x0 - 2 x1 + noise spans about 12 units: a fitted network is far below that.
+    assert!(rmse.is_finite() && rmse < 3.0, "{rmse}");
+    assert!(ll.is_finite() && ll < 0.5 * (4.0f64 / (2.0 * std::f64::consts::PI)).ln() + 1e-9);
+    // Without --tau: a clear error naming the flag.
+    let o = droplab(tmp.path(), &["analyze", "uncertainty", "reg", "--threads", "1"]);
+    common::assert_usage_error(&o, &["--tau"]);
+    // A classifier analysis refuses a regression model.
+    let o = droplab(tmp.path(), &["analyze", "ensemble", "reg", "--threads", "1"]);
+    common::assert_usage_error(&o, &["regression"]);
+}

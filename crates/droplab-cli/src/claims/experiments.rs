@@ -80,6 +80,23 @@ fn net_text(lab: &Lab, widths: &[usize]) -> String {
     )
 }
 
+/// The base runs' network, epochs and data, in words.
+fn base_text(lab: &Lab) -> String {
+    format!(
+        "{}, {} epochs, on {}",
+        net_text(lab, &lab.widths),
+        lab.epochs,
+        size_text(lab, lab.train_size)
+    )
+}
+
+/// One table row per arm: its name and mean [95 % CI] in percent.
+fn arm_rows(arms: &[(&str, &[f64])]) -> Vec<Vec<String>> {
+    arms.iter()
+        .map(|(n, v)| vec![n.to_string(), pct(&stat(v))])
+        .collect()
+}
+
 fn size_text(lab: &Lab, size: usize) -> String {
     if size == 0 {
         format!("the whole training split of {}", lab.data.dataset)
@@ -253,17 +270,12 @@ pub fn bagging(lab: &Lab) -> CliResult<Outcome> {
     ];
     Ok(Outcome {
         setup: format!(
-            "{}, {} epochs, on {}: one network without dropout, an ensemble of {k} such networks each trained on a bootstrap sample (probabilities averaged), and one network with dropout {} (weight scaling)",
-            net_text(lab, &lab.widths),
-            lab.epochs,
-            size_text(lab, lab.train_size),
+            "{}: one network without dropout, an ensemble of {k} such networks each trained on a bootstrap sample (probabilities averaged), and one network with dropout {} (weight scaling)",
+            base_text(lab),
             lab.rates_text()
         ),
         headers: vec!["model".into(), "test error (%)".into()],
-        rows: arms
-            .iter()
-            .map(|(n, v)| vec![n.to_string(), pct(&stat(v))])
-            .collect(),
+        rows: arm_rows(&arms),
         numbers: json!({"single": single, "bagged": bagged, "dropout": drop, "bagged_networks": k}),
         svg: Some(arms_svg(
             "Claim 3: dropout and bagging",
@@ -414,7 +426,7 @@ pub fn small_data(lab: &Lab) -> CliResult<Outcome> {
 
 /// Claim 6: dropout on a network too small for the task.
 pub fn underfitting(lab: &Lab) -> CliResult<Outcome> {
-    let widths = vec![lab.widths[0], if lab.quick { 4 } else { 8 }, 10];
+    let widths = vec![lab.widths[0], if lab.quick { 8 } else { 16 }, 10];
     let (mut acc, mut train) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
     for s in seeds(lab) {
         for (i, net) in [Net::plain(&widths), lab.dropout(&widths)].iter().enumerate() {
@@ -569,10 +581,7 @@ pub fn deeper_rates(lab: &Lab) -> CliResult<Outcome> {
             size_text(lab, lab.train_size)
         ),
         headers: vec!["rates by depth".into(), "test accuracy (%)".into()],
-        rows: arms
-            .iter()
-            .map(|(n, v)| vec![n.to_string(), pct(&stat(v))])
-            .collect(),
+        rows: arm_rows(&arms),
         numbers: json!({"increasing": acc[0], "constant": acc[1], "decreasing": acc[2]}),
         svg: Some(arms_svg(
             "Claim 8: rates by depth",
@@ -621,17 +630,12 @@ pub fn combination(lab: &Lab) -> CliResult<Outcome> {
     let named: Vec<(&str, &[f64])> = arms.iter().zip(&acc).map(|((n, _), a)| (*n, &a[..])).collect();
     Ok(Outcome {
         setup: format!(
-            "{}, {} epochs, on {}; L2 coefficient {l2} (loss l2/2 Σw²), max-norm bound {c} on each unit's incoming weights, dropout {}",
-            net_text(lab, &lab.widths),
-            lab.epochs,
-            size_text(lab, lab.train_size),
+            "{}; L2 coefficient {l2} (loss l2/2 Σw²), max-norm bound {c} on each unit's incoming weights, dropout {}",
+            base_text(lab),
             lab.rates_text()
         ),
         headers: vec!["regularization".into(), "test accuracy (%)".into()],
-        rows: named
-            .iter()
-            .map(|(n, v)| vec![n.to_string(), pct(&stat(v))])
-            .collect(),
+        rows: arm_rows(&named),
         numbers: json!(
             named
                 .iter()
@@ -680,10 +684,8 @@ pub fn coadaptation(lab: &Lab) -> CliResult<Outcome> {
         .collect();
     Ok(Outcome {
         setup: format!(
-            "{}, {} epochs, on {}; the first hidden layer's ReLU outputs on the test set: the share of zeros and the mean |Pearson correlation| between units (as Srivastava et al. 2014, Figures 7 and 8)",
-            net_text(lab, &lab.widths),
-            lab.epochs,
-            size_text(lab, lab.train_size)
+            "{}; the first hidden layer's ReLU outputs on the test set: the share of zeros and the mean |Pearson correlation| between units (as Srivastava et al. 2014, Figures 7 and 8)",
+            base_text(lab)
         ),
         headers: vec![
             "network".into(),
@@ -927,10 +929,8 @@ pub fn test_scaling(lab: &Lab) -> CliResult<Outcome> {
     let arms: Vec<(&str, &[f64])> = short.iter().zip(&nll).map(|(n, v)| (*n, &v[..])).collect();
     Ok(Outcome {
         setup: format!(
-            "{}, {} epochs, on {}; hidden dropout p = {p} (so that p and 1 - p differ), trained with the standard convention (no scaling in training) and with inverted dropout (1 / (1 - p) in training), then tested with each scaling",
-            net_text(lab, &lab.widths),
-            lab.epochs,
-            size_text(lab, lab.train_size)
+            "{}; hidden dropout p = {p} (so that p and 1 - p differ), trained with the standard convention (no scaling in training) and with inverted dropout (1 / (1 - p) in training), then tested with each scaling",
+            base_text(lab)
         ),
         headers: vec![
             "training and test-time scaling".into(),

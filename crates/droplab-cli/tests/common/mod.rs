@@ -84,3 +84,29 @@ pub fn write_idx(path: &Path, dims: &[u32], data: &[u8]) {
     b.extend_from_slice(data);
     std::fs::write(path, b).expect("writable");
 }
+
+/// A UCI set in the layout of Gal & Ghahramani's splits: `y = x0 - 2 x1 + noise`, 60 rows,
+/// two splits, a 2 x 2 grid.
+pub fn synthetic_uci(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut data = String::new();
+    for i in 0..60 {
+        let (a, b, c) = ((i % 7) as f32, (i % 5) as f32 * 0.5, (i % 3) as f32);
+        let noise = ((i * 37 % 11) as f32 - 5.0) * 0.05;
+        data.push_str(&format!("{a} {b} {c} {}\n", a - 2.0 * b + noise));
+    }
+    let w = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    w("data.txt", &data);
+    w("index_features.txt", "0\n1\n2\n");
+    w("index_target.txt", "3\n");
+    w("n_splits.txt", "2\n");
+    w("dropout_rates.txt", "0.05\n0.1\n");
+    w("tau_values.txt", "1.0\n2.0\n");
+    for k in 0..2 {
+        let test: Vec<usize> = (0..60).filter(|i| i % 6 == k).collect();
+        let train: Vec<usize> = (0..60).filter(|i| i % 6 != k).collect();
+        let lines = |v: &[usize]| v.iter().map(|i| format!("{i}\n")).collect::<String>();
+        w(&format!("index_train_{k}.txt"), &lines(&train));
+        w(&format!("index_test_{k}.txt"), &lines(&test));
+    }
+}
