@@ -826,7 +826,7 @@ pub fn coadaptation(args: &CoadaptationArgs) -> CliResult {
     Ok(())
 }
 
-/// Refuses a model whose Monte Carlo passes all agree: it has no dropout to sample.
+/// The error for a model whose Monte Carlo passes all agree: it has no dropout to sample.
 fn no_dropout(args: &UncertaintyArgs) -> CliError {
     CliError::usage(format!(
         "{}: the model has no active dropout, so Monte Carlo passes all agree (train it with --dropout)",
@@ -834,6 +834,7 @@ fn no_dropout(args: &UncertaintyArgs) -> CliError {
     ))
 }
 
+/// Refuses a model whose Monte Carlo passes all agree.
 fn no_dropout_check(mc: &McSamples, args: &UncertaintyArgs) -> CliResult {
     if mc.passes > 1 && !mc.stochastic() {
         return Err(no_dropout(args));

@@ -572,6 +572,11 @@ fn table(results: &[SetResult]) -> (Vec<&'static str>, Vec<Vec<String>>) {
 
 /// `droplab paper run` of UCI recipes.
 pub fn run(recipes: &[&'static Recipe], args: &PaperRunArgs) -> CliResult {
+    if args.train_size.is_some() || args.val_size.is_some() {
+        return Err(CliError::usage(
+            "--train-size and --val-size do not apply to the UCI recipes: they use the authors' splits (--splits N keeps the first N)",
+        ));
+    }
     let prepared = recipes
         .iter()
         .map(|r| prepare(r, args))

@@ -189,5 +189,10 @@ fn uci_bad_input_names_the_file_and_line() {
     std::fs::write(dir.join("index_test_1.txt"), "3\n99\n").unwrap();
     let o = run(tmp.path());
     assert_usage_error(&o, &["index_test_1.txt", "99"]);
+    let o = droplab(
+        tmp.path(),
+        &["paper", "run", "gal2016-uci-yacht", "--train-size", "10"],
+    );
+    assert_usage_error(&o, &["--train-size", "splits"]);
     assert!(!tmp.path().join("runs").exists(), "nothing written");
 }
