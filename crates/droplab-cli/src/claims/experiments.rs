@@ -110,10 +110,7 @@ pub fn overfitting(lab: &Lab) -> CliResult<Outcome> {
     let size = lab.small_train;
     let (mut gap, mut acc) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
     for s in seeds(lab) {
-        for (i, net) in [Net::plain(&lab.widths), lab.dropout(&lab.widths)]
-            .iter()
-            .enumerate()
-        {
+        for (i, (_, net)) in lab.pair(&lab.widths).iter().enumerate() {
             let t = lab.train(net, size, s)?;
             let (test, train) = lab.test_and_train(&t, size, s)?;
             gap[i].push(train.accuracy - test.accuracy);
@@ -121,10 +118,11 @@ pub fn overfitting(lab: &Lab) -> CliResult<Outcome> {
         }
     }
     let decision = verdict::overfitting(&gap[0], &gap[1], &acc[0], &acc[1]);
-    let rows = ["no dropout", &*format!("dropout {}", lab.rates_text())]
+    let rows = lab
+        .pair(&lab.widths)
         .iter()
         .enumerate()
-        .map(|(i, n)| vec![n.to_string(), pct(&stat(&gap[i])), pct(&stat(&acc[i]))])
+        .map(|(i, (n, _))| vec![n.to_string(), pct(&stat(&gap[i])), pct(&stat(&acc[i]))])
         .collect();
     Ok(Outcome {
         setup: format!(
@@ -305,10 +303,7 @@ pub fn convergence(lab: &Lab) -> CliResult<Outcome> {
     let mut secs = [Vec::new(), Vec::new()];
     let mut missed = [0usize, 0];
     for s in seeds(lab) {
-        for (i, net) in [Net::plain(&lab.widths), lab.dropout(&lab.widths)]
-            .iter()
-            .enumerate()
-        {
+        for (i, (_, net)) in lab.pair(&lab.widths).iter().enumerate() {
             let t = lab.train(net, lab.train_size, s)?;
             let (e, sec, reached) = epochs_to(&t, target);
             ep[i].push(e);
@@ -317,10 +312,11 @@ pub fn convergence(lab: &Lab) -> CliResult<Outcome> {
         }
     }
     let decision = verdict::convergence(&ep[0], &ep[1]);
-    let rows = ["no dropout", &*format!("dropout {}", lab.rates_text())]
+    let rows = lab
+        .pair(&lab.widths)
         .iter()
         .enumerate()
-        .map(|(i, n)| {
+        .map(|(i, (n, _))| {
             vec![
                 n.to_string(),
                 stat(&ep[i]).show(1.0, 1),
@@ -362,10 +358,7 @@ pub fn small_data(lab: &Lab) -> CliResult<Outcome> {
     for &n in &lab.sizes {
         let mut acc = [Vec::new(), Vec::new()];
         for s in seeds(lab) {
-            for (i, net) in [Net::plain(&lab.widths), lab.dropout(&lab.widths)]
-                .iter()
-                .enumerate()
-            {
+            for (i, (_, net)) in lab.pair(&lab.widths).iter().enumerate() {
                 let t = lab.train(net, n, s)?;
                 acc[i].push(lab.test_and_train(&t, n, s)?.0.accuracy);
             }
@@ -429,7 +422,7 @@ pub fn underfitting(lab: &Lab) -> CliResult<Outcome> {
     let widths = vec![lab.widths[0], if lab.quick { 8 } else { 16 }, 10];
     let (mut acc, mut train) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
     for s in seeds(lab) {
-        for (i, net) in [Net::plain(&widths), lab.dropout(&widths)].iter().enumerate() {
+        for (i, (_, net)) in lab.pair(&widths).iter().enumerate() {
             let t = lab.train(net, lab.train_size, s)?;
             let (te, tr) = lab.test_and_train(&t, lab.train_size, s)?;
             acc[i].push(te.accuracy);
@@ -437,10 +430,11 @@ pub fn underfitting(lab: &Lab) -> CliResult<Outcome> {
         }
     }
     let decision = verdict::underfitting(&acc[0], &acc[1]);
-    let rows = ["no dropout", &*format!("dropout {}", lab.rates_text())]
+    let rows = lab
+        .pair(&widths)
         .iter()
         .enumerate()
-        .map(|(i, n)| vec![n.to_string(), pct(&stat(&train[i])), pct(&stat(&acc[i]))])
+        .map(|(i, (n, _))| vec![n.to_string(), pct(&stat(&train[i])), pct(&stat(&acc[i]))])
         .collect();
     Ok(Outcome {
         setup: format!(
@@ -674,10 +668,7 @@ pub fn coadaptation(lab: &Lab) -> CliResult<Outcome> {
     let (mut sparsity, mut corr) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
     for s in seeds(lab) {
         let splits = lab.splits(lab.train_size, s)?;
-        for (i, net) in [Net::plain(&lab.widths), lab.dropout(&lab.widths)]
-            .iter()
-            .enumerate()
-        {
+        for (i, (_, net)) in lab.pair(&lab.widths).iter().enumerate() {
             let t = lab.train(net, lab.train_size, s)?;
             let mut m = t.model()?;
             let acts = hidden_activations(&mut m, &splits.test, &lab.threads)?;
@@ -688,10 +679,11 @@ pub fn coadaptation(lab: &Lab) -> CliResult<Outcome> {
         }
     }
     let decision = verdict::coadaptation(&sparsity[0], &sparsity[1], &corr[0], &corr[1]);
-    let rows = ["no dropout", &*format!("dropout {}", lab.rates_text())]
+    let rows = lab
+        .pair(&lab.widths)
         .iter()
         .enumerate()
-        .map(|(i, n)| {
+        .map(|(i, (n, _))| {
             vec![
                 n.to_string(),
                 pct(&stat(&sparsity[i])),

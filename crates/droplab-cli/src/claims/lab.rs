@@ -161,6 +161,15 @@ impl Lab {
         }
     }
 
+    /// The two arms most claims compare: `widths` without dropout and with the standard rates,
+    /// each with its name.
+    pub fn pair(&self, widths: &[usize]) -> [(String, Net); 2] {
+        [
+            ("no dropout".to_string(), Net::plain(widths)),
+            (format!("dropout {}", self.rates_text()), self.dropout(widths)),
+        ]
+    }
+
     /// "0.1 / 0.5": the standard rates in words.
     pub fn rates_text(&self) -> String {
         format!("{} / {}", self.rates.0, self.rates.1)
