@@ -91,9 +91,7 @@ fn load_raw(cfg: &DataConfig) -> CliResult<(Dataset, Option<Dataset>)> {
             let set = crate::gal2016::UciSet::load(&dir, Some(1))?;
             let (train, test) = &set.splits[0];
             let part = |rows: &[usize]| -> CliResult<Dataset> {
-                let mut x = droplab::Tensor::default();
-                set.x.gather_rows(rows, &mut x);
-                let y: Vec<f32> = rows.iter().map(|&i| set.y[i]).collect();
+                let (x, y) = set.rows(rows);
                 let y = droplab::Tensor::from_vec(&[rows.len(), 1], y).map_err(|e| data_error(spec, e))?;
                 Dataset::new(x, droplab::nn::Targets::Values(y), 0).map_err(|e| data_error(spec, e))
             };

@@ -117,6 +117,13 @@ pub fn set_dir(dataset: &str, data_dir: &str) -> CliResult<PathBuf> {
 }
 
 impl UciSet {
+    /// The features and targets of `rows`, in that order.
+    pub fn rows(&self, rows: &[usize]) -> (Tensor, Vec<f32>) {
+        let mut x = Tensor::default();
+        self.x.gather_rows(rows, &mut x);
+        (x, rows.iter().map(|&i| self.y[i]).collect())
+    }
+
     /// Reads a set's directory; `max_splits` keeps only the first ones.
     pub fn load(dir: &Path, max_splits: Option<usize>) -> CliResult<UciSet> {
         let data: Vec<Vec<f32>> = read_numbers(&dir.join("data.txt"))?;
@@ -220,15 +227,11 @@ fn train_and_score(
     seed: u64,
     threads: &Threads,
 ) -> CliResult<Scores> {
-    let mut xf = Tensor::default();
-    set.x.gather_rows(fit_rows, &mut xf);
-    let mut xe = Tensor::default();
-    set.x.gather_rows(eval_rows, &mut xe);
+    let (mut xf, yf) = set.rows(fit_rows);
+    let (mut xe, ye) = set.rows(eval_rows);
     let scaler = Standardizer::fit(&xf);
     scaler.apply(&mut xf)?;
     scaler.apply(&mut xe)?;
-    let yf: Vec<f32> = fit_rows.iter().map(|&i| set.y[i]).collect();
-    let ye: Vec<f32> = eval_rows.iter().map(|&i| set.y[i]).collect();
     let (mean, sd) = moments(&yf);
     let column = |v: &[f32]| -> CliResult<Tensor> {
         let z: Vec<f32> = v.iter().map(|&y| ((y as f64 - mean) / sd) as f32).collect();
