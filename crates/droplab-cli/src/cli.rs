@@ -282,6 +282,9 @@ pub struct PaperRunArgs {
     /// Shorten every run to E epochs (a quick check).
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Train every run at batch size B instead of the recipe's (e.g. to compare protocols).
+    #[arg(long, value_name = "B")]
+    pub batch_size: Option<usize>,
     /// Run on another dataset (e.g. fashion-mnist) without editing the recipe.
     #[arg(long)]
     pub dataset: Option<String>,

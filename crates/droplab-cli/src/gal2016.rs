@@ -372,6 +372,7 @@ pub struct SetResult {
     pub dataset: String,
     pub splits: usize,
     pub epochs: usize,
+    pub batch_size: usize,
     pub mc_samples: usize,
     pub published_rmse: Option<[f64; 2]>,
     pub published_ll: Option<[f64; 2]>,
@@ -400,6 +401,9 @@ fn prepare(r: &'static Recipe, args: &PaperRunArgs) -> CliResult<Prepared> {
     let mut proto = info.uci.clone().unwrap_or_default();
     if let Some(e) = args.epochs {
         cfg.train.epochs = e;
+    }
+    if let Some(b) = args.batch_size {
+        cfg.train.batch_size = b;
     }
     if let Some(t) = args.mc_samples {
         proto.mc_samples = t;
@@ -502,6 +506,7 @@ fn run_recipe(p: &Prepared, args: &PaperRunArgs, workers: usize) -> CliResult<Se
         dataset: cfg.data.dataset.clone(),
         splits: per_split.len(),
         epochs: cfg.train.epochs,
+        batch_size: cfg.train.batch_size,
         mc_samples: proto.mc_samples,
         published_rmse: proto.published_rmse,
         published_ll: proto.published_ll,
@@ -608,14 +613,15 @@ pub fn run(recipes: &[&'static Recipe], args: &PaperRunArgs) -> CliResult {
     let compared = results.iter().filter(|r| r.rmse_within_2se.is_some()).count();
     let e = results
         .first()
-        .map(|r| (r.epochs, r.mc_samples))
+        .map(|r| (r.epochs, r.batch_size, r.mc_samples))
         .unwrap_or_default();
     let md = format!(
-        "# droplab paper run {}\n\n{}\n\nTest RMSE and log-likelihood in the target's units: mean ± standard error over the splits (the paper's Table 1 convention). \"Within 2 SE\" compares droplab's mean with the paper's, against twice the paper's standard error. Both within 2 SE on {both} of {compared} sets.\n\nProtocol (Gal & Ghahramani's code): per split, each (dropout rate, tau) of the set's grid trains on the first 80 % of the training rows and is scored by Monte Carlo log-likelihood on the rest; the best pair is retrained on all training rows. {} epochs, Adam, dropout on the input and hidden units, L2 weight l²(1-p)/(2Nτ), {} Monte Carlo passes. `results.json` holds every split's chosen pair and every grid point's validation scores.\n",
+        "# droplab paper run {}\n\n{}\n\nTest RMSE and log-likelihood in the target's units: mean ± standard error over the splits (the paper's Table 1 convention). \"Within 2 SE\" compares droplab's mean with the paper's, against twice the paper's standard error. Both within 2 SE on {both} of {compared} sets.\n\nProtocol (Gal & Ghahramani's code): per split, each (dropout rate, tau) of the set's grid trains on the first 80 % of the training rows and is scored by Monte Carlo log-likelihood on the rest; the best pair is retrained on all training rows. {} epochs at batch {}, Adam, dropout on the input and hidden units, L2 weight l²(1-p)/(2Nτ), {} Monte Carlo passes. `results.json` holds every split's chosen pair and every grid point's validation scores.\n",
         args.name,
         markdown_table(&headers, &rows),
         e.0,
-        e.1
+        e.1,
+        e.2
     );
     staging.write("results.md", md.as_bytes())?;
     crate::paper::finish(staging, &results, &headers, &rows)

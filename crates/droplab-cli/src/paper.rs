@@ -188,6 +188,9 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         if let Some(e) = args.epochs {
             cfg.train.epochs = e;
         }
+        if let Some(b) = args.batch_size {
+            cfg.train.batch_size = b;
+        }
         let mut info = cfg.recipe.clone().unwrap_or_default();
         if let Some(d) = &args.dataset {
             // The published number is for the recipe's own dataset: not for another named

@@ -123,6 +123,8 @@ fn uci_recipe_runs_the_gal_protocol_per_split_and_writes_its_table() {
             "3",
             "--mc-samples",
             "20",
+            "--batch-size",
+            "16",
             "--threads",
             "2",
             "--quiet",
@@ -139,6 +141,9 @@ fn uci_recipe_runs_the_gal_protocol_per_split_and_writes_its_table() {
     let set = &j[0];
     assert_eq!(set["splits"], 2);
     assert_eq!(set["mc_samples"], 20);
+    // --batch-size overrides the recipe's 32, and the protocol line says so.
+    assert_eq!(set["batch_size"], 16);
+    assert!(md.contains("3 epochs at batch 16"), "{md}");
     for s in set["per_split"].as_array().unwrap() {
         // Every grid point was scored on validation, and the chosen one is the best of them.
         let c = s["candidates"].as_array().unwrap();
