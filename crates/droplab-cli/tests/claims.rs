@@ -61,3 +61,74 @@ fn claims_bad_input_is_a_clear_error() {
     assert!(stderr(&o).contains("nowhere"), "{}", stderr(&o));
     assert!(!tmp.path().join("runs").exists(), "nothing written");
 }
+
+#[test]
+fn a_second_run_takes_its_networks_from_the_cache_and_gives_the_same_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |out: &str| {
+        let o = droplab(
+            tmp.path(),
+            &[
+                "claims",
+                "--quick",
+                "--only",
+                "6",
+                "--seeds",
+                "2",
+                "--threads",
+                "1",
+                "--cache",
+                "cache",
+                "--out",
+                out,
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        (stderr(&o), json(&tmp.path().join(out).join("claims.json")))
+    };
+    let (first, a) = run("a");
+    // Claim 6: the small network without and with dropout, two seeds each.
+    assert!(
+        first.contains("4 networks trained, 0 taken from the cache"),
+        "{first}"
+    );
+    let entries: Vec<_> = std::fs::read_dir(tmp.path().join("cache"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 4, "{entries:?}");
+    let (second, b) = run("b");
+    assert!(
+        second.contains("0 networks trained, 4 taken from the cache"),
+        "{second}"
+    );
+    assert_eq!(a[0]["numbers"], b[0]["numbers"]);
+    let md = std::fs::read_to_string(tmp.path().join("b/claims.md")).unwrap();
+    assert!(md.contains("taking 4 from the cache"), "{md}");
+    // A damaged entry is trained again, not trusted.
+    std::fs::write(&entries[0], b"damaged").unwrap();
+    let (third, c) = run("c");
+    assert!(
+        third.contains("1 networks trained, 3 taken from the cache"),
+        "{third}"
+    );
+    assert_eq!(a[0]["numbers"], c[0]["numbers"]);
+    // --no-cache keeps nothing.
+    let o = droplab(
+        tmp.path(),
+        &[
+            "claims",
+            "--quick",
+            "--only",
+            "6",
+            "--seeds",
+            "2",
+            "--no-cache",
+            "--quiet",
+            "--out",
+            "d",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!tmp.path().join("runs").exists());
+}

@@ -2,7 +2,7 @@
 //! the base network and schedule, and training runs cached by what defines them (several
 //! claims look at the same dropout and no-dropout networks).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -14,6 +14,7 @@ use droplab::tensor::Threads;
 use droplab::train::{FitReport, TrainConfig, evaluate, fit};
 use droplab::{Sequential, Tensor};
 
+use super::cache::Cache;
 use crate::config::DataConfig;
 use crate::dataset::{self, Splits};
 use crate::error::{CliError, CliResult};
@@ -104,13 +105,24 @@ pub struct Lab {
     pub rates: (f32, f32),
     pub lr: f32,
     pub quiet: bool,
+    /// Trained networks on disk, reused across invocations.
+    cache: Option<Cache>,
+    /// Networks trained in this invocation, and those taken from the cache.
+    pub counts: Cell<(usize, usize)>,
     splits: RefCell<HashMap<(usize, u64), Rc<Splits>>>,
     runs: RefCell<HashMap<String, Rc<Trained>>>,
 }
 
 impl Lab {
     /// The quick setting (the embedded digits) or the full one (MNIST).
-    pub fn new(quick: bool, data: DataConfig, seeds: usize, threads: Threads, quiet: bool) -> CliResult<Lab> {
+    pub fn new(
+        quick: bool,
+        data: DataConfig,
+        seeds: usize,
+        threads: Threads,
+        cache: Option<Cache>,
+        quiet: bool,
+    ) -> CliResult<Lab> {
         let features = if quick { 64 } else { 784 };
         let lab = Lab {
             quick,
@@ -134,6 +146,8 @@ impl Lab {
             rates: if quick { (0.1, 0.5) } else { (0.2, 0.5) },
             lr: 0.05,
             quiet,
+            cache,
+            counts: Cell::new((0, 0)),
             splits: RefCell::new(HashMap::new()),
             runs: RefCell::new(HashMap::new()),
         };
@@ -237,7 +251,8 @@ impl Lab {
         Ok(t)
     }
 
-    /// Trains a config on `train` (not cached).
+    /// Trains a config on `train`, or takes the network from the disk cache when it holds the
+    /// same run.
     pub fn fit(
         &self,
         cfg: ModelConfig,
@@ -247,15 +262,33 @@ impl Lab {
         seed: u64,
     ) -> CliResult<Trained> {
         let mut model = cfg.build(seed)?;
+        let key = self
+            .cache
+            .as_ref()
+            .map(|_| Cache::key(&cfg, tc, train, val, seed));
+        if let (Some(c), Some(k)) = (&self.cache, &key) {
+            if let Some((state, report)) = c.get(k, &model.state()) {
+                let (n, hit) = self.counts.get();
+                self.counts.set((n, hit + 1));
+                return Ok(Trained { cfg, state, report });
+            }
+        }
         let report = fit(&mut model, tc, seed, &self.threads, train, val, &mut |_| {})?;
         if let Some(e) = &report.diverged {
             return Err(CliError::runtime(format!("claims: a run diverged: {e}")));
         }
-        Ok(Trained {
-            cfg,
-            state: model.state(),
-            report,
-        })
+        let state = model.state();
+        if let (Some(c), Some(k)) = (&self.cache, &key) {
+            c.put(k, &state, &report)?;
+        }
+        let (n, hit) = self.counts.get();
+        self.counts.set((n + 1, hit));
+        Ok(Trained { cfg, state, report })
+    }
+
+    /// Where the trained networks are kept, if anywhere.
+    pub fn cache_dir(&self) -> Option<&std::path::Path> {
+        self.cache.as_ref().map(|c| c.dir())
     }
 
     /// Accuracy and NLL in Eval mode (weight scaling).

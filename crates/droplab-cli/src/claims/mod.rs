@@ -4,6 +4,7 @@
 //!
 //! `--quick` runs on the embedded digits (minutes on 2 cores); the full run uses MNIST.
 
+mod cache;
 mod experiments;
 mod lab;
 mod stats;
@@ -153,7 +154,14 @@ pub fn run(args: &ClaimsArgs) -> CliResult {
         ..Default::default()
     };
     let threads = Threads::new(args.threads)?;
-    let lab = Lab::new(args.quick, data, args.seeds, threads, args.quiet)?;
+    let cache = (!args.no_cache).then(|| {
+        cache::Cache::new(
+            args.cache
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("runs/claims-cache")),
+        )
+    });
+    let lab = Lab::new(args.quick, data, args.seeds, threads, cache, args.quiet)?;
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(if args.quick {
             "runs/claims-quick"
@@ -192,6 +200,20 @@ pub fn run(args: &ClaimsArgs) -> CliResult {
         });
     }
     let minutes = start.elapsed().as_secs_f64() / 60.0;
+    let (trained, cached) = lab.counts.get();
+    let reused = if cached > 0 {
+        format!(
+            ", training {trained} networks and taking {cached} from the cache an earlier run left (their training time is not counted)"
+        )
+    } else {
+        String::new()
+    };
+    if let Some(dir) = lab.cache_dir() {
+        lab.say(&format!(
+            "claims: {trained} networks trained, {cached} taken from the cache {}",
+            dir.display()
+        ));
+    }
     let summary: Vec<Vec<String>> = results
         .iter()
         .map(|r| {
@@ -203,13 +225,14 @@ pub fn run(args: &ClaimsArgs) -> CliResult {
         })
         .collect();
     let mut md = format!(
-        "# droplab claims{}\n\n{} on {}, {} seeds per arm, 95 % intervals (Student's t over seeds; differences paired by seed). Each criterion was fixed before its experiment ran; the verdict is computed from the numbers. {:.1} minutes on {} threads.\n\n{}\n",
+        "# droplab claims{}\n\n{} on {}, {} seeds per arm, 95 % intervals (Student's t over seeds; differences paired by seed). Each criterion was fixed before its experiment ran; the verdict is computed from the numbers. {:.1} minutes on {} threads{}.\n\n{}\n",
         if args.quick { " --quick" } else { "" },
         if args.quick { "Quick run" } else { "Full run" },
         lab.data.dataset,
         args.seeds,
         minutes,
         lab.threads.count(),
+        reused,
         markdown_table(&["claim", "statement", "verdict"], &summary)
     );
     for r in &results {
