@@ -10,7 +10,7 @@
 //! Rows are padded to whole 64-bit words; between forward and backward a mask costs one bit
 //! per element (plus that padding).
 
-use crate::rng::{Stream, philox_x16};
+use crate::rng::{Stream, philox_x8, philox_x16};
 
 /// How a dropout layer treats its input in one call.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -60,7 +60,15 @@ impl MaskSpec {
         };
         let mut vals = [0u32; 64];
         for (j, pair) in out.chunks_mut(2).enumerate() {
-            philox_x16((j * 16) as u32, r, s as u32, (s >> 32) as u32, key, &mut vals);
+            let ctr = ((j * 16) as u32, r, s as u32, (s >> 32) as u32);
+            if pair.len() == 2 {
+                philox_x16(ctr.0, ctr.1, ctr.2, ctr.3, key, &mut vals);
+            } else {
+                // A row's last odd word (all of a row of at most 64 units): the first half of
+                // the same blocks.
+                let half: &mut [u32; 32] = (&mut vals[..32]).try_into().expect("32 values");
+                philox_x8(ctr.0, ctr.1, ctr.2, ctr.3, key, half);
+            }
             for (half, word) in pair.iter_mut().enumerate() {
                 let mut bits = 0u64;
                 for (k, &v) in vals[32 * half..32 * half + 32].iter().enumerate() {
