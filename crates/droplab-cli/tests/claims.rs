@@ -62,32 +62,34 @@ fn claims_bad_input_is_a_clear_error() {
     assert!(!tmp.path().join("runs").exists(), "nothing written");
 }
 
+/// Claim 6 (the small network without and with dropout) on two seeds, with `cache`'s flags.
+fn claim6(dir: &std::path::Path, out: &str, cache: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "claims",
+        "--quick",
+        "--only",
+        "6",
+        "--seeds",
+        "2",
+        "--threads",
+        "1",
+    ];
+    args.extend_from_slice(cache);
+    args.extend_from_slice(&["--out", out]);
+    let o = droplab(dir, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    o
+}
+
 #[test]
 fn a_second_run_takes_its_networks_from_the_cache_and_gives_the_same_numbers() {
     let tmp = tempfile::tempdir().unwrap();
     let run = |out: &str| {
-        let o = droplab(
-            tmp.path(),
-            &[
-                "claims",
-                "--quick",
-                "--only",
-                "6",
-                "--seeds",
-                "2",
-                "--threads",
-                "1",
-                "--cache",
-                "cache",
-                "--out",
-                out,
-            ],
-        );
-        assert!(o.status.success(), "{}", stderr(&o));
+        let o = claim6(tmp.path(), out, &["--cache", "cache"]);
         (stderr(&o), json(&tmp.path().join(out).join("claims.json")))
     };
     let (first, a) = run("a");
-    // Claim 6: the small network without and with dropout, two seeds each.
+    // Two networks, two seeds each.
     assert!(
         first.contains("4 networks trained, 0 taken from the cache"),
         "{first}"
@@ -114,21 +116,6 @@ fn a_second_run_takes_its_networks_from_the_cache_and_gives_the_same_numbers() {
     );
     assert_eq!(a[0]["numbers"], c[0]["numbers"]);
     // --no-cache keeps nothing.
-    let o = droplab(
-        tmp.path(),
-        &[
-            "claims",
-            "--quick",
-            "--only",
-            "6",
-            "--seeds",
-            "2",
-            "--no-cache",
-            "--quiet",
-            "--out",
-            "d",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    claim6(tmp.path(), "d", &["--no-cache", "--quiet"]);
     assert!(!tmp.path().join("runs").exists());
 }
