@@ -107,8 +107,9 @@ pub struct Lab {
     pub quiet: bool,
     /// Trained networks on disk, reused across invocations.
     cache: Option<Cache>,
-    /// Networks trained in this invocation, and those taken from the cache.
-    pub counts: Cell<(usize, usize)>,
+    /// Networks trained in this invocation, those taken from the cache, and the training
+    /// seconds the cached ones took when they were trained.
+    pub counts: Cell<(usize, usize, f64)>,
     splits: RefCell<HashMap<(usize, u64), Rc<Splits>>>,
     runs: RefCell<HashMap<String, Rc<Trained>>>,
 }
@@ -147,7 +148,7 @@ impl Lab {
             lr: 0.05,
             quiet,
             cache,
-            counts: Cell::new((0, 0)),
+            counts: Cell::new((0, 0, 0.0)),
             splits: RefCell::new(HashMap::new()),
             runs: RefCell::new(HashMap::new()),
         };
@@ -268,8 +269,9 @@ impl Lab {
             .map(|_| Cache::key(&cfg, tc, train, val, seed));
         if let (Some(c), Some(k)) = (&self.cache, &key) {
             if let Some((state, report)) = c.get(k, &model.state()) {
-                let (n, hit) = self.counts.get();
-                self.counts.set((n, hit + 1));
+                let (n, hit, secs) = self.counts.get();
+                let took: f64 = report.history.iter().map(|e| e.seconds).sum();
+                self.counts.set((n, hit + 1, secs + took));
                 return Ok(Trained { cfg, state, report });
             }
         }
@@ -281,8 +283,8 @@ impl Lab {
         if let (Some(c), Some(k)) = (&self.cache, &key) {
             c.put(k, &state, &report)?;
         }
-        let (n, hit) = self.counts.get();
-        self.counts.set((n + 1, hit));
+        let (n, hit, secs) = self.counts.get();
+        self.counts.set((n + 1, hit, secs));
         Ok(Trained { cfg, state, report })
     }
 

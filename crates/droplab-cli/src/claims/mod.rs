@@ -200,10 +200,11 @@ pub fn run(args: &ClaimsArgs) -> CliResult {
         });
     }
     let minutes = start.elapsed().as_secs_f64() / 60.0;
-    let (trained, cached) = lab.counts.get();
+    let (trained, cached, cached_seconds) = lab.counts.get();
     let reused = if cached > 0 {
         format!(
-            ", training {trained} networks and taking {cached} from the cache an earlier run left (their training time is not counted)"
+            ", training {trained} networks and taking {cached} from the cache an earlier run left (their training had taken {:.1} minutes more)",
+            cached_seconds / 60.0
         )
     } else {
         String::new()
