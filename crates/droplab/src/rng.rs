@@ -35,8 +35,8 @@ pub fn philox4x32(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
 }
 
 /// Sixteen Philox blocks at once over consecutive `ctr[0]` values starting at `first`,
-/// written lane-major into `out` (`out[4 * b + lane]`). Written as independent lanes so the
-/// compiler vectorizes it; the values equal sixteen calls of [`philox4x32`].
+/// written lane-major into `out` (`out[4 * b + lane]`); the values equal sixteen calls of
+/// [`philox4x32`].
 #[inline]
 pub fn philox_x16(first: u32, c1: u32, c2: u32, c3: u32, key: [u32; 2], out: &mut [u32; 64]) {
     philox_blocks::<16>(first, c1, c2, c3, key, out);
