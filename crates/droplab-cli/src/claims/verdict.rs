@@ -34,7 +34,7 @@ pub type Decision = (Verdict, String);
 
 /// Two effects that should both be positive: both clearly -> holds; both in the right
 /// direction, or one clearly -> in part; otherwise does not hold.
-fn both(a: &Stat, b: &Stat, what: (&str, &str)) -> Decision {
+fn both(a: &Stat, b: &Stat, what: (&str, &str), unit: Unit) -> Decision {
     let v = if a.above_zero() && b.above_zero() {
         Verdict::Holds
     } else if (a.mean > 0.0 && b.mean > 0.0) || a.above_zero() || b.above_zero() {
@@ -42,13 +42,24 @@ fn both(a: &Stat, b: &Stat, what: (&str, &str)) -> Decision {
     } else {
         Verdict::DoesNotHold
     };
-    (
-        v,
-        format!(
-            "{} {:+.4} (95 % CI [{:.4}, {:.4}]); {} {:+.4} (95 % CI [{:.4}, {:.4}])",
-            what.0, a.mean, a.lo, a.hi, what.1, b.mean, b.lo, b.hi
+    let show = |name: &str, s: &Stat| match unit {
+        Unit::Points => format!(
+            "{name} {:+.2} points (95 % CI [{:.2}, {:.2}])",
+            100.0 * s.mean,
+            100.0 * s.lo,
+            100.0 * s.hi
         ),
-    )
+        Unit::Raw => format!("{name} {:+.4} (95 % CI [{:.4}, {:.4}])", s.mean, s.lo, s.hi),
+    };
+    (v, format!("{}; {}", show(what.0, a), show(what.1, b)))
+}
+
+/// How `both` prints its two differences: accuracies as percentage points, other
+/// quantities (sparsity, correlation) as they are.
+#[derive(Clone, Copy)]
+enum Unit {
+    Points,
+    Raw,
 }
 
 /// Claim 1: dropout lowers the gap and raises test accuracy (per-seed values).
@@ -57,6 +68,7 @@ pub fn overfitting(gap_none: &[f64], gap_drop: &[f64], acc_none: &[f64], acc_dro
         &paired(gap_none, gap_drop),
         &paired(acc_drop, acc_none),
         ("gap reduction", "test accuracy gain"),
+        Unit::Points,
     )
 }
 
@@ -254,6 +266,7 @@ pub fn combination(
             "best combination - dropout alone",
             "best combination - best penalty alone",
         ),
+        Unit::Points,
     )
 }
 
@@ -268,6 +281,7 @@ pub fn coadaptation(
         &paired(sparsity_drop, sparsity_none),
         &paired(corr_none, corr_drop),
         ("sparsity increase", "mean |correlation| decrease"),
+        Unit::Raw,
     )
 }
 
