@@ -2,7 +2,7 @@
 //! recipes in `recipes/` (embedded in the binary), over several seeds, with the published
 //! number beside droplab's.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -10,7 +10,7 @@ use crate::cli::PaperRunArgs;
 use crate::config::RunConfig;
 use crate::dataset;
 use crate::error::{CliError, CliResult};
-use crate::record::Staging;
+use crate::record::{RunRecord, Staging, leftovers, sha256_hex};
 use crate::train_cmd::{Progress, run_config};
 use droplab_report::{Series, learning_curves_svg, markdown_table, text_table};
 
@@ -163,6 +163,11 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         .map(|r| Ok(parse(r)?.recipe.and_then(|i| i.uci).is_some()))
         .collect::<CliResult<Vec<bool>>>()?;
     if uci.iter().all(|&u| u) {
+        if args.resume {
+            return Err(CliError::usage(
+                "--resume is for the classification recipes; a UCI run trains its splits in parallel and starts afresh",
+            ));
+        }
         return crate::gal2016::run(&recipes, args);
     }
     if uci.iter().any(|&u| u) {
@@ -180,6 +185,15 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs/paper").join(&args.name));
+    let earlier = if args.resume { leftovers(&out) } else { Vec::new() };
+    if args.resume && !args.quiet {
+        eprintln!(
+            "--resume: {} interrupted run(s) of {} to take finished seeds from",
+            earlier.len(),
+            out.display()
+        );
+    }
+    let mut taken_from: Vec<PathBuf> = Vec::new();
     let staging = Staging::new(&out, "--out")?;
     let mut results = Vec::new();
     let mut curves: Vec<(String, Vec<droplab::train::EpochMetrics>, usize)> = Vec::new();
@@ -232,21 +246,36 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         for s in 0..args.seeds as u64 {
             let mut c = cfg.clone();
             c.seed = cfg.seed + s;
-            if !args.quiet {
-                eprintln!(
-                    "{} (seed {}): training {} epochs...",
-                    r.name, c.seed, c.train.epochs
-                );
-            }
             let splits = dataset::load(&c.data, c.seed)?;
             crate::train_cmd::fit_widths(&mut c, &splits, true)?;
             let run_name = format!("{}-seed{}", r.name, c.seed);
-            let progress = if args.quiet {
-                Progress::Quiet
+            let dest = staging.path().join(&run_name);
+            let rec = if let Some((from, rec)) = take_finished(&earlier, &run_name, &c, &dest) {
+                if !args.quiet {
+                    eprintln!(
+                        "{run_name}: taken from the interrupted run {} (it had trained in {:.1} minutes)",
+                        from.display(),
+                        rec.seconds / 60.0
+                    );
+                }
+                if !taken_from.contains(&from) {
+                    taken_from.push(from);
+                }
+                rec
             } else {
-                Progress::Auto
+                if !args.quiet {
+                    eprintln!(
+                        "{} (seed {}): training {} epochs...",
+                        r.name, c.seed, c.train.epochs
+                    );
+                }
+                let progress = if args.quiet {
+                    Progress::Quiet
+                } else {
+                    Progress::Auto
+                };
+                run_config(&c, &splits, &dest, progress)?.0
             };
-            let (rec, _) = run_config(&c, &splits, &staging.path().join(&run_name), progress)?;
             if let Some(msg) = &rec.divergence {
                 return Err(CliError::runtime(format!("{run_name}: {msg}")));
             }
@@ -304,7 +333,46 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
     let svg = learning_curves_svg(&format!("droplab paper run {}", args.name), &series)
         .map_err(|e| CliError::runtime(format!("curves.svg: {e}")))?;
     staging.write("curves.svg", svg.as_bytes())?;
-    finish(staging, &results, &headers, &rows)
+    finish(staging, &results, &headers, &rows)?;
+    for dir in taken_from {
+        forget(&dir);
+    }
+    Ok(())
+}
+
+/// The finished run `run_name` of exactly `cfg` in one of the interrupted runs' directories,
+/// moved to `dest`: the directory it came from and its record. A run whose config differs, or
+/// whose weights do not match the record's checksum, is left where it is.
+fn take_finished(
+    earlier: &[PathBuf],
+    run_name: &str,
+    cfg: &RunConfig,
+    dest: &Path,
+) -> Option<(PathBuf, RunRecord)> {
+    earlier.iter().find_map(|dir| {
+        let src = dir.join(run_name);
+        let rec = RunRecord::load(&src).ok()?;
+        let weights = std::fs::read(src.join("model.safetensors")).ok()?;
+        let same = rec.config == *cfg && sha256_hex(&weights) == rec.model_sha256;
+        (same && std::fs::rename(&src, dest).is_ok()).then(|| (dir.clone(), rec))
+    })
+}
+
+/// Removes an interrupted run's directory once every finished run has been taken from it:
+/// what is left is the unfinished run's own staging directory.
+fn forget(dir: &Path) {
+    let entries: Vec<_> = std::fs::read_dir(dir).into_iter().flatten().flatten().collect();
+    let unfinished = |e: &std::fs::DirEntry| {
+        e.file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with('.') && n.contains(".partial-"))
+    };
+    if entries.iter().all(unfinished) {
+        for e in entries {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+        let _ = std::fs::remove_dir(dir);
+    }
 }
 
 /// Writes `results.json`, finishes the directory and prints the table and where it went.

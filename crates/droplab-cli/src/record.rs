@@ -102,22 +102,15 @@ impl Staging {
                 out.display()
             )));
         }
-        let parent = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(|e| {
+        let (parent, prefix) = staging_prefix(out);
+        std::fs::create_dir_all(&parent).map_err(|e| {
             CliError::usage(format!(
                 "{flag} {}: cannot create {}: {e}",
                 out.display(),
                 parent.display()
             ))
         })?;
-        let name = out
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_else(|| "run".into());
-        let dir = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        let dir = parent.join(format!("{prefix}{}", std::process::id()));
         std::fs::create_dir(&dir)
             .map_err(|e| CliError::usage(format!("{flag} {}: cannot write there: {e}", out.display())))?;
         Ok(Staging {
@@ -145,6 +138,37 @@ impl Staging {
         self.committed = true;
         Ok(self.out.clone())
     }
+}
+
+/// The directory a staging directory for `out` lives in, and its name without the PID.
+fn staging_prefix(out: &Path) -> (PathBuf, String) {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "run".into());
+    (parent.to_path_buf(), format!(".{name}.partial-"))
+}
+
+/// Staging directories for `out` that interrupted runs left behind: their process is gone
+/// (on Linux; elsewhere every one but this process's own is taken to be).
+pub fn leftovers(out: &Path) -> Vec<PathBuf> {
+    let (parent, prefix) = staging_prefix(out);
+    let alive = |pid: u32| cfg!(target_os = "linux") && Path::new("/proc").join(pid.to_string()).exists();
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&parent)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.strip_prefix(&prefix)?.parse().ok()?;
+            (pid != std::process::id() && !alive(pid)).then(|| e.path())
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 impl Drop for Staging {

@@ -99,6 +99,74 @@ fn paper_run_of_a_shortened_recipe_writes_its_table() {
 }
 
 #[test]
+fn an_interrupted_paper_run_resumes_with_the_seeds_it_finished() {
+    let tmp = tempfile::tempdir().unwrap();
+    synthetic_idx(&tmp.path().join("idx"));
+    let run = |epochs: &str, extra: &[&str]| {
+        let mut a = vec![
+            "paper",
+            "run",
+            "keras-mnist-mlp",
+            "--dataset",
+            "idx:idx",
+            "--val-size",
+            "100",
+            "--train-size",
+            "200",
+            "--epochs",
+            epochs,
+            "--seeds",
+            "2",
+            "--threads",
+            "1",
+            "--out",
+            "res",
+        ];
+        a.extend_from_slice(extra);
+        droplab(tmp.path(), &a)
+    };
+    let errors = || json(&tmp.path().join("res/results.json"))[0]["test_errors"].clone();
+    let o = run("1", &["--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = errors();
+    // What a run killed while training seed 1 leaves behind: its staging directory (named for
+    // a process that cannot exist) with seed 0 finished in it and seed 1's own staging.
+    let res = tmp.path().join("res");
+    let left = tmp.path().join(".res.partial-4194999");
+    std::fs::create_dir(&left).unwrap();
+    std::fs::rename(
+        res.join("keras-mnist-mlp-seed0"),
+        left.join("keras-mnist-mlp-seed0"),
+    )
+    .unwrap();
+    std::fs::create_dir(left.join(".keras-mnist-mlp-seed1.partial-4194999")).unwrap();
+    std::fs::remove_dir_all(&res).unwrap();
+
+    // A run of another config takes nothing from it.
+    let o = run("2", &["--resume"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("taken from"), "{}", stderr(&o));
+    assert!(left.join("keras-mnist-mlp-seed0/record.json").exists());
+    std::fs::remove_dir_all(&res).unwrap();
+
+    // The same command takes seed 0, trains seed 1, and gets the first run's numbers.
+    let o = run("1", &["--resume"]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("keras-mnist-mlp-seed0: taken from the interrupted run"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("(seed 0): training") && err.contains("(seed 1): training"),
+        "{err}"
+    );
+    assert_eq!(errors(), first);
+    assert!(res.join("keras-mnist-mlp-seed0/model.safetensors").exists());
+    assert!(!left.exists(), "the emptied interrupted run is removed");
+}
+
+#[test]
 fn paper_run_of_an_unknown_recipe() {
     let tmp = tempfile::tempdir().unwrap();
     assert_usage_error(
