@@ -26,6 +26,31 @@ fn synthetic_idx(dir: &std::path::Path) {
     write_idx(&dir.join("t10k-labels-idx1-ubyte"), &[100], &lb);
 }
 
+/// `paper run keras-mnist-mlp` on 200 synthetic images, 2 seeds, `epochs` epochs, into `res`.
+fn tiny_run(dir: &std::path::Path, epochs: &str, extra: &[&str]) -> std::process::Output {
+    let mut a = vec![
+        "paper",
+        "run",
+        "keras-mnist-mlp",
+        "--dataset",
+        "idx:idx",
+        "--val-size",
+        "100",
+        "--train-size",
+        "200",
+        "--epochs",
+        epochs,
+        "--seeds",
+        "2",
+        "--threads",
+        "1",
+        "--out",
+        "res",
+    ];
+    a.extend_from_slice(extra);
+    droplab(dir, &a)
+}
+
 #[test]
 fn paper_list_shows_every_recipe_with_its_published_number() {
     let tmp = tempfile::tempdir().unwrap();
@@ -40,29 +65,7 @@ fn paper_list_shows_every_recipe_with_its_published_number() {
 fn paper_run_of_a_shortened_recipe_writes_its_table() {
     let tmp = tempfile::tempdir().unwrap();
     synthetic_idx(&tmp.path().join("idx"));
-    let o = droplab(
-        tmp.path(),
-        &[
-            "paper",
-            "run",
-            "keras-mnist-mlp",
-            "--dataset",
-            "idx:idx",
-            "--val-size",
-            "100",
-            "--train-size",
-            "200",
-            "--epochs",
-            "1",
-            "--seeds",
-            "2",
-            "--threads",
-            "1",
-            "--out",
-            "res",
-            "--quiet",
-        ],
-    );
+    let o = tiny_run(tmp.path(), "1", &["--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         std::fs::read_to_string(tmp.path().join("res/curves.svg"))
@@ -102,29 +105,7 @@ fn paper_run_of_a_shortened_recipe_writes_its_table() {
 fn an_interrupted_paper_run_resumes_with_the_seeds_it_finished() {
     let tmp = tempfile::tempdir().unwrap();
     synthetic_idx(&tmp.path().join("idx"));
-    let run = |epochs: &str, extra: &[&str]| {
-        let mut a = vec![
-            "paper",
-            "run",
-            "keras-mnist-mlp",
-            "--dataset",
-            "idx:idx",
-            "--val-size",
-            "100",
-            "--train-size",
-            "200",
-            "--epochs",
-            epochs,
-            "--seeds",
-            "2",
-            "--threads",
-            "1",
-            "--out",
-            "res",
-        ];
-        a.extend_from_slice(extra);
-        droplab(tmp.path(), &a)
-    };
+    let run = |epochs: &str, extra: &[&str]| tiny_run(tmp.path(), epochs, extra);
     let errors = || json(&tmp.path().join("res/results.json"))[0]["test_errors"].clone();
     let o = run("1", &["--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
