@@ -130,14 +130,29 @@ fn an_interrupted_paper_run_resumes_with_the_seeds_it_finished() {
     assert!(left.join("keras-mnist-mlp-seed0/record.json").exists());
     std::fs::remove_dir_all(&res).unwrap();
 
+    // An earlier interrupted run whose copy of seed 0 has damaged weights: it is passed over.
+    let damaged = tmp.path().join(".res.partial-4194998");
+    let seed0 = damaged.join("keras-mnist-mlp-seed0");
+    std::fs::create_dir_all(&seed0).unwrap();
+    for f in ["record.json", "config.toml", "model.safetensors"] {
+        std::fs::copy(left.join("keras-mnist-mlp-seed0").join(f), seed0.join(f)).unwrap();
+    }
+    let weights = seed0.join("model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&weights, bytes).unwrap();
+
     // The same command takes seed 0, trains seed 1, and gets the first run's numbers.
     let o = run("1", &["--resume"]);
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
     assert!(
-        err.contains("keras-mnist-mlp-seed0: taken from the interrupted run"),
+        err.contains("keras-mnist-mlp-seed0: taken from the interrupted run")
+            && err.contains(".res.partial-4194999"),
         "{err}"
     );
+    assert!(weights.exists(), "the damaged copy stays where it was");
     assert!(
         !err.contains("(seed 0): training") && err.contains("(seed 1): training"),
         "{err}"
