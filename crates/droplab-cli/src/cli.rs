@@ -311,9 +311,9 @@ pub struct PaperRunArgs {
     /// Output directory (default: runs/paper/NAME).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Take the seeds that an interrupted run of the same command finished (left in
-    /// `.OUT.partial-PID` beside OUT) instead of training them again; only runs with the
-    /// identical config are taken.
+    /// Take the seeds (UCI: the splits) that an interrupted run of the same command finished
+    /// (left in `.OUT.partial-PID` beside OUT) instead of training them again; only runs with
+    /// the identical config are taken.
     #[arg(long)]
     pub resume: bool,
     /// No progress output.

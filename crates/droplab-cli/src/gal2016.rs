@@ -26,13 +26,13 @@ use droplab::data::split::Standardizer;
 use droplab::nn::{Mode, Targets};
 use droplab::rng::Stream;
 use droplab::tensor::Threads;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cli::PaperRunArgs;
 use crate::config::{RunConfig, UciProtocol};
 use crate::error::{CliError, CliResult, io_err};
 use crate::paper::{Recipe, parse};
-use crate::record::Staging;
+use crate::record::{Staging, leftovers};
 use droplab_report::markdown_table;
 
 /// One UCI set with its splits and searched grid.
@@ -205,13 +205,16 @@ fn moments(v: &[f32]) -> (f64, f64) {
 }
 
 /// Test (or validation) scores of one trained network.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Scores {
     /// RMSE of the Monte Carlo mean.
+    #[serde(deserialize_with = "droplab::train::nan_if_null")]
     pub rmse: f64,
     /// RMSE of the weight-scaled network (dropout off).
+    #[serde(deserialize_with = "droplab::train::nan_if_null")]
     pub rmse_weight_scaling: f64,
     /// Mean Gaussian log-likelihood under the Monte Carlo passes.
+    #[serde(deserialize_with = "droplab::train::nan_if_null")]
     pub log_likelihood: f64,
 }
 
@@ -275,7 +278,7 @@ fn train_and_score(
 }
 
 /// One grid point's validation scores.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Candidate {
     pub dropout: f32,
     pub tau: f64,
@@ -283,7 +286,7 @@ pub struct Candidate {
 }
 
 /// One split's outcome.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SplitResult {
     pub split: usize,
     /// The chosen dropout rate and tau.
@@ -352,6 +355,32 @@ fn run_split(cfg: &RunConfig, proto: &UciProtocol, set: &UciSet, k: usize) -> Cl
     })
 }
 
+/// A finished split with the config and protocol it ran under, written to the output
+/// directory as soon as it is done (`RECIPE-splitK.json`), so that `--resume` can take it
+/// after an interruption.
+#[derive(Serialize, Deserialize)]
+struct SavedSplit {
+    config: RunConfig,
+    protocol: UciProtocol,
+    result: SplitResult,
+}
+
+fn split_file(name: &str, k: usize) -> String {
+    format!("{name}-split{k}.json")
+}
+
+/// Split `k` of `p` as an interrupted run finished it, moved into `dest`: the directory it came
+/// from and the result. A split of another config or protocol is left where it is.
+fn take_split(earlier: &[PathBuf], p: &Prepared, k: usize, dest: &Path) -> Option<(PathBuf, SplitResult)> {
+    earlier.iter().find_map(|dir| {
+        let src = dir.join(split_file(p.name, k));
+        let saved: SavedSplit = serde_json::from_str(&std::fs::read_to_string(&src).ok()?).ok()?;
+        let same = saved.config == p.cfg && saved.protocol == p.proto && saved.result.split == k;
+        let dest = dest.join(split_file(p.name, k));
+        (same && std::fs::rename(&src, dest).is_ok()).then(|| (dir.clone(), saved.result))
+    })
+}
+
 /// Mean and standard error over splits (population sd / sqrt(n), as the authors' code).
 fn mean_se(v: &[f64]) -> [f64; 2] {
     let n = v.len().max(1) as f64;
@@ -382,7 +411,11 @@ pub struct SetResult {
     pub log_likelihood: [f64; 2],
     pub rmse_within_2se: Option<bool>,
     pub ll_within_2se: Option<bool>,
+    /// Wall-clock minutes of this invocation (splits taken by `--resume` count in their own
+    /// `seconds`, not here).
     pub minutes: f64,
+    /// Splits taken from an interrupted run by `--resume`.
+    pub resumed_splits: usize,
     pub per_split: Vec<SplitResult>,
 }
 
@@ -451,8 +484,16 @@ fn prepare(r: &'static Recipe, args: &PaperRunArgs) -> CliResult<Prepared> {
     })
 }
 
-/// Runs one prepared recipe over its splits, `workers` splits at a time.
-fn run_recipe(p: &Prepared, args: &PaperRunArgs, workers: usize) -> CliResult<SetResult> {
+/// Runs one prepared recipe over its splits, `workers` splits at a time, keeping each finished
+/// split in `dir`; splits an interrupted run finished (in `earlier`) are taken, not rerun.
+fn run_recipe(
+    p: &Prepared,
+    args: &PaperRunArgs,
+    workers: usize,
+    dir: &Path,
+    earlier: &[PathBuf],
+    taken_from: &mut Vec<PathBuf>,
+) -> CliResult<SetResult> {
     let Prepared {
         name,
         cfg,
@@ -460,19 +501,43 @@ fn run_recipe(p: &Prepared, args: &PaperRunArgs, workers: usize) -> CliResult<Se
         set,
     } = p;
     let start = Instant::now();
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<CliResult<SplitResult>>>> =
-        Mutex::new((0..set.splits.len()).map(|_| None).collect());
     let total = set.splits.len();
+    let mut slots: Vec<Option<CliResult<SplitResult>>> = (0..total).map(|_| None).collect();
+    for (k, slot) in slots.iter_mut().enumerate() {
+        if let Some((from, sr)) = take_split(earlier, p, k, dir) {
+            if !args.quiet {
+                eprintln!(
+                    "{name} split {}/{total}: taken from the interrupted run {} (it had taken {:.0} s)",
+                    k + 1,
+                    from.display(),
+                    sr.seconds
+                );
+            }
+            if !taken_from.contains(&from) {
+                taken_from.push(from);
+            }
+            *slot = Some(Ok(sr));
+        }
+    }
+    let resumed_splits = slots.iter().filter(|s| s.is_some()).count();
+    let todo: Vec<usize> = (0..total).filter(|&k| slots[k].is_none()).collect();
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(slots);
     std::thread::scope(|s| {
-        for _ in 0..workers.clamp(1, total) {
+        for _ in 0..workers.clamp(1, todo.len().max(1)) {
             s.spawn(|| {
-                loop {
-                    let k = next.fetch_add(1, Ordering::SeqCst);
-                    if k >= total {
-                        break;
-                    }
-                    let res = run_split(cfg, proto, set, k);
+                while let Some(&k) = todo.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let res = run_split(cfg, proto, set, k).and_then(|sr| {
+                        let saved = SavedSplit {
+                            config: cfg.clone(),
+                            protocol: proto.clone(),
+                            result: sr,
+                        };
+                        let path = dir.join(split_file(name, k));
+                        let json = serde_json::to_string(&saved).map_err(|e| CliError::runtime(e.to_string()))?;
+                        std::fs::write(&path, json).map_err(|e| io_err(&path, e))?;
+                        Ok(saved.result)
+                    });
                     if let (Ok(sr), false) = (&res, args.quiet) {
                         eprintln!(
                             "{name} split {}/{total}: dropout {}, tau {} -> test RMSE {:.4}, log-likelihood {:.4} ({:.0} s)",
@@ -488,7 +553,7 @@ fn run_recipe(p: &Prepared, args: &PaperRunArgs, workers: usize) -> CliResult<Se
                     results.lock().unwrap()[k] = Some(res);
                     if failed {
                         // Stop handing out splits: the run fails as a whole.
-                        next.store(total, Ordering::SeqCst);
+                        next.store(todo.len(), Ordering::SeqCst);
                     }
                 }
             });
@@ -516,6 +581,7 @@ fn run_recipe(p: &Prepared, args: &PaperRunArgs, workers: usize) -> CliResult<Se
         rmse_within_2se: within_two_se(rmse, proto.published_rmse),
         ll_within_2se: within_two_se(ll, proto.published_ll),
         minutes: start.elapsed().as_secs_f64() / 60.0,
+        resumed_splits,
         per_split,
     })
 }
@@ -593,6 +659,8 @@ pub fn run(recipes: &[&'static Recipe], args: &PaperRunArgs) -> CliResult {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs/paper").join(&args.name));
+    let earlier = if args.resume { leftovers(&out) } else { Vec::new() };
+    let mut taken_from = Vec::new();
     let staging = Staging::new(&out, "--out")?;
     let workers = match args.threads {
         Some(t) if t > 0 => t,
@@ -603,7 +671,14 @@ pub fn run(recipes: &[&'static Recipe], args: &PaperRunArgs) -> CliResult {
         if !args.quiet {
             eprintln!("{}: the Gal & Ghahramani protocol over each split...", p.name);
         }
-        results.push(run_recipe(p, args, workers)?);
+        results.push(run_recipe(
+            p,
+            args,
+            workers,
+            staging.path(),
+            &earlier,
+            &mut taken_from,
+        )?);
     }
     let (headers, rows) = table(&results);
     let both = results
@@ -623,8 +698,20 @@ pub fn run(recipes: &[&'static Recipe], args: &PaperRunArgs) -> CliResult {
         e.1,
         e.2
     );
+    let resumed: usize = results.iter().map(|r| r.resumed_splits).sum();
+    let md = if resumed > 0 {
+        format!(
+            "{md}\n{resumed} split(s) were taken from an interrupted run (`--resume`); the minutes count this run only, each split's own seconds are in `results.json`.\n"
+        )
+    } else {
+        md
+    };
     staging.write("results.md", md.as_bytes())?;
-    crate::paper::finish(staging, &results, &headers, &rows)
+    crate::paper::finish(staging, &results, &headers, &rows)?;
+    for dir in taken_from {
+        crate::paper::forget(&dir);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

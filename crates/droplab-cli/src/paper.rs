@@ -163,11 +163,6 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         .map(|r| Ok(parse(r)?.recipe.and_then(|i| i.uci).is_some()))
         .collect::<CliResult<Vec<bool>>>()?;
     if uci.iter().all(|&u| u) {
-        if args.resume {
-            return Err(CliError::usage(
-                "--resume is for the classification recipes; a UCI run trains its splits in parallel and starts afresh",
-            ));
-        }
         return crate::gal2016::run(&recipes, args);
     }
     if uci.iter().any(|&u| u) {
@@ -360,7 +355,7 @@ fn take_finished(
 
 /// Removes an interrupted run's directory once every finished run has been taken from it:
 /// what is left is the unfinished run's own staging directory.
-fn forget(dir: &Path) {
+pub fn forget(dir: &Path) {
     let entries: Vec<_> = std::fs::read_dir(dir).into_iter().flatten().flatten().collect();
     let unfinished = |e: &std::fs::DirEntry| {
         e.file_name()

@@ -51,6 +51,28 @@ fn tiny_run(dir: &std::path::Path, epochs: &str, extra: &[&str]) -> std::process
     droplab(dir, &a)
 }
 
+/// `paper run gal2016-uci-yacht` on the synthetic set in `data`: 3 epochs, 20 Monte Carlo
+/// passes, 2 threads, into `out`.
+fn tiny_uci(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let mut a = vec![
+        "paper",
+        "run",
+        "gal2016-uci-yacht",
+        "--data-dir",
+        "data",
+        "--epochs",
+        "3",
+        "--mc-samples",
+        "20",
+        "--threads",
+        "2",
+        "--out",
+        "out",
+    ];
+    a.extend_from_slice(extra);
+    droplab(dir, &a)
+}
+
 #[test]
 fn paper_list_shows_every_recipe_with_its_published_number() {
     let tmp = tempfile::tempdir().unwrap();
@@ -175,27 +197,7 @@ fn paper_run_of_an_unknown_recipe() {
 fn uci_recipe_runs_the_gal_protocol_per_split_and_writes_its_table() {
     let tmp = tempfile::tempdir().unwrap();
     synthetic_uci(&tmp.path().join("data/uci-gal2016/yacht"));
-    let o = droplab(
-        tmp.path(),
-        &[
-            "paper",
-            "run",
-            "gal2016-uci-yacht",
-            "--data-dir",
-            "data",
-            "--epochs",
-            "3",
-            "--mc-samples",
-            "20",
-            "--batch-size",
-            "16",
-            "--threads",
-            "2",
-            "--quiet",
-            "--out",
-            "out",
-        ],
-    );
+    let o = tiny_uci(tmp.path(), &["--batch-size", "16", "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(tmp.path().join("out/results.md")).unwrap();
     // The paper's number beside droplab's.
@@ -225,6 +227,42 @@ fn uci_recipe_runs_the_gal_protocol_per_split_and_writes_its_table() {
     }
     let rmse = set["rmse"][0].as_f64().unwrap();
     assert!(rmse > 0.0 && rmse < 10.0, "{rmse}");
+}
+
+#[test]
+fn an_interrupted_uci_run_resumes_with_the_splits_it_finished() {
+    let tmp = tempfile::tempdir().unwrap();
+    synthetic_uci(&tmp.path().join("data/uci-gal2016/yacht"));
+    let run = |extra: &[&str]| tiny_uci(tmp.path(), extra);
+    let o = run(&["--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.path().join("out");
+    let first = json(&out.join("results.json"))[0]["per_split"].clone();
+    // What a run killed while training split 1 leaves: split 0's file, nothing else finished.
+    let left = tmp.path().join(".out.partial-4194999");
+    std::fs::create_dir(&left).unwrap();
+    let split0 = "gal2016-uci-yacht-split0.json";
+    std::fs::rename(out.join(split0), left.join(split0)).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+
+    let o = run(&["--resume"]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("split 1/2: taken from the interrupted run"), "{err}");
+    assert!(!err.contains("split 2/2: taken"), "{err}");
+    let j = json(&out.join("results.json"));
+    assert_eq!(j[0]["resumed_splits"], 1);
+    let again = &j[0]["per_split"];
+    for k in 0..2 {
+        assert_eq!(again[k]["test"], first[k]["test"], "split {k}");
+        assert_eq!(again[k]["candidates"], first[k]["candidates"], "split {k}");
+    }
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(
+        md.contains("1 split(s) were taken from an interrupted run"),
+        "{md}"
+    );
+    assert!(!left.exists(), "the emptied interrupted run is removed");
 }
 
 #[test]
