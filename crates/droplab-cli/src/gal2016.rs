@@ -32,7 +32,7 @@ use crate::cli::PaperRunArgs;
 use crate::config::{RunConfig, UciProtocol};
 use crate::error::{CliError, CliResult, io_err};
 use crate::paper::{Recipe, parse};
-use crate::record::{Staging, leftovers};
+use crate::record::{Staging, forget, leftovers, take_from};
 use droplab_report::markdown_table;
 
 /// One UCI set with its splits and searched grid.
@@ -372,12 +372,11 @@ fn split_file(name: &str, k: usize) -> String {
 /// Split `k` of `p` as an interrupted run finished it, moved into `dest`: the directory it came
 /// from and the result. A split of another config or protocol is left where it is.
 fn take_split(earlier: &[PathBuf], p: &Prepared, k: usize, dest: &Path) -> Option<(PathBuf, SplitResult)> {
-    earlier.iter().find_map(|dir| {
-        let src = dir.join(split_file(p.name, k));
-        let saved: SavedSplit = serde_json::from_str(&std::fs::read_to_string(&src).ok()?).ok()?;
+    let file = split_file(p.name, k);
+    take_from(earlier, &file, &dest.join(&file), |src| {
+        let saved: SavedSplit = serde_json::from_str(&std::fs::read_to_string(src).ok()?).ok()?;
         let same = saved.config == p.cfg && saved.protocol == p.proto && saved.result.split == k;
-        let dest = dest.join(split_file(p.name, k));
-        (same && std::fs::rename(&src, dest).is_ok()).then(|| (dir.clone(), saved.result))
+        same.then_some(saved.result)
     })
 }
 
@@ -709,7 +708,7 @@ pub fn run(recipes: &[&'static Recipe], args: &PaperRunArgs) -> CliResult {
     staging.write("results.md", md.as_bytes())?;
     crate::paper::finish(staging, &results, &headers, &rows)?;
     for dir in taken_from {
-        crate::paper::forget(&dir);
+        forget(&dir);
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use crate::cli::PaperRunArgs;
 use crate::config::RunConfig;
 use crate::dataset;
 use crate::error::{CliError, CliResult};
-use crate::record::{RunRecord, Staging, leftovers, sha256_hex};
+use crate::record::{RunRecord, Staging, forget, leftovers, sha256_hex, take_from};
 use crate::train_cmd::{Progress, run_config};
 use droplab_report::{Series, learning_curves_svg, markdown_table, text_table};
 
@@ -344,30 +344,11 @@ fn take_finished(
     cfg: &RunConfig,
     dest: &Path,
 ) -> Option<(PathBuf, RunRecord)> {
-    earlier.iter().find_map(|dir| {
-        let src = dir.join(run_name);
-        let rec = RunRecord::load(&src).ok()?;
+    take_from(earlier, run_name, dest, |src| {
+        let rec = RunRecord::load(src).ok()?;
         let weights = std::fs::read(src.join("model.safetensors")).ok()?;
-        let same = rec.config == *cfg && sha256_hex(&weights) == rec.model_sha256;
-        (same && std::fs::rename(&src, dest).is_ok()).then(|| (dir.clone(), rec))
+        (rec.config == *cfg && sha256_hex(&weights) == rec.model_sha256).then_some(rec)
     })
-}
-
-/// Removes an interrupted run's directory once every finished run has been taken from it:
-/// what is left is the unfinished run's own staging directory.
-pub fn forget(dir: &Path) {
-    let entries: Vec<_> = std::fs::read_dir(dir).into_iter().flatten().flatten().collect();
-    let unfinished = |e: &std::fs::DirEntry| {
-        e.file_name()
-            .to_str()
-            .is_some_and(|n| n.starts_with('.') && n.contains(".partial-"))
-    };
-    if entries.iter().all(unfinished) {
-        for e in entries {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-        let _ = std::fs::remove_dir(dir);
-    }
 }
 
 /// Writes `results.json`, finishes the directory and prints the table and where it went.

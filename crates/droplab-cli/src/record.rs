@@ -171,6 +171,39 @@ pub fn leftovers(out: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// The first entry `name` among the interrupted runs' directories that `check` accepts, moved
+/// to `dest`: the directory it came from and what `check` read. Entries it refuses stay put.
+pub fn take_from<T>(
+    earlier: &[PathBuf],
+    name: &str,
+    dest: &Path,
+    check: impl Fn(&Path) -> Option<T>,
+) -> Option<(PathBuf, T)> {
+    earlier.iter().find_map(|dir| {
+        let src = dir.join(name);
+        let found = check(&src)?;
+        std::fs::rename(&src, dest).ok()?;
+        Some((dir.clone(), found))
+    })
+}
+
+/// Removes an interrupted run's directory once every finished part has been taken from it:
+/// what is left is the unfinished part's own staging directory.
+pub fn forget(dir: &Path) {
+    let entries: Vec<_> = std::fs::read_dir(dir).into_iter().flatten().flatten().collect();
+    let unfinished = |e: &std::fs::DirEntry| {
+        e.file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with('.') && n.contains(".partial-"))
+    };
+    if entries.iter().all(unfinished) {
+        for e in entries {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
 impl Drop for Staging {
     fn drop(&mut self) {
         if !self.committed {
