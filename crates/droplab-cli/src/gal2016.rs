@@ -15,8 +15,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use droplab::Tensor;
@@ -297,35 +296,74 @@ pub struct SplitResult {
     pub seconds: f64,
 }
 
-/// Runs the protocol on split `k`.
-fn run_split(cfg: &RunConfig, proto: &UciProtocol, set: &UciSet, k: usize) -> CliResult<SplitResult> {
-    let start = Instant::now();
-    let threads = Threads::new(Some(1))?;
-    let (train, test) = &set.splits[k];
-    // The authors' `int(0.8 * n)` rows to fit, the rest to validate.
+/// The rows of split `k` a grid point fits on and is validated on: the authors'
+/// `int(0.8 * n)` first training rows, and the rest.
+fn fit_and_val<'a>(proto: &UciProtocol, set: &'a UciSet, k: usize) -> (&'a [usize], &'a [usize]) {
+    let train = &set.splits[k].0;
     let keep = ((train.len() as f64) * (1.0 - proto.validation_fraction)) as usize;
-    let (fit_rows, val_rows) = train.split_at(keep.clamp(1, train.len()));
-    let seeds = Stream::new(cfg.seed, "gal2016").derive_u64(k as u64);
-    let seed = |i: usize| seeds.derive_u64(i as u64).seq().next_u64();
-    let mut candidates = Vec::new();
-    for &p in &set.dropout_rates {
-        for &tau in &set.tau_values {
-            let i = candidates.len();
-            if val_rows.is_empty() {
-                return Err(CliError::usage(format!(
-                    "{}: split {k} has too few training rows to hold out a validation part",
-                    cfg.data.dataset
-                )));
-            }
-            let validation =
-                train_and_score(cfg, proto, set, fit_rows, val_rows, (p, tau), seed(i), &threads)?;
-            candidates.push(Candidate {
-                dropout: p,
-                tau,
-                validation,
-            });
-        }
+    train.split_at(keep.clamp(1, train.len()))
+}
+
+/// The seed of job `i` of split `k` (the grid points in order, then the final retrain).
+fn job_seed(cfg: &RunConfig, k: usize, i: usize) -> u64 {
+    Stream::new(cfg.seed, "gal2016")
+        .derive_u64(k as u64)
+        .derive_u64(i as u64)
+        .seq()
+        .next_u64()
+}
+
+/// The (dropout rate, tau) pairs of the set's grid, rates outermost.
+fn grid(set: &UciSet) -> Vec<(f32, f64)> {
+    set.dropout_rates
+        .iter()
+        .flat_map(|&p| set.tau_values.iter().map(move |&tau| (p, tau)))
+        .collect()
+}
+
+/// Grid point `i` of split `k`, trained on the fitting rows and scored on the held-out ones.
+fn run_candidate(
+    cfg: &RunConfig,
+    proto: &UciProtocol,
+    set: &UciSet,
+    k: usize,
+    i: usize,
+) -> CliResult<Candidate> {
+    let (fit_rows, val_rows) = fit_and_val(proto, set, k);
+    if val_rows.is_empty() {
+        return Err(CliError::usage(format!(
+            "{}: split {k} has too few training rows to hold out a validation part",
+            cfg.data.dataset
+        )));
     }
+    let (p, tau) = grid(set)[i];
+    let threads = Threads::new(Some(1))?;
+    let validation = train_and_score(
+        cfg,
+        proto,
+        set,
+        fit_rows,
+        val_rows,
+        (p, tau),
+        job_seed(cfg, k, i),
+        &threads,
+    )?;
+    Ok(Candidate {
+        dropout: p,
+        tau,
+        validation,
+    })
+}
+
+/// Split `k`'s outcome from its scored grid: the best pair by validation log-likelihood,
+/// retrained on all training rows and scored on the test rows.
+fn run_final(
+    cfg: &RunConfig,
+    proto: &UciProtocol,
+    set: &UciSet,
+    k: usize,
+    candidates: Vec<Candidate>,
+) -> CliResult<SplitResult> {
     // The first best on ties; a NaN score never wins.
     let best = candidates.iter().enumerate().fold(0, |b, (i, c)| {
         if c.validation.log_likelihood > candidates[b].validation.log_likelihood {
@@ -335,6 +373,8 @@ fn run_split(cfg: &RunConfig, proto: &UciProtocol, set: &UciSet, k: usize) -> Cl
         }
     });
     let (p, tau) = (candidates[best].dropout, candidates[best].tau);
+    let (train, test) = &set.splits[k];
+    let threads = Threads::new(Some(1))?;
     let test_scores = train_and_score(
         cfg,
         proto,
@@ -342,7 +382,7 @@ fn run_split(cfg: &RunConfig, proto: &UciProtocol, set: &UciSet, k: usize) -> Cl
         train,
         test,
         (p, tau),
-        seed(candidates.len()),
+        job_seed(cfg, k, candidates.len()),
         &threads,
     )?;
     Ok(SplitResult {
@@ -351,8 +391,57 @@ fn run_split(cfg: &RunConfig, proto: &UciProtocol, set: &UciSet, k: usize) -> Cl
         tau,
         test: test_scores,
         candidates,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds: 0.0,
     })
+}
+
+/// One unit of work: grid point `i` of split `k`, or split `k`'s final retrain.
+#[derive(Clone, Copy)]
+enum Job {
+    Candidate(usize, usize),
+    Final(usize),
+}
+
+/// The shared state of the workers of one recipe.
+struct Board {
+    /// Grid-point jobs in split order; `next` is the first not yet handed out.
+    queue: Vec<(usize, usize)>,
+    next: usize,
+    /// Splits whose grid is complete, waiting for their final retrain (handed out first).
+    finals: Vec<usize>,
+    /// Per split: its scored grid points so far, and the seconds its jobs took on one core.
+    grids: Vec<Vec<Option<Candidate>>>,
+    seconds: Vec<f64>,
+    /// Jobs in progress; with nothing queued and none running, the work is done.
+    running: usize,
+    failed: bool,
+}
+
+impl Board {
+    /// The next job, waiting while only running jobs can make more; `None` when done or failed.
+    fn take(mut b: std::sync::MutexGuard<'_, Board>, cv: &Condvar) -> Option<Job> {
+        loop {
+            if b.failed {
+                return None;
+            }
+            let job = if let Some(k) = b.finals.pop() {
+                Some(Job::Final(k))
+            } else if let Some(&(k, i)) = b.queue.get(b.next) {
+                b.next += 1;
+                Some(Job::Candidate(k, i))
+            } else {
+                None
+            };
+            if let Some(j) = job {
+                b.running += 1;
+                return Some(j);
+            }
+            if b.running == 0 {
+                return None;
+            }
+            b = cv.wait(b).unwrap();
+        }
+    }
 }
 
 /// A finished split with the config and protocol it ran under, written to the output
@@ -483,8 +572,9 @@ fn prepare(r: &'static Recipe, args: &PaperRunArgs) -> CliResult<Prepared> {
     })
 }
 
-/// Runs one prepared recipe over its splits, `workers` splits at a time, keeping each finished
-/// split in `dir`; splits an interrupted run finished (in `earlier`) are taken, not rerun.
+/// Runs one prepared recipe over its splits on `workers` threads, one grid point or final
+/// retrain per job, keeping each finished split in `dir`; splits an interrupted run finished
+/// (in `earlier`) are taken, not rerun.
 fn run_recipe(
     p: &Prepared,
     args: &PaperRunArgs,
@@ -520,40 +610,87 @@ fn run_recipe(
     }
     let resumed_splits = slots.iter().filter(|s| s.is_some()).count();
     let todo: Vec<usize> = (0..total).filter(|&k| slots[k].is_none()).collect();
-    let next = AtomicUsize::new(0);
+    let n_grid = grid(set).len();
+    let board = Mutex::new(Board {
+        queue: todo
+            .iter()
+            .flat_map(|&k| (0..n_grid).map(move |i| (k, i)))
+            .collect(),
+        next: 0,
+        finals: Vec::new(),
+        grids: vec![vec![None; n_grid]; total],
+        seconds: vec![0.0; total],
+        running: 0,
+        failed: false,
+    });
+    let cv = Condvar::new();
     let results = Mutex::new(slots);
+    // Every grid point of every split is a job of its own, so that all workers stay busy
+    // to the end (five protein splits on 16 cores, or the last split on 2).
+    let finish = |k: usize, candidates: Vec<Candidate>, seconds: f64| -> CliResult<SplitResult> {
+        let t = Instant::now();
+        let mut sr = run_final(cfg, proto, set, k, candidates)?;
+        sr.seconds = seconds + t.elapsed().as_secs_f64();
+        let saved = SavedSplit {
+            config: cfg.clone(),
+            protocol: proto.clone(),
+            result: sr,
+        };
+        let path = dir.join(split_file(name, k));
+        let json = serde_json::to_string(&saved).map_err(|e| CliError::runtime(e.to_string()))?;
+        std::fs::write(&path, json).map_err(|e| io_err(&path, e))?;
+        if !args.quiet {
+            let sr = &saved.result;
+            eprintln!(
+                "{name} split {}/{total}: dropout {}, tau {} -> test RMSE {:.4}, log-likelihood {:.4} ({:.0} s on one core)",
+                k + 1,
+                sr.dropout,
+                sr.tau,
+                sr.test.rmse,
+                sr.test.log_likelihood,
+                sr.seconds
+            );
+        }
+        Ok(saved.result)
+    };
     std::thread::scope(|s| {
-        for _ in 0..workers.clamp(1, todo.len().max(1)) {
+        for _ in 0..workers.clamp(1, (todo.len() * n_grid).max(1)) {
             s.spawn(|| {
-                while let Some(&k) = todo.get(next.fetch_add(1, Ordering::SeqCst)) {
-                    let res = run_split(cfg, proto, set, k).and_then(|sr| {
-                        let saved = SavedSplit {
-                            config: cfg.clone(),
-                            protocol: proto.clone(),
-                            result: sr,
-                        };
-                        let path = dir.join(split_file(name, k));
-                        let json = serde_json::to_string(&saved).map_err(|e| CliError::runtime(e.to_string()))?;
-                        std::fs::write(&path, json).map_err(|e| io_err(&path, e))?;
-                        Ok(saved.result)
-                    });
-                    if let (Ok(sr), false) = (&res, args.quiet) {
-                        eprintln!(
-                            "{name} split {}/{total}: dropout {}, tau {} -> test RMSE {:.4}, log-likelihood {:.4} ({:.0} s)",
-                            k + 1,
-                            sr.dropout,
-                            sr.tau,
-                            sr.test.rmse,
-                            sr.test.log_likelihood,
-                            sr.seconds
-                        );
-                    }
-                    let failed = res.is_err();
-                    results.lock().unwrap()[k] = Some(res);
-                    if failed {
-                        // Stop handing out splits: the run fails as a whole.
-                        next.store(todo.len(), Ordering::SeqCst);
-                    }
+                while let Some(job) = Board::take(board.lock().unwrap(), &cv) {
+                    let t = Instant::now();
+                    let failed = match job {
+                        Job::Candidate(k, i) => match run_candidate(cfg, proto, set, k, i) {
+                            Ok(c) => {
+                                let mut b = board.lock().unwrap();
+                                b.grids[k][i] = Some(c);
+                                b.seconds[k] += t.elapsed().as_secs_f64();
+                                if b.grids[k].iter().all(Option::is_some) {
+                                    b.finals.push(k);
+                                }
+                                false
+                            }
+                            Err(e) => {
+                                results.lock().unwrap()[k] = Some(Err(e));
+                                true
+                            }
+                        },
+                        Job::Final(k) => {
+                            let (grid, seconds) = {
+                                let mut b = board.lock().unwrap();
+                                let g = std::mem::take(&mut b.grids[k]);
+                                (g.into_iter().flatten().collect(), b.seconds[k])
+                            };
+                            let res = finish(k, grid, seconds);
+                            let failed = res.is_err();
+                            results.lock().unwrap()[k] = Some(res);
+                            failed
+                        }
+                    };
+                    let mut b = board.lock().unwrap();
+                    b.running -= 1;
+                    // A failure stops the hand-out: the run fails as a whole.
+                    b.failed |= failed;
+                    cv.notify_all();
                 }
             });
         }

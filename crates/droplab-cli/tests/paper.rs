@@ -266,6 +266,45 @@ fn an_interrupted_uci_run_resumes_with_the_splits_it_finished() {
 }
 
 #[test]
+fn uci_results_do_not_depend_on_the_number_of_workers() {
+    // Every grid point is a job of its own, handed to whichever worker is free: one worker
+    // and three (more than the two splits) must give the same numbers.
+    let tmp = tempfile::tempdir().unwrap();
+    synthetic_uci(&tmp.path().join("data/uci-gal2016/yacht"));
+    let per_split = |threads: &str| {
+        let out = format!("out{threads}");
+        let o = droplab(
+            tmp.path(),
+            &[
+                "paper",
+                "run",
+                "gal2016-uci-yacht",
+                "--data-dir",
+                "data",
+                "--epochs",
+                "2",
+                "--mc-samples",
+                "10",
+                "--threads",
+                threads,
+                "--out",
+                &out,
+                "--quiet",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        json(&tmp.path().join(&out).join("results.json"))[0]["per_split"].clone()
+    };
+    let (one, three) = (per_split("1"), per_split("3"));
+    assert_eq!(one.as_array().unwrap().len(), 2);
+    for k in 0..2 {
+        assert_eq!(one[k]["split"], k);
+        assert_eq!(one[k]["test"], three[k]["test"], "split {k}");
+        assert_eq!(one[k]["candidates"], three[k]["candidates"], "split {k}");
+    }
+}
+
+#[test]
 fn uci_bad_input_names_the_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data/uci-gal2016/yacht");
@@ -296,6 +335,10 @@ fn uci_bad_input_names_the_file_and_line() {
     std::fs::write(dir.join("index_test_1.txt"), "3\n99\n").unwrap();
     let o = run(tmp.path());
     assert_usage_error(&o, &["index_test_1.txt", "99"]);
+    synthetic_uci(&dir);
+    std::fs::write(dir.join("tau_values.txt"), "\n").unwrap();
+    let o = run(tmp.path());
+    assert_usage_error(&o, &["tau_values.txt", "empty"]);
     let o = droplab(
         tmp.path(),
         &["paper", "run", "gal2016-uci-yacht", "--train-size", "10"],
