@@ -444,6 +444,23 @@ impl Board {
     }
 }
 
+/// Marks a job done when dropped, also when it panicked: a failure stops the hand-out (the
+/// run fails as a whole), and no worker is left waiting for a job that will never finish.
+struct Done<'a> {
+    board: &'a Mutex<Board>,
+    cv: &'a Condvar,
+    failed: bool,
+}
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        let mut b = self.board.lock().unwrap_or_else(|e| e.into_inner());
+        b.running -= 1;
+        b.failed |= self.failed || std::thread::panicking();
+        self.cv.notify_all();
+    }
+}
+
 /// A finished split with the config and protocol it ran under, written to the output
 /// directory as soon as it is done (`RECIPE-splitK.json`), so that `--resume` can take it
 /// after an interruption.
@@ -657,8 +674,13 @@ fn run_recipe(
         for _ in 0..workers.clamp(1, (todo.len() * n_grid).max(1)) {
             s.spawn(|| {
                 while let Some(job) = Board::take(board.lock().unwrap(), &cv) {
+                    let mut done = Done {
+                        board: &board,
+                        cv: &cv,
+                        failed: false,
+                    };
                     let t = Instant::now();
-                    let failed = match job {
+                    done.failed = match job {
                         Job::Candidate(k, i) => match run_candidate(cfg, proto, set, k, i) {
                             Ok(c) => {
                                 let mut b = board.lock().unwrap();
@@ -686,11 +708,6 @@ fn run_recipe(
                             failed
                         }
                     };
-                    let mut b = board.lock().unwrap();
-                    b.running -= 1;
-                    // A failure stops the hand-out: the run fails as a whole.
-                    b.failed |= failed;
-                    cv.notify_all();
                 }
             });
         }
