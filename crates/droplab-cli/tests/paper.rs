@@ -54,6 +54,11 @@ fn tiny_run(dir: &std::path::Path, epochs: &str, extra: &[&str]) -> std::process
 /// `paper run gal2016-uci-yacht` on the synthetic set in `data`: 3 epochs, 20 Monte Carlo
 /// passes, 2 threads, into `out`.
 fn tiny_uci(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    tiny_uci_on(dir, "2", "out", extra)
+}
+
+/// `tiny_uci` on `threads` workers, written to `out`.
+fn tiny_uci_on(dir: &std::path::Path, threads: &str, out: &str, extra: &[&str]) -> std::process::Output {
     let mut a = vec![
         "paper",
         "run",
@@ -65,9 +70,9 @@ fn tiny_uci(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
         "--mc-samples",
         "20",
         "--threads",
-        "2",
+        threads,
         "--out",
-        "out",
+        out,
     ];
     a.extend_from_slice(extra);
     droplab(dir, &a)
@@ -273,25 +278,7 @@ fn uci_results_do_not_depend_on_the_number_of_workers() {
     synthetic_uci(&tmp.path().join("data/uci-gal2016/yacht"));
     let per_split = |threads: &str| {
         let out = format!("out{threads}");
-        let o = droplab(
-            tmp.path(),
-            &[
-                "paper",
-                "run",
-                "gal2016-uci-yacht",
-                "--data-dir",
-                "data",
-                "--epochs",
-                "2",
-                "--mc-samples",
-                "10",
-                "--threads",
-                threads,
-                "--out",
-                &out,
-                "--quiet",
-            ],
-        );
+        let o = tiny_uci_on(tmp.path(), threads, &out, &["--quiet"]);
         assert!(o.status.success(), "{}", stderr(&o));
         json(&tmp.path().join(&out).join("results.json"))[0]["per_split"].clone()
     };
