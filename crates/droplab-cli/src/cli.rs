@@ -316,6 +316,13 @@ pub struct PaperRunArgs {
     /// the identical config are taken.
     #[arg(long)]
     pub resume: bool,
+    /// Take each seed's finished run from DIR, an earlier output of `paper run` (such as a
+    /// recorded `results/` directory), when its config is identical, instead of training it
+    /// again; DIR is copied from, never changed. Repeatable: a group's table can gather rows
+    /// recorded one recipe at a time. Recorded results keep no weights: a run without
+    /// `model.safetensors` is taken from its record alone.
+    #[arg(long, value_name = "DIR")]
+    pub reuse: Vec<PathBuf>,
     /// No progress output.
     #[arg(long)]
     pub quiet: bool,
@@ -407,6 +414,9 @@ pub struct TrainArgs {
     /// Momentum (sgd, nesterov).
     #[arg(long)]
     pub momentum: Option<f32>,
+    /// Dampened momentum, v = mu v + (1 - mu) g (Hinton et al. 2012's form; sgd, nesterov).
+    #[arg(long)]
+    pub dampen: bool,
     /// Decoupled weight decay (adamw).
     #[arg(long)]
     pub weight_decay: Option<f32>,

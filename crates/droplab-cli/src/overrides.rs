@@ -232,6 +232,9 @@ pub fn apply(cfg: &mut RunConfig, a: &TrainArgs, widths_in_file: bool) -> CliRes
     if let Some(v) = a.momentum {
         t.optimizer.momentum = v;
     }
+    if a.dampen {
+        t.optimizer.dampen = true;
+    }
     if let Some(v) = a.weight_decay {
         t.optimizer.weight_decay = v;
     }

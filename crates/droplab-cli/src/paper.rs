@@ -163,6 +163,11 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         .map(|r| Ok(parse(r)?.recipe.and_then(|i| i.uci).is_some()))
         .collect::<CliResult<Vec<bool>>>()?;
     if uci.iter().all(|&u| u) {
+        if !args.reuse.is_empty() {
+            return Err(CliError::usage(
+                "--reuse is for the classification recipes; a UCI run takes finished splits with --resume",
+            ));
+        }
         return crate::gal2016::run(&recipes, args);
     }
     if uci.iter().any(|&u| u) {
@@ -170,6 +175,14 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
             "paper run {}: the group mixes UCI regression recipes with classification ones; run them apart",
             args.name
         )));
+    }
+    for d in &args.reuse {
+        if !d.join("results.json").is_file() {
+            return Err(CliError::usage(format!(
+                "--reuse {}: not an output of `paper run` (it has no results.json); give the directory that `paper run --out` wrote",
+                d.display()
+            )));
+        }
     }
     if args.splits.is_some() || args.mc_samples.is_some() {
         return Err(CliError::usage(
@@ -255,6 +268,15 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
                 }
                 if !taken_from.contains(&from) {
                     taken_from.push(from);
+                }
+                rec
+            } else if let Some((from, rec)) = reuse_recorded(&args.reuse, &run_name, &c, &dest)? {
+                if !args.quiet {
+                    eprintln!(
+                        "{run_name}: reused from {} (it had trained in {:.1} minutes)",
+                        from.display(),
+                        rec.seconds / 60.0
+                    );
                 }
                 rec
             } else {
@@ -349,6 +371,56 @@ fn take_finished(
         let weights = std::fs::read(src.join("model.safetensors")).ok()?;
         (rec.config == *cfg && sha256_hex(&weights) == rec.model_sha256).then_some(rec)
     })
+}
+
+/// The run `run_name` of exactly `cfg` in one of the `--reuse` directories, copied to `dest`:
+/// the directory it came from and its record. A run whose config differs is passed over, as is
+/// one whose weights, where it kept them, do not match the record's checksum.
+fn reuse_recorded(
+    dirs: &[PathBuf],
+    run_name: &str,
+    cfg: &RunConfig,
+    dest: &Path,
+) -> CliResult<Option<(PathBuf, RunRecord)>> {
+    for dir in dirs {
+        let src = dir.join(run_name);
+        let Ok(rec) = RunRecord::load(&src) else {
+            continue;
+        };
+        if rec.config != *cfg {
+            continue;
+        }
+        let weights = src.join("model.safetensors");
+        if weights.exists()
+            && std::fs::read(&weights).map(|w| sha256_hex(&w)).ok() != Some(rec.model_sha256.clone())
+        {
+            continue;
+        }
+        copy_dir(&src, dest).map_err(|e| {
+            CliError::runtime(format!(
+                "--reuse: copying {} to {}: {e}",
+                src.display(),
+                dest.display()
+            ))
+        })?;
+        return Ok(Some((src, rec)));
+    }
+    Ok(None)
+}
+
+/// Copies the directory `src` to `dest` (created), with everything under it.
+fn copy_dir(src: &Path, dest: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dest)?;
+    for e in std::fs::read_dir(src)? {
+        let e = e?;
+        let to = dest.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &to)?;
+        } else {
+            std::fs::copy(e.path(), to)?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes `results.json`, finishes the directory and prints the table and where it went.

@@ -28,6 +28,17 @@ fn synthetic_idx(dir: &std::path::Path) {
 
 /// `paper run keras-mnist-mlp` on 200 synthetic images, 2 seeds, `epochs` epochs, into `res`.
 fn tiny_run(dir: &std::path::Path, epochs: &str, extra: &[&str]) -> std::process::Output {
+    tiny_run_to(dir, epochs, "2", "res", extra)
+}
+
+/// `tiny_run` with `seeds` seeds, written to `out`.
+fn tiny_run_to(
+    dir: &std::path::Path,
+    epochs: &str,
+    seeds: &str,
+    out: &str,
+    extra: &[&str],
+) -> std::process::Output {
     let mut a = vec![
         "paper",
         "run",
@@ -41,11 +52,11 @@ fn tiny_run(dir: &std::path::Path, epochs: &str, extra: &[&str]) -> std::process
         "--epochs",
         epochs,
         "--seeds",
-        "2",
+        seeds,
         "--threads",
         "1",
         "--out",
-        "res",
+        out,
     ];
     a.extend_from_slice(extra);
     droplab(dir, &a)
@@ -187,6 +198,53 @@ fn an_interrupted_paper_run_resumes_with_the_seeds_it_finished() {
     assert_eq!(errors(), first);
     assert!(res.join("keras-mnist-mlp-seed0/model.safetensors").exists());
     assert!(!left.exists(), "the emptied interrupted run is removed");
+}
+
+#[test]
+fn a_group_table_reuses_runs_recorded_earlier_without_their_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    synthetic_idx(&tmp.path().join("idx"));
+    let o = tiny_run(tmp.path(), "1", &["--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = json(&tmp.path().join("res/results.json"))[0]["test_errors"].clone();
+    // Recorded results keep no weights.
+    let res = tmp.path().join("res");
+    std::fs::remove_file(res.join("keras-mnist-mlp-seed0/model.safetensors")).unwrap();
+
+    // Another config (2 epochs) reuses nothing.
+    let o = tiny_run_to(tmp.path(), "2", "1", "other", &["--reuse", "res"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("reused"), "{}", stderr(&o));
+
+    // Three seeds: the two recorded ones are reused, the third is trained.
+    let o = tiny_run_to(tmp.path(), "1", "3", "all", &["--reuse", "res"]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("keras-mnist-mlp-seed0: reused from")
+            && err.contains("keras-mnist-mlp-seed1: reused from"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("(seed 0): training") && err.contains("(seed 2): training"),
+        "{err}"
+    );
+    let errors = json(&tmp.path().join("all/results.json"))[0]["test_errors"].clone();
+    assert_eq!(errors[0], first[0]);
+    assert_eq!(errors[1], first[1]);
+    assert_eq!(errors.as_array().unwrap().len(), 3);
+    assert!(tmp.path().join("all/keras-mnist-mlp-seed0/record.json").exists());
+    assert!(
+        res.join("keras-mnist-mlp-seed1/model.safetensors").exists(),
+        "copied, not moved"
+    );
+
+    // A directory that no `paper run` wrote is refused before anything trains.
+    std::fs::create_dir(tmp.path().join("empty")).unwrap();
+    assert_usage_error(
+        &tiny_run_to(tmp.path(), "1", "1", "x", &["--reuse", "empty"]),
+        &["--reuse empty", "results.json"],
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Optimizers and schedules.
 //!
-//! * [`Optimizer`]: SGD with classical or Nesterov momentum (dampening 0, as PyTorch), Adam,
-//!   AdamW (decoupled weight decay), RMSprop. Updates follow PyTorch's formulas exactly.
+//! * [`Optimizer`]: SGD with classical or Nesterov momentum (dampening 0 as PyTorch, or the
+//!   dropout papers' dampened form), Adam, AdamW (decoupled weight decay), RMSprop. Updates
+//!   follow PyTorch's formulas exactly.
 //! * [`LrSchedule`] and [`MomentumSchedule`]: functions of the epoch and the update counter.
 
 mod schedule;
@@ -60,6 +61,11 @@ pub struct OptimizerConfig {
     pub lr: f32,
     /// Momentum for SGD and Nesterov (overridden by a momentum schedule).
     pub momentum: f32,
+    /// SGD and Nesterov: scale the gradient by `1 - mu` in the velocity, `v = mu v + (1 - mu) g`,
+    /// the form Hinton et al. 2012 (Appendix A) give for the dropout papers' update, so that the
+    /// step does not grow as a momentum schedule rises (PyTorch's `dampening` set to the
+    /// momentum). Off: `v = mu v + g`, PyTorch's default.
+    pub dampen: bool,
     /// Adam's beta1.
     pub beta1: f32,
     /// Adam's beta2, RMSprop's rho.
@@ -76,6 +82,7 @@ impl Default for OptimizerConfig {
             kind: OptimizerKind::Sgd,
             lr: 0.01,
             momentum: 0.9,
+            dampen: false,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
@@ -93,6 +100,12 @@ impl OptimizerConfig {
         check::in_range("optimizer.beta2", self.beta2 as f64, 0.0, 0.999_999_9)?;
         check::positive("optimizer.eps", self.eps as f64)?;
         check::non_negative("optimizer.weight_decay", self.weight_decay as f64)?;
+        if self.dampen && !matches!(self.kind, OptimizerKind::Sgd | OptimizerKind::Nesterov) {
+            return Err(crate::Error::config(
+                "optimizer.dampen",
+                "dampened momentum is for sgd and nesterov; remove dampen or use one of them",
+            ));
+        }
         Ok(())
     }
 
@@ -177,14 +190,16 @@ fn update(
 ) {
     match c.kind {
         OptimizerKind::Sgd => {
+            let k = if c.dampen { 1.0 - momentum } else { 1.0 };
             for ((w, &g), m) in w.iter_mut().zip(g).zip(m.iter_mut()) {
-                *m = momentum * *m + g;
+                *m = momentum * *m + k * g;
                 *w -= lr * *m;
             }
         }
         OptimizerKind::Nesterov => {
+            let k = if c.dampen { 1.0 - momentum } else { 1.0 };
             for ((w, &g), m) in w.iter_mut().zip(g).zip(m.iter_mut()) {
-                *m = momentum * *m + g;
+                *m = momentum * *m + k * g;
                 *w -= lr * (g + momentum * *m);
             }
         }
@@ -235,6 +250,33 @@ mod tests {
         o.step(&mut [&mut p], 0.1, 0.9);
         // v = 0.9 * 0.5 + 0.5 = 0.95, w = 0.95 - 0.095
         assert!((p.value.data()[0] - 0.855).abs() < 1e-6);
+    }
+
+    #[test]
+    fn dampened_sgd_averages_the_gradient() {
+        let cfg = OptimizerConfig {
+            dampen: true,
+            ..Default::default()
+        };
+        let mut o = cfg.init().unwrap();
+        let mut p = param(1.0, 0.5);
+        o.step(&mut [&mut p], 0.1, 0.9);
+        // v = 0.1 * 0.5 = 0.05, w = 1 - 0.005
+        assert!((p.value.data()[0] - 0.995).abs() < 1e-7);
+        o.step(&mut [&mut p], 0.1, 0.8);
+        // v = 0.8 * 0.05 + 0.2 * 0.5 = 0.14, w = 0.995 - 0.014
+        assert!((p.value.data()[0] - 0.981).abs() < 1e-6);
+        let adam = OptimizerConfig {
+            kind: OptimizerKind::Adam,
+            dampen: true,
+            ..Default::default()
+        };
+        assert!(
+            adam.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("optimizer.dampen")
+        );
     }
 
     #[test]
