@@ -1,8 +1,8 @@
 //! Optimizers and schedules.
 //!
-//! * [`Optimizer`]: SGD with classical or Nesterov momentum (dampening 0 as PyTorch, or the
-//!   dropout papers' dampened form), Adam, AdamW (decoupled weight decay), RMSprop. Updates
-//!   follow PyTorch's formulas exactly.
+//! * [`Optimizer`]: SGD with classical or Nesterov momentum (dampening 0 as PyTorch, or
+//!   Hinton et al. 2012's dampened form), Adam, AdamW (decoupled weight decay), RMSprop.
+//!   Updates follow PyTorch's formulas exactly.
 //! * [`LrSchedule`] and [`MomentumSchedule`]: functions of the epoch and the update counter.
 
 mod schedule;
@@ -62,9 +62,9 @@ pub struct OptimizerConfig {
     /// Momentum for SGD and Nesterov (overridden by a momentum schedule).
     pub momentum: f32,
     /// SGD and Nesterov: scale the gradient by `1 - mu` in the velocity, `v = mu v + (1 - mu) g`,
-    /// the form Hinton et al. 2012 (Appendix A) give for the dropout papers' update, so that the
-    /// step does not grow as a momentum schedule rises (PyTorch's `dampening` set to the
-    /// momentum). Off: `v = mu v + g`, PyTorch's default.
+    /// the form Hinton et al. 2012 (Appendix A) give for their update, so that the step does
+    /// not grow as a momentum schedule rises (PyTorch's `dampening` set to the momentum).
+    /// Off: `v = mu v + g`, PyTorch's default and the update of Srivastava et al.'s own code.
     pub dampen: bool,
     /// Adam's beta1.
     pub beta1: f32,
