@@ -321,13 +321,15 @@ fn grid(set: &UciSet) -> Vec<(f32, f64)> {
         .collect()
 }
 
-/// Grid point `i` of split `k`, trained on the fitting rows and scored on the held-out ones.
+/// Grid point `i`, the pair `(p, tau)`, of split `k`, trained on the fitting rows and scored
+/// on the held-out ones on the worker's one-thread pool.
 fn run_candidate(
     cfg: &RunConfig,
     proto: &UciProtocol,
     set: &UciSet,
-    k: usize,
-    i: usize,
+    (k, i): (usize, usize),
+    (p, tau): (f32, f64),
+    threads: &Threads,
 ) -> CliResult<Candidate> {
     let (fit_rows, val_rows) = fit_and_val(proto, set, k);
     if val_rows.is_empty() {
@@ -336,8 +338,6 @@ fn run_candidate(
             cfg.data.dataset
         )));
     }
-    let (p, tau) = grid(set)[i];
-    let threads = Threads::new(Some(1))?;
     let validation = train_and_score(
         cfg,
         proto,
@@ -346,7 +346,7 @@ fn run_candidate(
         val_rows,
         (p, tau),
         job_seed(cfg, k, i),
-        &threads,
+        threads,
     )?;
     Ok(Candidate {
         dropout: p,
@@ -363,6 +363,7 @@ fn run_final(
     set: &UciSet,
     k: usize,
     candidates: Vec<Candidate>,
+    threads: &Threads,
 ) -> CliResult<SplitResult> {
     // The first best on ties; a NaN score never wins.
     let best = candidates.iter().enumerate().fold(0, |b, (i, c)| {
@@ -374,7 +375,6 @@ fn run_final(
     });
     let (p, tau) = (candidates[best].dropout, candidates[best].tau);
     let (train, test) = &set.splits[k];
-    let threads = Threads::new(Some(1))?;
     let test_scores = train_and_score(
         cfg,
         proto,
@@ -383,7 +383,7 @@ fn run_final(
         test,
         (p, tau),
         job_seed(cfg, k, candidates.len()),
-        &threads,
+        threads,
     )?;
     Ok(SplitResult {
         split: k,
@@ -644,9 +644,13 @@ fn run_recipe(
     let results = Mutex::new(slots);
     // Every grid point of every split is a job of its own, so that all workers stay busy
     // to the end (five protein splits on 16 cores, or the last split on 2).
-    let finish = |k: usize, candidates: Vec<Candidate>, seconds: f64| -> CliResult<SplitResult> {
+    let finish = |k: usize,
+                  candidates: Vec<Candidate>,
+                  seconds: f64,
+                  threads: &Threads|
+     -> CliResult<SplitResult> {
         let t = Instant::now();
-        let mut sr = run_final(cfg, proto, set, k, candidates)?;
+        let mut sr = run_final(cfg, proto, set, k, candidates, threads)?;
         sr.seconds = seconds + t.elapsed().as_secs_f64();
         let saved = SavedSplit {
             config: cfg.clone(),
@@ -670,39 +674,47 @@ fn run_recipe(
         }
         Ok(saved.result)
     };
+    // One single-thread pool per worker, for all of its jobs.
+    let pools = (0..workers.clamp(1, (todo.len() * n_grid).max(1)))
+        .map(|_| Threads::new(Some(1)))
+        .collect::<droplab::Result<Vec<Threads>>>()?;
+    let points = grid(set);
     std::thread::scope(|s| {
-        for _ in 0..workers.clamp(1, (todo.len() * n_grid).max(1)) {
-            s.spawn(|| {
-                while let Some(job) = Board::take(board.lock().unwrap(), &cv) {
+        let (board, cv, results, finish, points) = (&board, &cv, &results, &finish, &points);
+        for threads in &pools {
+            s.spawn(move || {
+                while let Some(job) = Board::take(board.lock().unwrap(), cv) {
                     let mut done = Done {
-                        board: &board,
-                        cv: &cv,
+                        board,
+                        cv,
                         failed: false,
                     };
                     let t = Instant::now();
                     done.failed = match job {
-                        Job::Candidate(k, i) => match run_candidate(cfg, proto, set, k, i) {
-                            Ok(c) => {
-                                let mut b = board.lock().unwrap();
-                                b.grids[k][i] = Some(c);
-                                b.seconds[k] += t.elapsed().as_secs_f64();
-                                if b.grids[k].iter().all(Option::is_some) {
-                                    b.finals.push(k);
+                        Job::Candidate(k, i) => {
+                            match run_candidate(cfg, proto, set, (k, i), points[i], threads) {
+                                Ok(c) => {
+                                    let mut b = board.lock().unwrap();
+                                    b.grids[k][i] = Some(c);
+                                    b.seconds[k] += t.elapsed().as_secs_f64();
+                                    if b.grids[k].iter().all(Option::is_some) {
+                                        b.finals.push(k);
+                                    }
+                                    false
                                 }
-                                false
+                                Err(e) => {
+                                    results.lock().unwrap()[k] = Some(Err(e));
+                                    true
+                                }
                             }
-                            Err(e) => {
-                                results.lock().unwrap()[k] = Some(Err(e));
-                                true
-                            }
-                        },
+                        }
                         Job::Final(k) => {
                             let (grid, seconds) = {
                                 let mut b = board.lock().unwrap();
                                 let g = std::mem::take(&mut b.grids[k]);
                                 (g.into_iter().flatten().collect(), b.seconds[k])
                             };
-                            let res = finish(k, grid, seconds);
+                            let res = finish(k, grid, seconds, threads);
                             let failed = res.is_err();
                             results.lock().unwrap()[k] = Some(res);
                             failed
