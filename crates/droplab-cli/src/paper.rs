@@ -366,11 +366,20 @@ fn take_finished(
     cfg: &RunConfig,
     dest: &Path,
 ) -> Option<(PathBuf, RunRecord)> {
-    take_from(earlier, run_name, dest, |src| {
-        let rec = RunRecord::load(src).ok()?;
-        let weights = std::fs::read(src.join("model.safetensors")).ok()?;
-        (rec.config == *cfg && sha256_hex(&weights) == rec.model_sha256).then_some(rec)
-    })
+    take_from(earlier, run_name, dest, |src| finished_run(src, cfg, true))
+}
+
+/// The record of the finished run in `src` if it ran exactly `cfg` and its weights match the
+/// record's checksum; without `need_weights`, a run that kept no weights (a recorded result)
+/// passes on its record alone.
+fn finished_run(src: &Path, cfg: &RunConfig, need_weights: bool) -> Option<RunRecord> {
+    let rec = RunRecord::load(src).ok()?;
+    let weights = src.join("model.safetensors");
+    let weights_ok = match std::fs::read(&weights) {
+        Ok(w) => sha256_hex(&w) == rec.model_sha256,
+        Err(_) => !need_weights && !weights.exists(),
+    };
+    (rec.config == *cfg && weights_ok).then_some(rec)
 }
 
 /// The run `run_name` of exactly `cfg` in one of the `--reuse` directories, copied to `dest`:
@@ -384,18 +393,9 @@ fn reuse_recorded(
 ) -> CliResult<Option<(PathBuf, RunRecord)>> {
     for dir in dirs {
         let src = dir.join(run_name);
-        let Ok(rec) = RunRecord::load(&src) else {
+        let Some(rec) = finished_run(&src, cfg, false) else {
             continue;
         };
-        if rec.config != *cfg {
-            continue;
-        }
-        let weights = src.join("model.safetensors");
-        if weights.exists()
-            && std::fs::read(&weights).map(|w| sha256_hex(&w)).ok() != Some(rec.model_sha256.clone())
-        {
-            continue;
-        }
         copy_dir(&src, dest).map_err(|e| {
             CliError::runtime(format!(
                 "--reuse: copying {} to {}: {e}",
