@@ -423,7 +423,8 @@ pub struct TrainArgs {
     /// constant | step:EVERY:GAMMA | exp:GAMMA | cosine[:MIN_LR] | inverse:T (lr0/(1+t/T)).
     #[arg(long)]
     pub schedule: Option<String>,
-    /// constant | rise:START:END:T (the dropout paper's 0.5 -> 0.99 is rise:0.5:0.99:100000).
+    /// constant | rise:START:END:T (the dropout paper's 0.5 -> 0.99 is rise:0.5:0.99:100000) |
+    /// ramp:START:END:T (linear over T updates, then END; Hinton et al. 2012).
     #[arg(long)]
     pub momentum_schedule: Option<String>,
     /// Label smoothing of the cross-entropy.

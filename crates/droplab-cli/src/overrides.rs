@@ -49,14 +49,19 @@ pub fn parse_schedule(s: &str) -> CliResult<LrSchedule> {
     })
 }
 
-/// `constant | rise:START:END:T`.
+/// `constant | rise:START:END:T | ramp:START:END:T`.
 pub fn parse_momentum_schedule(s: &str) -> CliResult<MomentumSchedule> {
     let f = "--momentum-schedule";
-    let valid = "constant or rise:START:END:T";
+    let valid = "constant, rise:START:END:T or ramp:START:END:T";
     let parts: Vec<&str> = s.split(':').collect();
     Ok(match parts.as_slice() {
         ["constant"] => MomentumSchedule::Constant,
         ["rise", a, b, t] => MomentumSchedule::Rise {
+            start: num(f, a, valid)?,
+            end: num(f, b, valid)?,
+            t0: num(f, t, valid)?,
+        },
+        ["ramp", a, b, t] => MomentumSchedule::Ramp {
             start: num(f, a, valid)?,
             end: num(f, b, valid)?,
             t0: num(f, t, valid)?,
@@ -270,4 +275,38 @@ pub fn apply(cfg: &mut RunConfig, a: &TrainArgs, widths_in_file: bool) -> CliRes
         t.early_stopping = Some(EarlyStoppingConfig { ..es });
     }
     Ok(widths_explicit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn momentum_schedules_parse_and_bad_ones_name_the_flag() {
+        assert_eq!(
+            parse_momentum_schedule("ramp:0.5:0.99:300000").unwrap(),
+            MomentumSchedule::Ramp {
+                start: 0.5,
+                end: 0.99,
+                t0: 300000.0
+            }
+        );
+        assert_eq!(
+            parse_momentum_schedule("rise:0.5:0.99:100000").unwrap(),
+            MomentumSchedule::Rise {
+                start: 0.5,
+                end: 0.99,
+                t0: 100000.0
+            }
+        );
+        for s in ["ramp:0.5:0.99", "ramp:a:0.99:10", "linear:0.5:0.9:10"] {
+            let CliError::Usage(e) = parse_momentum_schedule(s).unwrap_err() else {
+                panic!("{s}: not a usage error");
+            };
+            assert!(
+                e.contains("--momentum-schedule") && e.contains("ramp:START:END:T"),
+                "{e}"
+            );
+        }
+    }
 }
