@@ -114,7 +114,7 @@ def main():
             if max_norm is not None:
                 with torch.no_grad():
                     for w in weights:
-                        w.copy_(torch.renorm(w, 2, 0, max_norm))
+                        w.renorm_(2, 0, max_norm)
             t += 1
         secs = time.perf_counter() - start
         val = accuracy(model, xv, yv) if args.val_size else None
