@@ -5,6 +5,7 @@
 //!
 //! * [`tensor`]: f32 row-major tensors, GEMM through faer, fused elementwise kernels, threads.
 //! * [`rng`]: a counter-based Philox4x32-10 generator with keyed streams.
+//! * [`plan`]: the [`plan::Mode`] of a call and the dropout plan it implies ([`plan::Bernoulli`]).
 //! * [`nn`]: the [`nn::Layer`] trait, Dense, activations, Sequential, losses, initializers.
 //! * [`regularize`]: the dropout family, weight penalties, max-norm, gradient clipping.
 //! * [`optim`]: SGD (classical and Nesterov momentum), Adam, AdamW, RMSprop, schedules.
@@ -22,6 +23,7 @@ pub mod error;
 pub mod model;
 pub mod nn;
 pub mod optim;
+pub mod plan;
 pub mod regularize;
 pub mod rng;
 pub mod tensor;

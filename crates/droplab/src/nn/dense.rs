@@ -3,7 +3,7 @@
 
 use super::{Activation, Ctx, Init, Layer, Param, Role};
 use crate::error::{Error, Result};
-use crate::regularize::Bernoulli;
+use crate::plan::Bernoulli;
 use crate::rng::SeqRng;
 use crate::tensor::fused::{backward_epilogue, forward_epilogue};
 use crate::tensor::mask::{bit, words_per_row};

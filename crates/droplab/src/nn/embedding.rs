@@ -1,10 +1,10 @@
 //! Token embeddings with embedding ("word") dropout (Gal & Ghahramani 2016): a dropped word
 //! type is dropped at every one of its occurrences in a sequence, instead of single positions.
 
-use super::recurrent::Drawn;
+use super::drawn::Drawn;
 use super::{Ctx, Layer, Param, Role};
 use crate::error::{Error, Result};
-use crate::regularize::Bernoulli;
+use crate::plan::Bernoulli;
 use crate::rng::SeqRng;
 use crate::tensor::Tensor;
 

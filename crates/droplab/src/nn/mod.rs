@@ -11,49 +11,30 @@ mod activation;
 mod batchnorm;
 mod conv;
 mod dense;
+mod drawn;
 mod embedding;
-mod gru;
 mod init;
 mod loss;
-mod lstm;
 mod pool;
-mod recurrent;
+mod rnn;
 mod sequential;
 
-pub use activation::{Act, Activation};
-
-/// SELU's constants, shared with alpha dropout.
-pub mod activation_consts {
-    pub use super::activation::{SELU_ALPHA, SELU_LAMBDA};
-}
+pub use crate::tensor::Activation;
+pub use activation::Act;
 pub use batchnorm::BatchNorm;
 pub use conv::Conv2d;
 pub use dense::Dense;
 pub use embedding::Embedding;
-pub use gru::Gru;
 pub use init::Init;
 pub use loss::{Loss, LossOutput, Targets};
-pub use lstm::{Lstm, SeqPool, SeqPoolKind};
 pub use pool::{Flatten, GlobalAvgPool, Pool2d, PoolKind};
+pub use rnn::{Gru, Lstm, SeqPool, SeqPoolKind};
 pub use sequential::Sequential;
+
+pub use crate::plan::Mode;
 
 use crate::error::Result;
 use crate::tensor::Tensor;
-
-/// How stochastic layers behave in one call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// Training: masks are drawn per element and step.
-    #[default]
-    Train,
-    /// Inference: dropout is off (identity, or the standard convention's test-time scaling).
-    Eval,
-    /// Inference with dropout left on, a fresh mask per element and pass (`Ctx::step` is the
-    /// pass index); nothing else changes.
-    MonteCarlo,
-    /// One fixed thinned network: a mask per unit, shared by every example, chosen by the seed.
-    Frozen(u64),
-}
 
 /// What every layer call receives.
 #[derive(Clone, Copy, Debug)]

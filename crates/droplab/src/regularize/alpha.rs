@@ -4,7 +4,7 @@
 //! zero, then an affine map `a x + b` restores zero mean and unit variance for inputs with
 //! zero mean and unit variance: `a = ((1 - p)(1 + p alpha'^2))^-1/2`, `b = -a alpha' p`.
 
-use crate::nn::activation_consts::{SELU_ALPHA, SELU_LAMBDA};
+use crate::tensor::{SELU_ALPHA, SELU_LAMBDA};
 
 /// The constants of alpha dropout at rate `p` in `[0, 1)`.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -12,9 +12,9 @@
 
 use rayon::prelude::*;
 
-use super::dropout::mask_plan;
 use crate::error::{Error, Result, check};
 use crate::nn::{Ctx, Layer, Mode, image_dims};
+use crate::plan::mask_plan;
 use crate::rng::Stream;
 use crate::tensor::mask::{bit, threshold, words_per_row};
 use crate::tensor::{DropPlan, Tensor};

@@ -1,14 +1,6 @@
-//! Bernoulli dropout (Srivastava et al. 2014) and the standalone dropout layer.
-//!
-//! The rate `p` is the *drop* probability, in `[0, 1]`. Two conventions give the same
-//! expected output:
-//!
-//! * [`Convention::Inverted`] (default): in training kept units are scaled by `1 / (1 - p)`;
-//!   at test time the layer is the identity.
-//! * [`Convention::Standard`] (the paper's): training leaves kept units unscaled; at test time
-//!   outputs are multiplied by the keep probability `1 - p`.
-//!
-//! `p = 0` is the identity and `p = 1` gives zeros (never NaN) under both.
+//! The standalone dropout layer: Bernoulli, Gaussian and Alpha dropout on activations
+//! (Srivastava et al. 2014; Klambauer et al. 2017). The rate and the two scaling conventions
+//! are those of [`crate::plan::Bernoulli`].
 
 use serde::{Deserialize, Serialize};
 
@@ -16,31 +8,12 @@ use super::alpha::AlphaParams;
 use super::gaussian;
 use crate::error::{Result, check};
 use crate::nn::{Ctx, Layer, Mode};
+use crate::plan::mask_plan;
+use crate::plan::{Bernoulli, Convention};
 use crate::rng::Stream;
 use crate::tensor::fused::forward_epilogue;
 use crate::tensor::mask::{bit, words_per_row};
-use crate::tensor::{DropPlan, MaskSpec, Tensor, mask};
-
-/// Where the scaling of Bernoulli dropout happens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Convention {
-    /// Scale kept units by `1 / (1 - p)` in training; identity at test time.
-    #[default]
-    Inverted,
-    /// No scaling in training; multiply by `1 - p` at test time (Srivastava et al. 2014).
-    Standard,
-}
-
-impl Convention {
-    /// The name as written in configs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Convention::Inverted => "inverted",
-            Convention::Standard => "standard",
-        }
-    }
-}
+use crate::tensor::{DropPlan, Tensor};
 
 /// The members of the dropout family that act on activations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -56,96 +29,6 @@ pub enum DropoutKind {
     /// DropConnect (Wan et al. 2013): the rates drop the weights of the layer that consumes
     /// those units rather than the units (see [`crate::nn::Dense`]); a model-level choice.
     DropConnect,
-}
-
-/// Bernoulli dropout with drop probability `p`, keyed by its own stream.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Bernoulli {
-    p: f32,
-    convention: Convention,
-    stream: Stream,
-}
-
-impl Bernoulli {
-    /// Dropout with rate `p` (checked to lie in `[0, 1]`; `field` names it in errors).
-    pub fn new(field: &str, p: f32, convention: Convention, stream: Stream) -> Result<Self> {
-        check::rate(field, p)?;
-        Ok(Bernoulli {
-            p,
-            convention,
-            stream,
-        })
-    }
-
-    /// The drop probability.
-    pub fn p(&self) -> f32 {
-        self.p
-    }
-
-    /// The same dropout under another convention.
-    pub fn with_convention(mut self, convention: Convention) -> Self {
-        self.convention = convention;
-        self
-    }
-
-    /// The scaling convention.
-    pub fn convention(&self) -> Convention {
-        self.convention
-    }
-
-    /// The multiplier of kept units when a mask is drawn.
-    pub fn train_scale(&self) -> f32 {
-        match self.convention {
-            Convention::Inverted if self.p < 1.0 => 1.0 / (1.0 - self.p),
-            Convention::Inverted => 0.0,
-            Convention::Standard => 1.0,
-        }
-    }
-
-    /// The multiplier at test time (no mask).
-    pub fn eval_scale(&self) -> f32 {
-        match self.convention {
-            Convention::Inverted => 1.0,
-            Convention::Standard => 1.0 - self.p,
-        }
-    }
-
-    /// What to do in `mode` at `step`.
-    pub fn plan(&self, mode: Mode, step: u64) -> DropPlan {
-        mask_plan(
-            self.stream,
-            self.p,
-            mode,
-            step,
-            self.train_scale(),
-            self.eval_scale(),
-        )
-    }
-}
-
-/// The plan of a mask-based dropout in `mode`: a per-element mask in training and Monte Carlo
-/// passes (from different streams), a per-unit mask for a frozen thinned network, and a
-/// constant at test time.
-pub(crate) fn mask_plan(stream: Stream, p: f32, mode: Mode, step: u64, train: f32, eval: f32) -> DropPlan {
-    let spec = |stream: Stream, step: u64, per_unit: bool| {
-        DropPlan::Mask(MaskSpec {
-            stream,
-            step,
-            threshold: mask::threshold(p),
-            scale: train,
-            per_unit,
-        })
-    };
-    if p == 0.0 {
-        return DropPlan::Identity;
-    }
-    match mode {
-        Mode::Train => spec(stream, step, false),
-        Mode::MonteCarlo => spec(stream.derive("monte-carlo"), step, false),
-        Mode::Frozen(seed) => spec(stream.derive("frozen").derive_u64(seed), 0, true),
-        Mode::Eval if eval == 1.0 => DropPlan::Identity,
-        Mode::Eval => DropPlan::Scale(eval),
-    }
 }
 
 /// A standalone dropout layer of any kind (Bernoulli, Gaussian, Alpha).
@@ -181,11 +64,7 @@ impl Dropout {
         }
         Ok(Dropout {
             kind,
-            bernoulli: Bernoulli {
-                p,
-                convention,
-                stream,
-            },
+            bernoulli: Bernoulli::new(field, p, convention, stream)?,
             plan: DropPlan::Identity,
             bits: Vec::new(),
         })
@@ -198,7 +77,7 @@ impl Dropout {
 
     /// The rate.
     pub fn p(&self) -> f32 {
-        self.bernoulli.p
+        self.bernoulli.p()
     }
 
     /// Bytes the mask of the last forward pass occupies.
@@ -211,7 +90,7 @@ impl Dropout {
             DropoutKind::Bernoulli | DropoutKind::DropConnect => self.bernoulli.plan(mode, step),
             // Gaussian and Alpha dropout are unbiased by construction: identity at test time.
             DropoutKind::Gaussian | DropoutKind::Alpha => {
-                mask_plan(self.bernoulli.stream, self.bernoulli.p, mode, step, 1.0, 1.0)
+                mask_plan(self.bernoulli.stream(), self.bernoulli.p(), mode, step, 1.0, 1.0)
             }
         }
     }
@@ -246,13 +125,13 @@ impl Layer for Dropout {
                 &mut self.bits,
             ),
             (DropoutKind::Gaussian, DropPlan::Mask(spec)) => {
-                let sigma = gaussian::sigma(self.bernoulli.p);
+                let sigma = gaussian::sigma(self.bernoulli.p());
                 for (r, row) in y.data_mut().chunks_exact_mut(cols).enumerate() {
                     gaussian::apply_noise(spec, sigma, r, row);
                 }
             }
             (DropoutKind::Alpha, DropPlan::Mask(spec)) => {
-                let a = AlphaParams::new(self.bernoulli.p);
+                let a = AlphaParams::new(self.bernoulli.p());
                 let wpr = words_per_row(cols);
                 self.bits.resize(x.rows() * wpr, 0);
                 for (r, (row, words)) in y
@@ -288,13 +167,13 @@ impl Layer for Dropout {
                 backward_bernoulli(dy.data_mut(), cols, plan, &self.bits);
             }
             (DropoutKind::Gaussian, DropPlan::Mask(spec)) => {
-                let sigma = gaussian::sigma(self.bernoulli.p);
+                let sigma = gaussian::sigma(self.bernoulli.p());
                 for (r, row) in dy.data_mut().chunks_exact_mut(cols).enumerate() {
                     gaussian::apply_noise(spec, sigma, r, row);
                 }
             }
             (DropoutKind::Alpha, DropPlan::Mask(_)) => {
-                let a = AlphaParams::new(self.bernoulli.p);
+                let a = AlphaParams::new(self.bernoulli.p());
                 let wpr = words_per_row(cols);
                 for (row, words) in dy
                     .data_mut()
@@ -322,11 +201,11 @@ impl Layer for Dropout {
     }
 
     fn describe(&self) -> String {
-        format!("{} p={}", Layer::kind(self), self.bernoulli.p)
+        format!("{} p={}", Layer::kind(self), self.bernoulli.p())
     }
 
     fn output_dropout(&self) -> Option<f32> {
-        Some(self.bernoulli.p)
+        Some(self.bernoulli.p())
     }
 
     fn test_time_scale(&self) -> f32 {

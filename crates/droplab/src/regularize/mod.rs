@@ -25,8 +25,9 @@ pub mod clip;
 pub mod max_norm;
 pub mod penalty;
 
+pub use crate::plan::{Bernoulli, Convention};
 pub use alpha::AlphaParams;
 pub use augment::AugmentConfig;
 pub use dropblock::DropBlock;
-pub use dropout::{Bernoulli, Convention, Dropout, DropoutKind};
+pub use dropout::{Dropout, DropoutKind};
 pub use spatial::SpatialDropout;

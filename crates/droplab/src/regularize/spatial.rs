@@ -2,9 +2,9 @@
 //! dropped, one Bernoulli draw per example and channel, because neighbouring pixels of a map
 //! are so correlated that dropping single pixels barely regularizes a convolution.
 
-use super::dropout::Bernoulli;
 use crate::error::Result;
 use crate::nn::{Ctx, Layer, image_dims};
+use crate::plan::Bernoulli;
 use crate::tensor::mask::{bit, words_per_row};
 use crate::tensor::{DropPlan, Tensor};
 

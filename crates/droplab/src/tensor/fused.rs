@@ -6,8 +6,8 @@
 
 use rayon::prelude::*;
 
+use super::Activation;
 use super::mask::{DropPlan, bit, words_per_row};
-use crate::nn::Activation;
 
 /// Below this many elements a kernel stays on the calling thread.
 const PAR_MIN: usize = 1 << 15;

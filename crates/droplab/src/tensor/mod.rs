@@ -6,14 +6,17 @@
 //! * [`Tensor`]: an f32 row-major array with a shape. A tensor whose first axis is the batch
 //!   is viewed as a matrix of `rows() x cols()` (batch x features).
 //! * [`matmul`]: `C = op(A) op(B)` through faer, every transpose case without a copy.
+//! * [`Activation`]: the elementwise activations the fused kernels apply.
 //! * [`Threads`]: the thread pool the caller sizes; every kernel runs inside it.
 
+mod activation;
 pub mod fused;
 pub mod im2col;
 pub mod mask;
 mod matmul;
 mod threads;
 
+pub use activation::{Activation, SELU_ALPHA, SELU_LAMBDA};
 pub use mask::{DropPlan, MaskSpec};
 pub use matmul::{Trans, gemm};
 pub use threads::Threads;

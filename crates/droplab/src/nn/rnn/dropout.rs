@@ -1,118 +1,12 @@
-//! What the LSTM and the GRU share: the gates' fast nonlinearities, and the recurrent dropout
-//! variants (input, recurrent state, recurrent weights) with their masks.
+//! The recurrent dropout variants the LSTM and the GRU share (input, recurrent state,
+//! recurrent weights, zoneout) with their masks.
 
-use super::Ctx;
-use crate::error::{Error, Result};
-use crate::regularize::Bernoulli;
-use crate::tensor::mask::{bit, words_per_row};
-use crate::tensor::{DropPlan, Tensor, Trans, gemm};
-
-/// `e^x` for the gates, in a form the compiler vectorizes: `2^round(x log2 e)` from the
-/// exponent bits times a degree-6 Taylor polynomial of `e^r`, `|r| <= ln(2)/2`
-/// (relative error below 2e-7).
-#[inline(always)]
-pub(super) fn fast_exp(x: f32) -> f32 {
-    let x = x.clamp(-87.0, 88.0);
-    let k = (x * std::f32::consts::LOG2_E + 0.5).floor();
-    let r = x - k * std::f32::consts::LN_2;
-    let p = 1.0
-        + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    p * f32::from_bits(((k as i32 + 127) as u32) << 23)
-}
-
-#[inline(always)]
-pub(super) fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + fast_exp(-x))
-}
-
-#[inline(always)]
-pub(super) fn tanh(x: f32) -> f32 {
-    2.0 / (1.0 + fast_exp(-2.0 * x)) - 1.0
-}
-
-/// A mask drawn for a dropout plan: rows of bits, with the plan's factors.
-#[derive(Debug, Default)]
-pub(super) struct Drawn {
-    plan: Option<DropPlan>,
-    bits: Vec<u64>,
-    cols: usize,
-}
-
-impl Drawn {
-    /// Draws `rows` rows of `cols` bits for `plan`; `per_weight` keeps a frozen mask per row.
-    pub(super) fn draw(&mut self, plan: DropPlan, rows: usize, cols: usize, per_weight: bool) {
-        self.cols = cols;
-        if let DropPlan::Mask(mut spec) = plan {
-            if per_weight {
-                spec.per_unit = false;
-            }
-            let wpr = words_per_row(cols);
-            self.bits.resize(rows * wpr, 0);
-            for (r, words) in self.bits.chunks_exact_mut(wpr).enumerate() {
-                spec.row_bits(r, words);
-            }
-            self.plan = Some(DropPlan::Mask(spec));
-        } else {
-            self.bits.clear();
-            self.plan = Some(plan);
-        }
-    }
-
-    pub(super) fn clear(&mut self) {
-        self.plan = None;
-        self.bits.clear();
-    }
-
-    pub(super) fn active(&self) -> bool {
-        !matches!(self.plan, None | Some(DropPlan::Identity))
-    }
-
-    /// `dst = src * factor(row)` elementwise.
-    pub(super) fn apply(&self, row: usize, src: &[f32], dst: &mut [f32]) {
-        match &self.plan {
-            None | Some(DropPlan::Identity) => dst.copy_from_slice(src),
-            Some(DropPlan::Scale(s)) => dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v * s),
-            Some(DropPlan::Mask(spec)) => {
-                let wpr = words_per_row(self.cols);
-                let words = &self.bits[row * wpr..(row + 1) * wpr];
-                for (c, (d, &v)) in dst.iter_mut().zip(src).enumerate() {
-                    *d = if bit(words, c) { v * spec.scale } else { 0.0 };
-                }
-            }
-        }
-    }
-
-    /// The factor of element `col` of row `row`.
-    pub(super) fn factor(&self, row: usize, col: usize) -> f32 {
-        match &self.plan {
-            None | Some(DropPlan::Identity) => 1.0,
-            Some(DropPlan::Scale(s)) => *s,
-            Some(DropPlan::Mask(spec)) => {
-                let wpr = words_per_row(self.cols);
-                if bit(&self.bits[row * wpr..(row + 1) * wpr], col) {
-                    spec.scale
-                } else {
-                    0.0
-                }
-            }
-        }
-    }
-
-    /// In place: `v *= factor(row)`.
-    pub(super) fn apply_in_place(&self, row: usize, v: &mut [f32]) {
-        match &self.plan {
-            None | Some(DropPlan::Identity) => {}
-            Some(DropPlan::Scale(s)) => v.iter_mut().for_each(|x| *x *= s),
-            Some(DropPlan::Mask(spec)) => {
-                let wpr = words_per_row(self.cols);
-                let words = &self.bits[row * wpr..(row + 1) * wpr];
-                for (c, x) in v.iter_mut().enumerate() {
-                    *x *= if bit(words, c) { spec.scale } else { 0.0 };
-                }
-            }
-        }
-    }
-}
+use super::seq_dims;
+use crate::error::Result;
+use crate::nn::Ctx;
+use crate::nn::drawn::Drawn;
+use crate::plan::Bernoulli;
+use crate::tensor::{Tensor, Trans, gemm};
 
 /// The dropout of a recurrent layer: on its input (per step, or per sequence when variational),
 /// on its recurrent state (per sequence), on its recurrent weights (per minibatch).
@@ -362,30 +256,6 @@ impl RecurrentDropout {
     }
 }
 
-/// The per-example output shape `[time, h]` of a recurrent layer of `f` inputs.
-pub(super) fn seq_output_shape(input: &[usize], f: usize, h: usize, layer: &str) -> Result<Vec<usize>> {
-    match input {
-        [t, ff] if *ff == f => Ok(vec![*t, h]),
-        _ => Err(Error::ShapeMismatch {
-            context: format!("{layer} input (sequences [time, features])"),
-            expected: vec![0, f],
-            got: input.to_vec(),
-        }),
-    }
-}
-
-/// `(batch, time, features)` of a sequence batch for a layer of `f` inputs.
-pub(super) fn seq_dims(x: &Tensor, f: usize, layer: &str) -> Result<(usize, usize, usize)> {
-    match x.shape() {
-        [b, t, ff] if *ff == f => Ok((*b, *t, f)),
-        s => Err(Error::ShapeMismatch {
-            context: format!("{layer} input (sequences [batch, time, features])"),
-            expected: vec![0, 0, f],
-            got: s.to_vec(),
-        }),
-    }
-}
-
 /// Builder methods shared by the recurrent layers.
 macro_rules! recurrent_dropout_builders {
     () => {
@@ -413,7 +283,7 @@ macro_rules! recurrent_dropout_builders {
         pub fn with_zoneout(mut self, d: Option<Bernoulli>) -> Self {
             self.drop.zoneout = d
                 .filter(|d| d.p() > 0.0)
-                .map(|d| d.with_convention(crate::regularize::Convention::Standard));
+                .map(|d| d.with_convention(crate::plan::Convention::Standard));
             self
         }
     };

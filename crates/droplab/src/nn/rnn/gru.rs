@@ -9,12 +9,11 @@
 
 use rayon::prelude::*;
 
-use super::recurrent::{
-    RecurrentDropout, recurrent_dropout_builders, seq_dims, seq_output_shape, sigmoid, tanh,
-};
-use super::{Ctx, Layer, Param, Role};
+use super::dropout::{RecurrentDropout, recurrent_dropout_builders};
+use super::{seq_dims, seq_output_shape, sigmoid, tanh};
 use crate::error::{Error, Result};
-use crate::regularize::Bernoulli;
+use crate::nn::{Ctx, Layer, Param, Role};
+use crate::plan::Bernoulli;
 use crate::rng::SeqRng;
 use crate::tensor::{Tensor, Trans, gemm};
 
