@@ -31,7 +31,7 @@ use serde::Serialize;
 
 use crate::cli::{CoadaptationArgs, EnsembleArgs, RunInput, UncertaintyArgs};
 use crate::error::{CliError, CliResult, io_err};
-use crate::eval_cmd::{LoadedRun, load_run};
+use droplab_lab::run::{LoadedRun, load_run};
 
 #[derive(Debug, Serialize)]
 struct Scores {
@@ -426,13 +426,13 @@ type Bagged = (Vec<f64>, Vec<(usize, f64)>);
 /// bootstrap sample of the training split (seeded), evaluated on `eval`. Returns each
 /// network's error and the error of the mean of the first k, in percent.
 fn bag(
-    cfg: &crate::config::RunConfig,
+    cfg: &droplab_lab::config::RunConfig,
     count: usize,
     eval: &droplab::data::Dataset,
     labels: &[u32],
     threads: &Threads,
 ) -> CliResult<Bagged> {
-    let splits = crate::dataset::load(&cfg.data, cfg.seed)?;
+    let splits = droplab_lab::data::load(&cfg.data, cfg.seed)?;
     let n = splits.train.len();
     let mut cfg = cfg.clone();
     cfg.model.dropout = droplab::model::DropoutConfig::default();

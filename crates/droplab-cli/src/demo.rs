@@ -10,11 +10,12 @@ use droplab_report::{Series, learning_curves_svg, text_table};
 use serde::Serialize;
 
 use crate::cli::DemoArgs;
-use crate::config::{DataConfig, RunConfig};
-use crate::dataset;
 use crate::error::{CliError, CliResult};
-use crate::record::{RunRecord, Staging};
-use crate::train_cmd::{Progress, run_config};
+use crate::progress::{Progress, run_config};
+use droplab_lab::config::{DataConfig, RunConfig};
+use droplab_lab::data as dataset;
+use droplab_lab::record::RunRecord;
+use droplab_lab::staging::Staging;
 
 /// One row of `summary.json`.
 #[derive(Debug, Serialize)]

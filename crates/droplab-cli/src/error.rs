@@ -1,50 +1,31 @@
-//! The command's error: a one-line message and an exit code.
+//! The command's error: the experiments' error ([`droplab_lab::Error`]) reported as one line
+//! with its exit code, and clap's errors made one line too.
 
 use std::process::ExitCode;
 
-/// A failure of a command, classified for its exit code.
-#[derive(Debug)]
-pub enum CliError {
-    /// Bad usage, config or data: exit 2.
-    Usage(String),
-    /// A failure at run time: exit 1.
-    Runtime(String),
+pub use droplab_lab::Error as CliError;
+pub use droplab_lab::error::io_err;
+
+/// Result of a command.
+pub type CliResult<T = ()> = Result<T, CliError>;
+
+/// Prints an error on one line and gives its exit code: 2 for usage, 1 at run time.
+pub trait Report {
+    /// Prints the message and returns the exit code.
+    fn report(self) -> ExitCode;
 }
 
-impl CliError {
-    /// Bad usage, config or data.
-    pub fn usage(msg: impl std::fmt::Display) -> Self {
-        CliError::Usage(msg.to_string())
-    }
-
-    /// A failure at run time.
-    pub fn runtime(msg: impl std::fmt::Display) -> Self {
-        CliError::Runtime(msg.to_string())
-    }
-
-    /// Prints the message on one line and returns the exit code.
-    pub fn report(self) -> ExitCode {
-        let (msg, code) = match self {
-            CliError::Usage(m) => (m, 2),
-            CliError::Runtime(m) => (m, 1),
+impl Report for CliError {
+    fn report(self) -> ExitCode {
+        let code = match self {
+            CliError::Usage(_) => 2,
+            CliError::Runtime(_) => 1,
         };
-        let one_line = msg.replace('\n', " ");
+        let one_line = self.message().replace('\n', " ");
         eprintln!("error: {one_line}");
         ExitCode::from(code)
     }
 }
-
-impl From<droplab::Error> for CliError {
-    fn from(e: droplab::Error) -> Self {
-        match e {
-            droplab::Error::Diverged { .. } => CliError::Runtime(e.to_string()),
-            _ => CliError::Usage(e.to_string()),
-        }
-    }
-}
-
-/// Result of a command.
-pub type CliResult<T = ()> = Result<T, CliError>;
 
 /// Prints a clap error as one line (help and version print in full) and exits 2 (0 for help).
 pub fn clap_exit(e: clap::Error) -> ExitCode {
@@ -68,9 +49,4 @@ pub fn clap_exit(e: clap::Error) -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// Adds context to I/O failures: `path: what happened`.
-pub fn io_err(path: &std::path::Path, e: impl std::fmt::Display) -> CliError {
-    CliError::usage(format!("{}: {e}", path.display()))
 }

@@ -6,63 +6,8 @@ use droplab::tensor::Threads;
 use droplab::train::predict_proba;
 
 use crate::cli::EvalArgs;
-use crate::config::RunConfig;
-use crate::dataset;
 use crate::error::{CliError, CliResult};
-use crate::record::RunRecord;
-use crate::weights;
-
-/// A saved run, loaded: its record and config, one split of its data (scaled as in
-/// training), and the model with its weights.
-pub struct LoadedRun {
-    pub record: RunRecord,
-    pub dataset: String,
-    pub data: droplab::data::Dataset,
-    pub model: droplab::Sequential,
-}
-
-/// Loads `dir` (written by `droplab train`) with the data of `split`, optionally from
-/// another dataset or data directory.
-pub fn load_run(
-    dir: &std::path::Path,
-    dataset: Option<&str>,
-    data_dir: Option<&std::path::Path>,
-    split: &str,
-) -> CliResult<LoadedRun> {
-    let model_path = dir.join("model.safetensors");
-    if !model_path.is_file() {
-        return Err(CliError::usage(format!(
-            "{}: no model.safetensors (is this a run directory written by `droplab train`?)",
-            dir.display()
-        )));
-    }
-    let record = RunRecord::load(dir)?;
-    let cfg: RunConfig = record.config.clone();
-    let mut data_cfg = cfg.data.clone();
-    if let Some(d) = dataset {
-        data_cfg.dataset = d.to_string();
-    }
-    if let Some(d) = data_dir {
-        data_cfg.data_dir = d.display().to_string();
-    }
-    let data = dataset::load_for_eval(&data_cfg, cfg.seed, split, &record.scaler)?;
-    let mut model = cfg.model.build(cfg.seed)?;
-    let wanted: usize = cfg.model.input_shape().iter().product();
-    if data.features() != wanted {
-        return Err(CliError::usage(format!(
-            "--dataset {}: {} features, the model takes {wanted}",
-            data_cfg.dataset,
-            data.features(),
-        )));
-    }
-    weights::load_into(&mut model, &model_path)?;
-    Ok(LoadedRun {
-        record,
-        dataset: data_cfg.dataset,
-        data,
-        model,
-    })
-}
+use droplab_lab::run::{LoadedRun, load_run};
 
 /// `droplab eval`.
 pub fn run(args: &EvalArgs) -> CliResult {

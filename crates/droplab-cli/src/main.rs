@@ -8,26 +8,25 @@ mod analyze;
 mod bench_cmd;
 mod claims;
 mod cli;
-mod config;
-mod dataset;
+mod data_cmd;
 mod demo;
 mod error;
 mod eval_cmd;
-mod fetch;
 mod gal2016;
 mod overrides;
 mod paper;
-mod record;
+mod progress;
+mod render;
 mod report_cmd;
 mod train_cmd;
 mod tune;
-mod weights;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use crate::cli::{AnalyzeCommand, Cli, Command, DataCommand, PaperCommand};
+use crate::error::Report;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -60,7 +59,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => tune::worker(&args),
         Command::Data {
             command: DataCommand::Fetch(args),
-        } => fetch::run(&args),
+        } => data_cmd::fetch(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

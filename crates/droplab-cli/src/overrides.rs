@@ -9,8 +9,8 @@ use droplab::regularize::{Convention, DropoutKind};
 use droplab::train::{EarlyStoppingConfig, Monitor};
 
 use crate::cli::TrainArgs;
-use crate::config::RunConfig;
 use crate::error::{CliError, CliResult};
+use droplab_lab::config::RunConfig;
 
 fn bad(flag: &str, value: &str, valid: &str) -> CliError {
     CliError::usage(format!("{flag}: '{value}' is not valid (expected {valid})"))
@@ -275,6 +275,37 @@ pub fn apply(cfg: &mut RunConfig, a: &TrainArgs, widths_in_file: bool) -> CliRes
         t.early_stopping = Some(EarlyStoppingConfig { ..es });
     }
     Ok(widths_explicit)
+}
+
+/// Resolves `--config` plus flags into a run config.
+pub fn resolve(args: &TrainArgs) -> CliResult<(RunConfig, bool)> {
+    let file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::usage(format!("--config {}: {e}", path.display())))?;
+            Some((path.display().to_string(), text))
+        }
+        None => None,
+    };
+    resolve_text(args, file.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))
+}
+
+/// [`resolve`] with the config file's text already read (`(name for errors, text)`).
+/// Returns the config and whether the widths were given explicitly.
+pub fn resolve_text(args: &TrainArgs, file: Option<(&str, &str)>) -> CliResult<(RunConfig, bool)> {
+    let (mut cfg, widths_in_file) = match file {
+        Some((name, text)) => {
+            let cfg = RunConfig::parse(name, text)?;
+            let explicit = toml::from_str::<toml::Table>(text)
+                .ok()
+                .and_then(|t| t.get("model").and_then(|m| m.get("widths")).map(|_| ()))
+                .is_some();
+            (cfg, explicit)
+        }
+        None => (RunConfig::default(), false),
+    };
+    let explicit = apply(&mut cfg, args, widths_in_file)?;
+    Ok((cfg, explicit))
 }
 
 #[cfg(test)]

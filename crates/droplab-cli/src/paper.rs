@@ -7,94 +7,16 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cli::PaperRunArgs;
-use crate::config::RunConfig;
-use crate::dataset;
 use crate::error::{CliError, CliResult};
-use crate::record::{RunRecord, Staging, forget, leftovers, sha256_hex, take_from};
-use crate::train_cmd::{Progress, run_config};
+use crate::progress::{Progress, run_config};
+use crate::render::finish;
+use droplab_lab::config::RunConfig;
+use droplab_lab::data as dataset;
+use droplab_lab::hash::sha256_hex;
+use droplab_lab::recipes::{RECIPES, parse, select};
+use droplab_lab::record::RunRecord;
+use droplab_lab::staging::{Staging, forget, leftovers, take_from};
 use droplab_report::{Series, learning_curves_svg, markdown_table, text_table};
-
-/// A recipe shipped with droplab.
-pub struct Recipe {
-    /// File name without `.toml`.
-    pub name: &'static str,
-    /// The TOML text.
-    pub text: &'static str,
-}
-
-macro_rules! recipe {
-    ($name:literal) => {
-        Recipe {
-            name: $name,
-            text: include_str!(concat!("../../../recipes/", $name, ".toml")),
-        }
-    };
-}
-
-/// Every recipe, in the order `paper list` shows them.
-pub const RECIPES: &[Recipe] = &[
-    recipe!("srivastava2014-table9-l2"),
-    recipe!("srivastava2014-table9-maxnorm"),
-    recipe!("srivastava2014-table9-dropout-l2"),
-    recipe!("srivastava2014-table9-dropout-maxnorm"),
-    recipe!("srivastava2014-table2-dropout-logistic"),
-    recipe!("srivastava2014-table2-dropout-relu"),
-    recipe!("srivastava2014-table2-dropout-relu-maxnorm"),
-    recipe!("hinton2012-standard"),
-    recipe!("hinton2012-hidden-dropout"),
-    recipe!("hinton2012-input-hidden-dropout"),
-    recipe!("keras-mnist-mlp"),
-    recipe!("tf-deep-mnist-cnn"),
-    recipe!("japanese-vowels-lstm-baseline"),
-    recipe!("japanese-vowels-lstm-variational"),
-    recipe!("gal2016-uci-boston"),
-    recipe!("gal2016-uci-concrete"),
-    recipe!("gal2016-uci-energy"),
-    recipe!("gal2016-uci-kin8nm"),
-    recipe!("gal2016-uci-naval"),
-    recipe!("gal2016-uci-power"),
-    recipe!("gal2016-uci-protein"),
-    recipe!("gal2016-uci-wine"),
-    recipe!("gal2016-uci-yacht"),
-];
-
-/// Parses a recipe into its run config.
-pub fn parse(r: &Recipe) -> CliResult<RunConfig> {
-    RunConfig::parse(&format!("recipes/{}.toml", r.name), r.text)
-}
-
-/// The recipes `name` selects: one by its full name, or a group by prefix
-/// (`srivastava2014-table9` selects every row of Table 9).
-/// Several, comma-separated, run one after the other into one table.
-pub fn select(name: &str) -> CliResult<Vec<&'static Recipe>> {
-    if name.contains(',') {
-        let mut all = Vec::new();
-        for n in name.split(',').filter(|n| !n.is_empty()) {
-            for r in select(n)? {
-                if !all.iter().any(|a: &&Recipe| a.name == r.name) {
-                    all.push(r);
-                }
-            }
-        }
-        return Ok(all);
-    }
-    let exact: Vec<_> = RECIPES.iter().filter(|r| r.name == name).collect();
-    if !exact.is_empty() {
-        return Ok(exact);
-    }
-    let group: Vec<_> = RECIPES
-        .iter()
-        .filter(|r| r.name.starts_with(&format!("{name}-")))
-        .collect();
-    if group.is_empty() {
-        let names: Vec<&str> = RECIPES.iter().map(|r| r.name).collect();
-        return Err(CliError::usage(format!(
-            "paper run: no recipe or group named '{name}' (see `droplab paper list`: {})",
-            names.join(", ")
-        )));
-    }
-    Ok(group)
-}
 
 /// `droplab paper list`.
 pub fn list() -> CliResult {
@@ -255,7 +177,7 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
             let mut c = cfg.clone();
             c.seed = cfg.seed + s;
             let splits = dataset::load(&c.data, c.seed)?;
-            crate::train_cmd::fit_widths(&mut c, &splits, true)?;
+            droplab_lab::run::fit_widths(&mut c, &splits, true)?;
             let run_name = format!("{}-seed{}", r.name, c.seed);
             let dest = staging.path().join(&run_name);
             let rec = if let Some((from, rec)) = take_finished(&earlier, &run_name, &c, &dest) {
@@ -421,86 +343,4 @@ fn copy_dir(src: &Path, dest: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Writes `results.json`, finishes the directory and prints the table and where it went.
-pub fn finish(
-    staging: Staging,
-    results: &impl Serialize,
-    headers: &[&str],
-    rows: &[Vec<String>],
-) -> CliResult {
-    let json = serde_json::to_string_pretty(results).map_err(|e| CliError::runtime(e.to_string()))?;
-    staging.write("results.json", json.as_bytes())?;
-    let dir = staging.commit()?;
-    println!("{}", text_table(headers, rows));
-    println!("results: {}", dir.join("results.md").display());
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_recipe_parses_validates_and_names_itself() {
-        for r in RECIPES {
-            let c = parse(r).unwrap_or_else(|e| panic!("{}: {e:?}", r.name));
-            c.model.validate().unwrap_or_else(|e| panic!("{}: {e}", r.name));
-            c.train.validate().unwrap_or_else(|e| panic!("{}: {e}", r.name));
-            let info = c.recipe.expect("a [recipe] table");
-            assert_eq!(info.name, r.name);
-            // Reproductions carry the published number; the JapaneseVowels pair is droplab's
-            // own dropout-against-baseline comparison, without one.
-            let own = c.data.dataset == "japanese-vowels";
-            let published = info.published_test_error.is_some()
-                || info
-                    .uci
-                    .as_ref()
-                    .is_some_and(|u| u.published_rmse.is_some() && u.published_ll.is_some());
-            assert_eq!(published, !own, "{}", r.name);
-            assert_eq!(
-                info.uci.is_some(),
-                c.data.dataset.starts_with("uci:"),
-                "{}",
-                r.name
-            );
-            assert!(!info.source.is_empty());
-        }
-    }
-
-    #[test]
-    fn every_file_in_recipes_is_registered() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../recipes");
-        let mut files: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".toml").map(String::from))
-            .collect();
-        files.sort();
-        let mut names: Vec<String> = RECIPES.iter().map(|r| r.name.to_string()).collect();
-        names.sort();
-        assert_eq!(files, names);
-    }
-
-    #[test]
-    fn groups_select_by_prefix() {
-        assert_eq!(select("srivastava2014-table9").unwrap().len(), 4);
-        assert_eq!(select("hinton2012").unwrap().len(), 3);
-        assert_eq!(
-            select("srivastava2014-table9").unwrap().len(),
-            RECIPES
-                .iter()
-                .filter(|r| r.name.starts_with("srivastava2014-table9-"))
-                .count()
-        );
-        assert_eq!(select("keras-mnist-mlp").unwrap().len(), 1);
-        assert_eq!(select("gal2016-uci").unwrap().len(), 9);
-        let two = select("gal2016-uci-yacht,hinton2012-standard,gal2016-uci-yacht").unwrap();
-        assert_eq!(
-            two.iter().map(|r| r.name).collect::<Vec<_>>(),
-            ["gal2016-uci-yacht", "hinton2012-standard"]
-        );
-        assert!(select("nope").is_err());
-    }
 }

@@ -15,8 +15,8 @@ use serde_json::json;
 use super::lab::{Lab, Net, Trained};
 use super::stats::{Stat, paired, stat};
 use super::verdict::{self, Decision};
-use crate::dataset;
 use crate::error::{CliError, CliResult};
+use droplab_lab::data as dataset;
 
 /// What one experiment produced.
 pub struct Outcome {

@@ -15,9 +15,9 @@ use droplab::train::{FitReport, TrainConfig, evaluate, fit};
 use droplab::{Sequential, Tensor};
 
 use super::cache::Cache;
-use crate::config::DataConfig;
-use crate::dataset::{self, Splits};
 use crate::error::{CliError, CliResult};
+use droplab_lab::config::DataConfig;
+use droplab_lab::data::{self as dataset, Splits};
 
 /// One trained network, kept as its config and weights.
 pub struct Trained {

@@ -18,9 +18,9 @@ use droplab_report::{markdown_table, text_table};
 use serde::Serialize;
 
 use crate::cli::ClaimsArgs;
-use crate::config::DataConfig;
 use crate::error::{CliError, CliResult};
-use crate::record::Staging;
+use droplab_lab::config::DataConfig;
+use droplab_lab::staging::Staging;
 use experiments::Outcome;
 use lab::Lab;
 use verdict::Verdict;
@@ -258,7 +258,7 @@ pub fn run(args: &ClaimsArgs) -> CliResult {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let html = crate::report_cmd::render_as(staging.path(), &title)?;
+    let html = crate::render::page::render_as(staging.path(), &title)?;
     staging.write("report.html", html.as_bytes())?;
     let dir = staging.commit()?;
     if !args.quiet {

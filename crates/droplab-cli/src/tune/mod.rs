@@ -33,9 +33,10 @@ use serde_json::Value;
 pub use objective::worker;
 
 use crate::cli::TuneArgs;
-use crate::config::RunConfig;
 use crate::error::{CliError, CliResult};
-use crate::{dataset, train_cmd};
+use crate::overrides;
+use droplab_lab::config::RunConfig;
+use droplab_lab::data as dataset;
 
 /// A tuner error as a command error: bad input exits 2, a failing store or trial 1.
 pub fn tune_err(e: TuneError) -> CliError {
@@ -182,7 +183,7 @@ pub fn resolve(args: &TuneArgs) -> CliResult<Resolved> {
         }
         None => (None, TuneSection::default()),
     };
-    let (mut cfg, explicit) = train_cmd::resolve_text(
+    let (mut cfg, explicit) = overrides::resolve_text(
         &args.train,
         file_text.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
     )?;
@@ -190,7 +191,7 @@ pub fn resolve(args: &TuneArgs) -> CliResult<Resolved> {
     cfg.train.validate()?;
     // Fit the model's widths to the data now (this also checks that the data load).
     let splits = dataset::load(&cfg.data, cfg.seed)?;
-    train_cmd::fit_widths(&mut cfg, &splits, explicit)?;
+    droplab_lab::run::fit_widths(&mut cfg, &splits, explicit)?;
     cfg.model.validate()?;
     // Threads are the workers' business (`droplab worker --threads`), not the study's: a
     // study resumed with another thread count is the same study.

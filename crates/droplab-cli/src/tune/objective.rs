@@ -10,9 +10,9 @@ use droplab::train::{EpochMetrics, fit_until};
 use droplab_tune::{EpochScore, FoldScore, Objective, Params, StudySpec, WorkerEvent, WorkerOptions};
 
 use crate::cli::WorkerArgs;
-use crate::config::RunConfig;
-use crate::dataset;
 use crate::error::{CliError, CliResult};
+use droplab_lab::config::RunConfig;
+use droplab_lab::data as dataset;
 
 /// A run config from a study's base with a trial's values set.
 pub fn trial_config(spec: &StudySpec, params: &Params) -> Result<RunConfig, String> {

@@ -8,11 +8,11 @@ use droplab_tune::space::show;
 use droplab_tune::{Dist, Store, TrialRecord, TrialState};
 use serde::Serialize;
 
-use crate::config::DataConfig;
-use crate::dataset::{self, Splits};
 use crate::error::{CliError, CliResult};
-use crate::record::RunRecord;
-use crate::train_cmd::{self, Progress};
+use crate::progress::{self, Progress};
+use droplab_lab::config::DataConfig;
+use droplab_lab::data::{self as dataset, Splits};
+use droplab_lab::record::RunRecord;
 
 use super::Resolved;
 use super::objective::trial_config;
@@ -195,7 +195,7 @@ fn refit(r: &Resolved, best: &TrialRecord, quiet: bool) -> CliResult<Refit> {
                 cfg.train.epochs
             );
         }
-        train_cmd::run_config(&cfg, &splits, &dir, Progress::Quiet)?.0
+        progress::run_config(&cfg, &splits, &dir, Progress::Quiet)?.0
     };
     Ok(Refit {
         trial: best.number,

@@ -14,10 +14,10 @@ use std::path::Path;
 use droplab::Sequential;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use crate::error::{CliError, CliResult};
+use crate::error::{Error, Result};
 
 /// Serializes the model's parameters with `metadata`.
-pub fn to_bytes(model: &Sequential, metadata: HashMap<String, String>) -> CliResult<Vec<u8>> {
+pub fn to_bytes(model: &Sequential, metadata: HashMap<String, String>) -> Result<Vec<u8>> {
     let names = model.torch_param_names();
     let params = model.params();
     let folds = model.torch_fold_factors();
@@ -58,24 +58,24 @@ pub fn to_bytes(model: &Sequential, metadata: HashMap<String, String>) -> CliRes
         .chain(buffers.iter().map(|(n, t)| (n, t.shape())).zip(&buffer_bytes));
     for ((name, shape), b) in tensors {
         let view = TensorView::new(Dtype::F32, shape.to_vec(), b)
-            .map_err(|e| CliError::runtime(format!("safetensors: {name}: {e}")))?;
+            .map_err(|e| Error::runtime(format!("safetensors: {name}: {e}")))?;
         views.push((name.clone(), view));
     }
     for name in &counters {
         let view = TensorView::new(Dtype::I64, Vec::new(), &zero)
-            .map_err(|e| CliError::runtime(format!("safetensors: {name}: {e}")))?;
+            .map_err(|e| Error::runtime(format!("safetensors: {name}: {e}")))?;
         views.push((name.clone(), view));
     }
     let bytes = safetensors::serialize(views, Some(metadata))
-        .map_err(|e| CliError::runtime(format!("safetensors: {e}")))?;
+        .map_err(|e| Error::runtime(format!("safetensors: {e}")))?;
     canonical_header(bytes)
 }
 
 /// Rewrites the JSON header with its keys sorted. The crate writes the metadata map in hash
 /// order, which differs between processes; a run must produce the same bytes (and the same
 /// `model_sha256`) every time. Offsets are relative to the data block, so they stay valid.
-fn canonical_header(bytes: Vec<u8>) -> CliResult<Vec<u8>> {
-    let bad = || CliError::runtime("safetensors: malformed header");
+fn canonical_header(bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let bad = || Error::runtime("safetensors: malformed header");
     let n = u64::from_le_bytes(bytes.get(..8).ok_or_else(bad)?.try_into().map_err(|_| bad())?) as usize;
     let header = bytes.get(8..8 + n).ok_or_else(bad)?;
     // serde_json's map is ordered by key.
@@ -93,21 +93,21 @@ fn canonical_header(bytes: Vec<u8>) -> CliResult<Vec<u8>> {
 }
 
 /// Loads weights saved by [`to_bytes`] into `model`, checking names and shapes.
-pub fn load_into(model: &mut Sequential, path: &Path) -> CliResult {
-    let bytes = std::fs::read(path).map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+pub fn load_into(model: &mut Sequential, path: &Path) -> Result {
+    let bytes = std::fs::read(path).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
     let st = SafeTensors::deserialize(&bytes)
-        .map_err(|e| CliError::usage(format!("{}: not a safetensors file ({e})", path.display())))?;
+        .map_err(|e| Error::usage(format!("{}: not a safetensors file ({e})", path.display())))?;
     let names = model.torch_param_names();
     let folds = model.torch_fold_factors();
     let tensor = |name: &str, shape: &[usize]| {
         let t = st.tensor(name).map_err(|_| {
-            CliError::usage(format!(
+            Error::usage(format!(
                 "{}: tensor '{name}' is missing (the run's config describes another model)",
                 path.display()
             ))
         })?;
         if t.dtype() != Dtype::F32 || t.shape() != shape {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "{}: tensor '{name}' is {:?} {:?}, the config's model needs F32 {:?}",
                 path.display(),
                 t.dtype(),

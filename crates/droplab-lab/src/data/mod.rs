@@ -19,8 +19,10 @@ use droplab::data::split::{MinMax, Standardizer, stratified_split, subset};
 use droplab::data::{Dataset, digits};
 use serde::{Deserialize, Serialize};
 
+pub mod uci;
+
 use crate::config::DataConfig;
-use crate::error::{CliError, CliResult};
+use crate::error::{Error, Result};
 
 /// The three splits of a run.
 #[derive(Debug)]
@@ -43,11 +45,11 @@ pub enum Scaler {
 
 impl Scaler {
     /// Applies the scaling in place.
-    pub fn apply(&self, d: &mut Dataset) -> CliResult {
+    pub fn apply(&self, d: &mut Dataset) -> Result {
         match self {
             Scaler::None => Ok(()),
-            Scaler::Standardize(s) => s.apply(&mut d.x).map_err(CliError::from),
-            Scaler::Minmax(m) => m.apply(&mut d.x).map_err(CliError::from),
+            Scaler::Standardize(s) => s.apply(&mut d.x).map_err(Error::from),
+            Scaler::Minmax(m) => m.apply(&mut d.x).map_err(Error::from),
         }
     }
 }
@@ -55,13 +57,13 @@ impl Scaler {
 /// The datasets known by name (the others are paths: `csv:`, `idx:`, `ts:`).
 pub const NAMED: &[&str] = &["digits", "mnist", "fashion-mnist", "japanese-vowels"];
 
-fn data_error(dataset: &str, e: droplab::Error) -> CliError {
-    CliError::usage(format!("--dataset {dataset}: {e}"))
+fn data_error(dataset: &str, e: droplab::Error) -> Error {
+    Error::usage(format!("--dataset {dataset}: {e}"))
 }
 
-fn fetched(cfg: &DataConfig, name: &str) -> CliResult<PathBuf> {
+fn fetched(cfg: &DataConfig, name: &str) -> Result<PathBuf> {
     crate::fetch::installed_dir(Path::new(&cfg.data_dir), name).ok_or_else(|| {
-        CliError::usage(format!(
+        Error::usage(format!(
             "--dataset {name}: not installed in {}/{name} (run `droplab data fetch {name}`, or pass --data-dir)",
             cfg.data_dir
         ))
@@ -69,9 +71,9 @@ fn fetched(cfg: &DataConfig, name: &str) -> CliResult<PathBuf> {
 }
 
 /// Loads the pool(s) of a dataset: `(train, Some(test))` for fixed splits, `(all, None)`.
-fn load_raw(cfg: &DataConfig) -> CliResult<(Dataset, Option<Dataset>)> {
+fn load_raw(cfg: &DataConfig) -> Result<(Dataset, Option<Dataset>)> {
     let spec = cfg.dataset.as_str();
-    let idx_pair = |dir: &Path| -> CliResult<(Dataset, Option<Dataset>)> {
+    let idx_pair = |dir: &Path| -> Result<(Dataset, Option<Dataset>)> {
         let train = load_idx_dir(dir, IdxSplit::Train).map_err(|e| data_error(spec, e))?;
         let test = load_idx_dir(dir, IdxSplit::Test).map_err(|e| data_error(spec, e))?;
         Ok((train, Some(test)))
@@ -87,10 +89,10 @@ fn load_raw(cfg: &DataConfig) -> CliResult<(Dataset, Option<Dataset>)> {
             )
         }
         _ if spec.starts_with("uci:") => {
-            let dir = crate::gal2016::set_dir(spec, &cfg.data_dir)?;
-            let set = crate::gal2016::UciSet::load(&dir, Some(1))?;
+            let dir = uci::set_dir(spec, &cfg.data_dir)?;
+            let set = uci::UciSet::load(&dir, Some(1))?;
             let (train, test) = &set.splits[0];
-            let part = |rows: &[usize]| -> CliResult<Dataset> {
+            let part = |rows: &[usize]| -> Result<Dataset> {
                 let (x, y) = set.rows(rows);
                 let y = droplab::Tensor::from_vec(&[rows.len(), 1], y).map_err(|e| data_error(spec, e))?;
                 Dataset::new(x, droplab::nn::Targets::Values(y), 0).map_err(|e| data_error(spec, e))
@@ -121,11 +123,11 @@ fn load_raw(cfg: &DataConfig) -> CliResult<(Dataset, Option<Dataset>)> {
                     if let Some((train, test)) = files.split_once(',') {
                         return ts_pair(Path::new(train), Path::new(test));
                     }
-                    return Err(CliError::usage(format!(
+                    return Err(Error::usage(format!(
                         "--dataset {spec}: give the training and the test file, ts:TRAIN.ts,TEST.ts"
                     )));
                 }
-                Err(CliError::usage(format!(
+                Err(Error::usage(format!(
                     "--dataset: unknown dataset '{spec}' (valid: digits, mnist, fashion-mnist, japanese-vowels, csv:PATH, idx:DIR, ts:TRAIN.ts,TEST.ts, uci:SET)"
                 )))
             }
@@ -135,9 +137,9 @@ fn load_raw(cfg: &DataConfig) -> CliResult<(Dataset, Option<Dataset>)> {
 
 /// A training and a test file of sequences (`.ts`), padded to one time axis, the test labels
 /// mapped like the training ones.
-fn ts_pair(train: &Path, test: &Path) -> CliResult<(Dataset, Option<Dataset>)> {
+fn ts_pair(train: &Path, test: &Path) -> Result<(Dataset, Option<Dataset>)> {
     let read = |p: &Path| {
-        std::fs::read_to_string(p).map_err(|e| CliError::usage(format!("--dataset: {}: {e}", p.display())))
+        std::fs::read_to_string(p).map_err(|e| Error::usage(format!("--dataset: {}: {e}", p.display())))
     };
     let (tr, names) = droplab::data::ts::parse(&train.display().to_string(), &read(train)?, None)?;
     let (te, _) = droplab::data::ts::parse(&test.display().to_string(), &read(test)?, Some(&names))?;
@@ -146,7 +148,7 @@ fn ts_pair(train: &Path, test: &Path) -> CliResult<(Dataset, Option<Dataset>)> {
 }
 
 /// Pads sequences `[n, t, d]` with zeros to `steps` time steps.
-fn pad_time(d: Dataset, steps: usize) -> CliResult<Dataset> {
+fn pad_time(d: Dataset, steps: usize) -> Result<Dataset> {
     let (n, t, f) = (d.x.shape()[0], d.x.shape()[1], d.x.shape()[2]);
     if t == steps {
         return Ok(d);
@@ -162,9 +164,9 @@ fn pad_time(d: Dataset, steps: usize) -> CliResult<Dataset> {
 }
 
 /// Loads, splits and scales the data of a run.
-pub fn load(cfg: &DataConfig, seed: u64) -> CliResult<Splits> {
+pub fn load(cfg: &DataConfig, seed: u64) -> Result<Splits> {
     if !(0.0..1.0).contains(&cfg.val_fraction) || !(0.0..1.0).contains(&cfg.test_fraction) {
-        return Err(CliError::usage(format!(
+        return Err(Error::usage(format!(
             "data.val_fraction and data.test_fraction must lie in [0, 1) (got {} and {})",
             cfg.val_fraction, cfg.test_fraction
         )));
@@ -188,7 +190,7 @@ pub fn load(cfg: &DataConfig, seed: u64) -> CliResult<Splits> {
             let n = pool.len();
             let keep = ((n as f64) * (1.0 - cfg.val_fraction)) as usize;
             if keep == 0 || keep >= n {
-                return Err(CliError::usage(format!(
+                return Err(Error::usage(format!(
                     "data.val_fraction {} leaves no training or no validation rows out of {n}",
                     cfg.val_fraction
                 )));
@@ -200,7 +202,7 @@ pub fn load(cfg: &DataConfig, seed: u64) -> CliResult<Splits> {
         Some(test) => {
             let n = pool.len();
             if cfg.val_size >= n {
-                return Err(CliError::usage(format!(
+                return Err(Error::usage(format!(
                     "data.val_size: {} leaves no training examples out of {n}",
                     cfg.val_size
                 )));
@@ -212,7 +214,7 @@ pub fn load(cfg: &DataConfig, seed: u64) -> CliResult<Splits> {
         None => {
             let train_fraction = 1.0 - cfg.val_fraction - cfg.test_fraction;
             if train_fraction <= 0.0 {
-                return Err(CliError::usage(
+                return Err(Error::usage(
                     "data.val_fraction + data.test_fraction must be below 1",
                 ));
             }
@@ -232,7 +234,7 @@ pub fn load(cfg: &DataConfig, seed: u64) -> CliResult<Splits> {
     };
     if cfg.train_size > 0 {
         if cfg.train_size > train.len() {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "--train-size {}: the training split has only {} examples",
                 cfg.train_size,
                 train.len()
@@ -255,18 +257,18 @@ pub fn load(cfg: &DataConfig, seed: u64) -> CliResult<Splits> {
 }
 
 /// Scaling of the kind `scaling` (none | standardize | minmax) fitted on `train`.
-pub fn fit_scaler(scaling: &str, train: &Dataset) -> CliResult<Scaler> {
+pub fn fit_scaler(scaling: &str, train: &Dataset) -> Result<Scaler> {
     Ok(match scaling {
         "none" => Scaler::None,
         s if train.lengths.is_some() => {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "--scaling {s}: sequence data are used as given (scaling per time step would mix in the padding); use --scaling none"
             )));
         }
         "standardize" => Scaler::Standardize(Standardizer::fit(&train.x)),
         "minmax" => Scaler::Minmax(MinMax::fit(&train.x)),
         s => {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "--scaling: unknown scaling '{s}' (valid: none, standardize, minmax)"
             )));
         }
@@ -276,7 +278,7 @@ pub fn fit_scaler(scaling: &str, train: &Dataset) -> CliResult<Scaler> {
 /// The examples cross-validation may use: the training and validation splits together,
 /// unscaled (each fold fits its own scaling on its training part). The test split is left
 /// out, so a search never sees it.
-pub fn cv_pool(cfg: &DataConfig, seed: u64) -> CliResult<Dataset> {
+pub fn cv_pool(cfg: &DataConfig, seed: u64) -> Result<Dataset> {
     let unscaled = DataConfig {
         scaling: "none".into(),
         ..cfg.clone()
@@ -286,7 +288,7 @@ pub fn cv_pool(cfg: &DataConfig, seed: u64) -> CliResult<Dataset> {
 }
 
 /// Loads one split of a dataset for evaluation, scaled with a run's fitted scaler.
-pub fn load_for_eval(cfg: &DataConfig, seed: u64, split: &str, scaler: &Scaler) -> CliResult<Dataset> {
+pub fn load_for_eval(cfg: &DataConfig, seed: u64, split: &str, scaler: &Scaler) -> Result<Dataset> {
     let cfg_unscaled = DataConfig {
         scaling: "none".into(),
         ..cfg.clone()
@@ -308,7 +310,7 @@ pub fn load_for_eval(cfg: &DataConfig, seed: u64, split: &str, scaler: &Scaler) 
         "val" => s.val,
         "train" => s.train,
         _ => {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "--split: unknown split '{split}' (valid: test, val, train, all)"
             )));
         }
@@ -318,7 +320,7 @@ pub fn load_for_eval(cfg: &DataConfig, seed: u64, split: &str, scaler: &Scaler) 
 }
 
 /// Two datasets one after the other.
-pub fn concat(a: &Dataset, b: &Dataset) -> CliResult<Dataset> {
+pub fn concat(a: &Dataset, b: &Dataset) -> Result<Dataset> {
     use droplab::Tensor;
     use droplab::nn::Targets;
     let mut x = a.x.data().to_vec();
@@ -339,7 +341,7 @@ pub fn concat(a: &Dataset, b: &Dataset) -> CliResult<Dataset> {
             Targets::Values(Tensor::from_vec(&shape, v)?)
         }
         _ => {
-            return Err(CliError::usage(
+            return Err(Error::usage(
                 "--split all: the two files hold different kinds of targets",
             ));
         }

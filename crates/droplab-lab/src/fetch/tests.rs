@@ -4,12 +4,12 @@ use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Write};
 
-use super::download::{error_line, run_tool};
 use super::import::import;
 use super::install::{Staging, install, remove_stale_partials};
+use super::tool::{error_line, run_tool};
 use super::{DATASETS, SPECS, SUMS, Source, Spec, installed_dir, parse_sums, spec_of};
-use crate::error::CliError;
-use crate::record::sha256_hex;
+use crate::error::Error;
+use crate::hash::sha256_hex;
 
 #[test]
 fn sha256_known_vectors() {
@@ -94,8 +94,8 @@ fn missing_tool_is_a_runtime_error() {
     )
     .unwrap_err();
     match e {
-        CliError::Runtime(m) => assert!(m.contains("droplab-no-such-tool not found"), "{m}"),
-        CliError::Usage(m) => panic!("expected a runtime error, got usage: {m}"),
+        Error::Runtime(m) => assert!(m.contains("droplab-no-such-tool not found"), "{m}"),
+        Error::Usage(m) => panic!("expected a runtime error, got usage: {m}"),
     }
     let e = run_tool(
         "sh",
@@ -106,13 +106,13 @@ fn missing_tool_is_a_runtime_error() {
     )
     .unwrap_err();
     match e {
-        CliError::Runtime(m) => {
+        Error::Runtime(m) => {
             assert!(
                 m.contains("`sh -c") && m.contains("oops (hint)") && m.contains('3'),
                 "{m}"
             )
         }
-        CliError::Usage(m) => panic!("expected a runtime error, got usage: {m}"),
+        Error::Usage(m) => panic!("expected a runtime error, got usage: {m}"),
     }
 }
 
@@ -195,8 +195,8 @@ fn import_reports_mismatch_and_missing() {
     let from = tempfile::tempdir().unwrap();
     fs::write(from.path().join("one.bin"), b"wrong").unwrap();
     let msg = match import(spec, from.path()).unwrap_err() {
-        CliError::Usage(m) => m,
-        CliError::Runtime(m) => panic!("expected usage, got runtime: {m}"),
+        Error::Usage(m) => m,
+        Error::Runtime(m) => panic!("expected usage, got runtime: {m}"),
     };
     assert!(
         msg.contains("one.bin") && msg.contains("sha256 mismatch"),
@@ -209,8 +209,8 @@ fn import_reports_mismatch_and_missing() {
 
     fs::write(from.path().join("one.bin"), b"first file").unwrap();
     let msg = match import(spec, from.path()).unwrap_err() {
-        CliError::Usage(m) => m,
-        CliError::Runtime(m) => panic!("expected usage, got runtime: {m}"),
+        Error::Usage(m) => m,
+        Error::Runtime(m) => panic!("expected usage, got runtime: {m}"),
     };
     assert!(
         msg.contains("two.bin") && !msg.contains("one.bin") && msg.contains("toy-1.tgz"),

@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use super::archive::{extract_deb, extract_tgz, extract_wheel, read_maybe_gz};
 use super::install::{in_spec_order, verify};
 use super::{Origin, Source, Spec, Verified};
-use crate::error::{CliError, CliResult, io_err};
+use crate::error::{Error, Result, io_err};
 
 /// How far below `--from DIR` files are looked for.
 const FROM_DEPTH: usize = 2;
 
 /// Regular files under `root`, breadth first, at most `max_depth` directories down, skipping
 /// hidden directories (such as staging directories).
-fn walk(root: &Path, max_depth: usize) -> CliResult<Vec<PathBuf>> {
+fn walk(root: &Path, max_depth: usize) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut level = vec![root.to_path_buf()];
     for depth in 0..=max_depth {
@@ -48,9 +48,9 @@ fn walk(root: &Path, max_depth: usize) -> CliResult<Vec<PathBuf>> {
 
 /// Reads a dataset's files from `from`: each file under its own name or with `.gz`, else out
 /// of the package's archive; every file's sha256 is checked.
-pub(super) fn import(spec: &Spec, from: &Path) -> CliResult<Vec<Verified>> {
+pub(super) fn import(spec: &Spec, from: &Path) -> Result<Vec<Verified>> {
     if !from.is_dir() {
-        return Err(CliError::usage(format!(
+        return Err(Error::usage(format!(
             "--from {}: not a directory",
             from.display()
         )));
@@ -137,7 +137,7 @@ pub(super) fn import(spec: &Spec, from: &Path) -> CliResult<Vec<Verified>> {
     }
     if !missing.is_empty() {
         let looked_for: Vec<String> = missing.iter().map(|m| format!("{m}[.gz]")).collect();
-        return Err(CliError::usage(format!(
+        return Err(Error::usage(format!(
             "--from {}: missing {} of {}: looked for {} and for {} (up to {FROM_DEPTH} directories down)",
             from.display(),
             missing.len(),

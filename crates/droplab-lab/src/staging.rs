@@ -1,88 +1,10 @@
-//! The run record (`record.json`) and the atomic writing of a run directory.
+//! The atomic writing of an output directory: files go to a hidden `.OUT.partial-PID`
+//! beside `OUT`, renamed to `OUT` when complete, so nothing half-written looks finished; and
+//! what interrupted runs left behind, for the long jobs that resume from it.
 
 use std::path::{Path, PathBuf};
 
-use droplab::train::EpochMetrics;
-use serde::{Deserialize, Serialize};
-
-use crate::config::RunConfig;
-use crate::dataset::Scaler;
-use crate::error::{CliError, CliResult};
-
-/// The record's format version; readers accept this one and older.
-pub const RECORD_VERSION: u32 = 1;
-
-/// Sizes and shape of the data a run used.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct DataInfo {
-    pub dataset: String,
-    pub train: usize,
-    pub val: usize,
-    pub test: usize,
-    pub features: usize,
-    pub classes: usize,
-}
-
-/// Loss and accuracy on the test set.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-pub struct TestMetrics {
-    #[serde(deserialize_with = "droplab::train::nan_if_null")]
-    pub loss: f64,
-    #[serde(deserialize_with = "droplab::train::nan_if_null")]
-    pub accuracy: f64,
-}
-
-/// Everything a run leaves behind besides its weights.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RunRecord {
-    pub record_version: u32,
-    pub droplab_version: String,
-    pub seed: u64,
-    pub config: RunConfig,
-    pub data: DataInfo,
-    /// One line per layer.
-    pub model: Vec<String>,
-    pub parameters: usize,
-    pub history: Vec<EpochMetrics>,
-    pub best_epoch: usize,
-    pub stopped_early: bool,
-    pub diverged: bool,
-    /// The divergence message, if any.
-    pub divergence: Option<String>,
-    pub test: TestMetrics,
-    /// Scaling fitted on the training split.
-    pub scaler: Scaler,
-    /// sha256 of model.safetensors.
-    pub model_sha256: String,
-    /// Threads used.
-    pub threads: usize,
-    /// Wall-clock seconds of the whole run.
-    pub seconds: f64,
-    /// Known pitfalls of the model (dropout feeding batch norm, ...), one line each.
-    #[serde(default)]
-    pub warnings: Vec<String>,
-}
-
-impl RunRecord {
-    /// Reads `DIR/record.json`.
-    pub fn load(dir: &Path) -> CliResult<Self> {
-        let path = dir.join("record.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            CliError::usage(format!(
-                "{}: {e} (is {} a run directory written by `droplab train`?)",
-                path.display(),
-                dir.display()
-            ))
-        })?;
-        serde_json::from_str(&text).map_err(|e| CliError::usage(format!("{}: {e}", path.display())))
-    }
-}
-
-/// Hex sha256 of bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::error::{Error, Result};
 
 /// A run directory being written: files go to `OUT.partial-PID`, renamed to `OUT` by
 /// [`Staging::commit`]. Dropped without commit, the staging directory is removed, so an
@@ -95,16 +17,16 @@ pub struct Staging {
 
 impl Staging {
     /// Checks that `out` can be created and creates its staging directory.
-    pub fn new(out: &Path, flag: &str) -> CliResult<Self> {
+    pub fn new(out: &Path, flag: &str) -> Result<Self> {
         if out.exists() {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "{flag} {}: already exists (choose another directory or remove it)",
                 out.display()
             )));
         }
         let (parent, prefix) = staging_prefix(out);
         std::fs::create_dir_all(&parent).map_err(|e| {
-            CliError::usage(format!(
+            Error::usage(format!(
                 "{flag} {}: cannot create {}: {e}",
                 out.display(),
                 parent.display()
@@ -112,7 +34,7 @@ impl Staging {
         })?;
         let dir = parent.join(format!("{prefix}{}", std::process::id()));
         std::fs::create_dir(&dir)
-            .map_err(|e| CliError::usage(format!("{flag} {}: cannot write there: {e}", out.display())))?;
+            .map_err(|e| Error::usage(format!("{flag} {}: cannot write there: {e}", out.display())))?;
         Ok(Staging {
             dir,
             out: out.to_path_buf(),
@@ -121,9 +43,9 @@ impl Staging {
     }
 
     /// Writes a file into the staging directory.
-    pub fn write(&self, name: &str, bytes: &[u8]) -> CliResult {
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result {
         let path = self.dir.join(name);
-        std::fs::write(&path, bytes).map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))
+        std::fs::write(&path, bytes).map_err(|e| Error::runtime(format!("{}: {e}", path.display())))
     }
 
     /// The staging directory (for nested runs).
@@ -132,9 +54,9 @@ impl Staging {
     }
 
     /// Renames the staging directory to its final name.
-    pub fn commit(mut self) -> CliResult<PathBuf> {
+    pub fn commit(mut self) -> Result<PathBuf> {
         std::fs::rename(&self.dir, &self.out)
-            .map_err(|e| CliError::runtime(format!("{}: cannot finish writing: {e}", self.out.display())))?;
+            .map_err(|e| Error::runtime(format!("{}: cannot finish writing: {e}", self.out.display())))?;
         self.committed = true;
         Ok(self.out.clone())
     }

@@ -6,7 +6,7 @@ use droplab::model::ModelConfig;
 use droplab::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CliError, CliResult};
+use crate::error::{Error, Result};
 
 /// Where the data comes from and how it is split and scaled.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -116,14 +116,14 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// Parses TOML text (`name` appears in errors).
-    pub fn parse(name: &str, text: &str) -> CliResult<Self> {
+    pub fn parse(name: &str, text: &str) -> Result<Self> {
         toml::from_str(text).map_err(|e| {
             let msg = e.message().replace('\n', " ");
             let line = e
                 .span()
                 .map(|s| format!(":{}", text[..s.start.min(text.len())].lines().count().max(1)))
                 .unwrap_or_default();
-            CliError::usage(format!("{name}{line}: {msg}"))
+            Error::usage(format!("{name}{line}: {msg}"))
         })
     }
 

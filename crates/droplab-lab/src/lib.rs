@@ -1,0 +1,28 @@
+//! droplab-lab: the experiment protocols over the `droplab` library, as a library that the
+//! `droplab` command (and, later, the Python package) calls. It knows no command-line syntax
+//! and draws nothing: it returns typed results and writes run directories.
+//!
+//! * [`config`]: the run config, one TOML document with every setting of a run.
+//! * [`data`]: datasets by name (`digits`, `mnist`, `csv:PATH`, `uci:SET`, ...), split and
+//!   scaled as the config says; [`data::uci`] reads Gal & Ghahramani's UCI splits.
+//! * [`fetch`]: getting a named dataset through a package registry's client, verified.
+//! * [`run`]: one training run, from a config and its data to a finished run directory, and a
+//!   run directory read back.
+//! * [`record`], [`weights`], [`staging`], [`hash`]: what a run directory holds and how it
+//!   is written (atomically, so nothing half-written looks finished).
+//! * [`recipes`]: the recipes that reproduce published results.
+//!
+//! Errors are [`Error::Usage`] (the caller can fix it) or [`Error::Runtime`].
+
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod fetch;
+pub mod hash;
+pub mod recipes;
+pub mod record;
+pub mod run;
+pub mod staging;
+pub mod weights;
+
+pub use error::{Error, Result};

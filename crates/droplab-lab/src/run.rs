@@ -1,0 +1,229 @@
+//! One training run, end to end: a resolved config and its data in, a finished run directory
+//! out (`model.safetensors`, `config.toml`, `record.json`, written atomically), and a finished
+//! run directory read back with its data and weights.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use droplab::nn::Mode;
+use droplab::tensor::Threads;
+use droplab::train::{Progress as FitProgress, evaluate, fit};
+
+use crate::config::RunConfig;
+use crate::data::{self, Splits};
+use crate::error::{Error, Result};
+use crate::hash::sha256_hex;
+use crate::record::{DataInfo, RunRecord, TestMetrics};
+use crate::staging::Staging;
+use crate::weights;
+
+/// What a run tells its caller as it goes.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A known pitfall of the model (dropout feeding batch norm, ...), before training.
+    Warning(&'a str),
+    /// Training progress: a step or a finished epoch.
+    Fit(FitProgress<'a>),
+}
+
+/// Fits the model's input and output widths to the data, or checks explicit ones.
+pub fn fit_widths(cfg: &mut RunConfig, splits: &Splits, explicit: bool) -> Result {
+    let (features, classes) = (splits.train.features(), splits.train.classes.max(1));
+    if cfg.model.is_cnn() || cfg.model.is_rnn() {
+        let spec = cfg.model.model_string();
+        let shape = &splits.train.x.shape()[1..];
+        let sequences = splits.train.lengths.is_some();
+        if cfg.model.is_cnn() && (shape.len() != 3 || sequences) {
+            return Err(Error::usage(format!(
+                "--model {spec}: a convolutional network needs images, and --dataset {} gives {} (use an image dataset: digits, mnist, fashion-mnist)",
+                cfg.data.dataset,
+                if sequences {
+                    "sequences".to_string()
+                } else {
+                    format!("vectors of {features} features")
+                }
+            )));
+        }
+        if cfg.model.is_rnn() && !sequences {
+            return Err(Error::usage(format!(
+                "--model {spec}: a recurrent network needs sequences, and --dataset {} gives {} (use a sequence dataset: japanese-vowels, ts:TRAIN.ts,TEST.ts)",
+                cfg.data.dataset,
+                if shape.len() == 3 {
+                    "images".to_string()
+                } else {
+                    format!("vectors of {features} features")
+                }
+            )));
+        }
+        if !cfg.model.input_shape.is_empty() && cfg.model.input_shape != shape {
+            return Err(Error::usage(format!(
+                "model.input_shape {:?} does not match the dataset's images {shape:?}",
+                cfg.model.input_shape
+            )));
+        }
+        cfg.model.input_shape = shape.to_vec();
+        let out = cfg.model.outputs()?;
+        if out != classes {
+            return Err(Error::usage(format!(
+                "--model {spec}: output width {out} does not match the dataset's {classes} classes (end the layer string with -{classes})"
+            )));
+        }
+        return Ok(());
+    }
+    if !explicit {
+        let w = &mut cfg.model.widths;
+        let n = w.len();
+        w[0] = features;
+        w[n - 1] = classes;
+        return Ok(());
+    }
+    let spec = cfg.model.model_string();
+    let w = &cfg.model.widths;
+    if w[0] != features {
+        return Err(Error::usage(format!(
+            "--model {spec}: input width {} does not match the dataset's {features} features (use mlp:{features}-...)",
+            w[0]
+        )));
+    }
+    if *w.last().expect("two widths") != classes {
+        return Err(Error::usage(format!(
+            "--model {spec}: output width {} does not match the dataset's {classes} classes",
+            w.last().expect("two widths")
+        )));
+    }
+    Ok(())
+}
+
+/// Trains a resolved config and writes its run directory at `out`. Returns the record and
+/// the final directory. A diverged run is written too (marked `diverged`).
+pub fn run_config(
+    cfg: &RunConfig,
+    splits: &Splits,
+    out: &Path,
+    on_event: &mut (dyn FnMut(Event<'_>) + Send),
+) -> Result<(RunRecord, PathBuf)> {
+    let staging = Staging::new(out, "--out")?;
+    let start = Instant::now();
+    let threads = Threads::new((cfg.threads > 0).then_some(cfg.threads))?;
+    let mut model = cfg.model.build(cfg.seed)?;
+    for w in model.warnings() {
+        on_event(Event::Warning(&w));
+    }
+    let mut on_progress = |p: FitProgress<'_>| on_event(Event::Fit(p));
+    let val = (!splits.val.is_empty()).then_some(&splits.val);
+    let report = fit(
+        &mut model,
+        &cfg.train,
+        cfg.seed,
+        &threads,
+        &splits.train,
+        val,
+        &mut on_progress,
+    )?;
+    let test = evaluate(
+        &mut model,
+        &splits.test,
+        &cfg.train.loss,
+        512,
+        &threads,
+        Mode::Eval,
+    )?;
+    let toml_text = cfg.to_toml();
+    let mut meta = HashMap::new();
+    meta.insert("droplab_version".to_string(), droplab::VERSION.to_string());
+    meta.insert("config".to_string(), toml_text.clone());
+    meta.insert("torch_modules".to_string(), model.torch_modules().join(","));
+    meta.insert("format".to_string(), "pt".to_string());
+    let bytes = weights::to_bytes(&model, meta)?;
+    let record = RunRecord {
+        record_version: crate::record::RECORD_VERSION,
+        droplab_version: droplab::VERSION.to_string(),
+        seed: cfg.seed,
+        config: cfg.clone(),
+        data: DataInfo {
+            dataset: cfg.data.dataset.clone(),
+            train: splits.train.len(),
+            val: splits.val.len(),
+            test: splits.test.len(),
+            features: splits.train.features(),
+            classes: splits.train.classes,
+        },
+        model: model.layers().iter().map(|l| l.describe()).collect(),
+        parameters: model.param_count(),
+        history: report.history.clone(),
+        best_epoch: report.best_epoch,
+        stopped_early: report.stopped_early,
+        diverged: report.diverged.is_some(),
+        divergence: report.diverged.as_ref().map(|e| e.to_string()),
+        test: TestMetrics {
+            loss: test.mean_loss(),
+            accuracy: test.accuracy(),
+        },
+        scaler: splits.scaler.clone(),
+        model_sha256: sha256_hex(&bytes),
+        threads: threads.count(),
+        seconds: start.elapsed().as_secs_f64(),
+        warnings: model.warnings(),
+    };
+    staging.write("model.safetensors", &bytes)?;
+    staging.write("config.toml", toml_text.as_bytes())?;
+    let json =
+        serde_json::to_string_pretty(&record).map_err(|e| Error::runtime(format!("record.json: {e}")))?;
+    // The record is written last: its presence marks a finished run.
+    staging.write("record.json", json.as_bytes())?;
+    let dir = staging.commit()?;
+    Ok((record, dir))
+}
+
+/// A saved run, loaded: its record and config, one split of its data (scaled as in
+/// training), and the model with its weights.
+pub struct LoadedRun {
+    pub record: RunRecord,
+    pub dataset: String,
+    pub data: droplab::data::Dataset,
+    pub model: droplab::Sequential,
+}
+
+/// Loads `dir` (written by `droplab train`) with the data of `split`, optionally from
+/// another dataset or data directory.
+pub fn load_run(
+    dir: &std::path::Path,
+    dataset: Option<&str>,
+    data_dir: Option<&std::path::Path>,
+    split: &str,
+) -> Result<LoadedRun> {
+    let model_path = dir.join("model.safetensors");
+    if !model_path.is_file() {
+        return Err(Error::usage(format!(
+            "{}: no model.safetensors (is this a run directory written by `droplab train`?)",
+            dir.display()
+        )));
+    }
+    let record = RunRecord::load(dir)?;
+    let cfg: RunConfig = record.config.clone();
+    let mut data_cfg = cfg.data.clone();
+    if let Some(d) = dataset {
+        data_cfg.dataset = d.to_string();
+    }
+    if let Some(d) = data_dir {
+        data_cfg.data_dir = d.display().to_string();
+    }
+    let data = data::load_for_eval(&data_cfg, cfg.seed, split, &record.scaler)?;
+    let mut model = cfg.model.build(cfg.seed)?;
+    let wanted: usize = cfg.model.input_shape().iter().product();
+    if data.features() != wanted {
+        return Err(Error::usage(format!(
+            "--dataset {}: {} features, the model takes {wanted}",
+            data_cfg.dataset,
+            data.features(),
+        )));
+    }
+    weights::load_into(&mut model, &model_path)?;
+    Ok(LoadedRun {
+        record,
+        dataset: data_cfg.dataset,
+        data,
+        model,
+    })
+}
