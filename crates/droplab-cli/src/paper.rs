@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use droplab::analysis::summary::mean_std;
+
 use crate::cli::PaperRunArgs;
 use crate::error::{CliError, CliResult};
 use crate::progress::{Progress, run_config};
@@ -61,17 +63,6 @@ struct RecipeResult {
     epochs: Vec<usize>,
     minutes: Vec<f64>,
     runs: Vec<String>,
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 {
-        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (m, var.sqrt())
 }
 
 /// `droplab paper run`.

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, io_err};
 
 /// A run directory being written: files go to `OUT.partial-PID`, renamed to `OUT` by
 /// [`Staging::commit`]. Dropped without commit, the staging directory is removed, so an
@@ -132,4 +132,17 @@ impl Drop for Staging {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Writes one file atomically: `PATH.partial` beside it, then renamed, so a reader never sees
+/// a half-written file under its final name. Creates the parent directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(|e| io_err(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
 }

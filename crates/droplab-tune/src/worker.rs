@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use crate::error::Result;
 use crate::space::Params;
 use crate::store::{Claim, Outcome, Store, TrialState};
-use crate::study::{EpochScore, FoldScore, StudySpec, mean_std, median};
+use droplab::analysis::summary::mean_std;
+
+use crate::study::{EpochScore, FoldScore, StudySpec, median};
 
 /// What a worker runs for each fold of each trial.
 pub trait Objective {

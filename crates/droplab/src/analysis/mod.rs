@@ -4,6 +4,7 @@
 //! * [`ensemble`]: the ensemble of thinned networks (Frozen masks) against Monte Carlo,
 //!   geometric and weight-scaling averages, and the agreement between thinned networks.
 //! * [`exact`]: the exact average over all thinned networks of a small dense network.
+//! * [`summary`]: the mean and sample standard deviation of repeated measurements.
 //! * [`uncertainty`]: Monte Carlo dropout predictions (T passes with dropout on), the
 //!   predictive entropy, its aleatoric and epistemic (BALD) parts, calibration (ECE with the
 //!   reliability bins, NLL, Brier), and the Gaussian log-likelihood of regression outputs.
@@ -11,4 +12,5 @@
 pub mod coadaptation;
 pub mod ensemble;
 pub mod exact;
+pub mod summary;
 pub mod uncertainty;
