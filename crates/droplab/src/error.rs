@@ -11,49 +11,91 @@ pub enum Error {
     /// A dropout rate outside its valid interval.
     #[error("{field}: dropout rate {value} is outside {range}")]
     InvalidRate {
+        /// The config field or flag.
         field: String,
+        /// The rate given.
         value: f64,
+        /// The valid interval, as written in the message.
         range: &'static str,
     },
     /// A value that must be strictly positive.
     #[error("{field}: {value} must be greater than 0")]
-    NotPositive { field: String, value: f64 },
+    NotPositive {
+        /// The config field or flag.
+        field: String,
+        /// The value given.
+        value: f64,
+    },
     /// A value that must not be negative.
     #[error("{field}: {value} must not be negative")]
-    Negative { field: String, value: f64 },
+    Negative {
+        /// The config field or flag.
+        field: String,
+        /// The value given.
+        value: f64,
+    },
     /// A value outside a stated interval.
     #[error("{field}: {value} is outside {range}")]
     OutOfRange {
+        /// The config field or flag.
         field: String,
+        /// The value given.
         value: f64,
+        /// The valid interval, as written in the message.
         range: String,
     },
     /// A layer with no units.
     #[error("{field}: layer width must be at least 1 (got 0)")]
-    ZeroWidth { field: String },
+    ZeroWidth {
+        /// The config field or flag.
+        field: String,
+    },
     /// A structural problem in a config that is not a single number.
     #[error("{field}: {message}")]
-    InvalidConfig { field: String, message: String },
+    InvalidConfig {
+        /// The config field or flag.
+        field: String,
+        /// What is wrong and what would be valid.
+        message: String,
+    },
     /// Two shapes that had to agree do not.
     #[error("shape mismatch in {context}: expected {expected:?}, got {got:?}")]
     ShapeMismatch {
+        /// Where the shapes met (a layer, a function).
         context: String,
+        /// The shape that was needed (0 where any size goes).
         expected: Vec<usize>,
+        /// The shape that came.
         got: Vec<usize>,
     },
     /// The loss became NaN or infinite.
     #[error("training diverged at epoch {epoch} (step {step}): loss is {loss}; lower the learning rate")]
-    Diverged { epoch: usize, step: u64, loss: f32 },
+    Diverged {
+        /// The epoch (1-based).
+        epoch: usize,
+        /// The training step.
+        step: u64,
+        /// The loss at that step.
+        loss: f32,
+    },
     /// Bad data in a file: names the file, the line when known, and what would be valid.
     #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
     Data {
+        /// The file.
         path: String,
+        /// The line (1-based), when known.
         line: Option<usize>,
+        /// What is wrong and what would be valid.
         message: String,
     },
     /// An I/O failure on a named file.
     #[error("{path}: {message}")]
-    Io { path: String, message: String },
+    Io {
+        /// The file.
+        path: String,
+        /// What the system said.
+        message: String,
+    },
 }
 
 impl Error {

@@ -22,7 +22,9 @@ pub struct LayerStats {
     pub layer: usize,
     /// Its description (`dense 64->256 relu + dropout p=0.5 (inverted)`).
     pub name: String,
+    /// Hidden units in the layer.
     pub units: usize,
+    /// Mean activation over examples and units.
     pub mean_activation: f64,
     /// Fraction of (example, unit) activations at or below [`SILENT`].
     pub sparsity: f64,

@@ -22,9 +22,13 @@ use crate::{Error, Result};
 /// probabilities (softmax) for classification, raw outputs for regression. Pass-major.
 #[derive(Clone, Debug, PartialEq)]
 pub struct McSamples {
+    /// Forward passes.
     pub passes: usize,
+    /// Examples.
     pub n: usize,
+    /// Outputs per example (classes, or 1 for regression).
     pub k: usize,
+    /// `[passes, n, k]`, pass-major.
     pub values: Vec<f32>,
 }
 
@@ -172,8 +176,11 @@ pub fn uncertainties(s: &McSamples) -> Vec<ExampleUncertainty> {
 /// One bin of a reliability diagram.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Bin {
+    /// Lower edge of the bin's confidence interval.
     pub lo: f64,
+    /// Upper edge.
     pub hi: f64,
+    /// Examples whose confidence falls in the bin.
     pub count: usize,
     /// Mean confidence (top-class probability) of the bin's examples.
     pub confidence: f64,
@@ -190,6 +197,7 @@ pub struct Calibration {
     pub nll: f64,
     /// Mean Brier score `Σ_k (p_k - 1[k = y])²`.
     pub brier: f64,
+    /// Accuracy of the top class.
     pub accuracy: f64,
     /// Equal-width confidence bins over [0, 1] (a confidence of exactly 1 falls in the last).
     pub bins: Vec<Bin>,

@@ -36,13 +36,24 @@ use crate::rng::Stream;
 pub enum Token {
     /// Convolution: filters, kernel, stride, padding.
     Conv {
+        /// Output channels.
         filters: usize,
+        /// Kernel size (square).
         k: usize,
+        /// Stride.
         stride: usize,
+        /// Zero padding on each side.
         pad: usize,
     },
     /// Pooling: kind, window, stride.
-    Pool { kind: PoolKind, k: usize, stride: usize },
+    Pool {
+        /// Max or average.
+        kind: PoolKind,
+        /// Window size (square).
+        k: usize,
+        /// Stride.
+        stride: usize,
+    },
     /// Global average pooling.
     Global,
     /// Batch normalization.

@@ -5,7 +5,7 @@
 //!
 //! * [`Tensor`]: an f32 row-major array with a shape. A tensor whose first axis is the batch
 //!   is viewed as a matrix of `rows() x cols()` (batch x features).
-//! * [`matmul`]: `C = op(A) op(B)` through faer, every transpose case without a copy.
+//! * [`gemm`]: `C = op(A) op(B)` through faer, every transpose case without a copy.
 //! * [`Activation`]: the elementwise activations the fused kernels apply.
 //! * [`Threads`]: the thread pool the caller sizes; every kernel runs inside it.
 

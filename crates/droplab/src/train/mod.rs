@@ -150,9 +150,13 @@ pub enum Progress<'a> {
     /// A training step finished: `batch` of `batches` in `epoch` (1-based), with the running
     /// minibatch loss and accuracy of the epoch so far (dropout on).
     Step {
+        /// The epoch (1-based).
         epoch: usize,
+        /// The minibatch just trained (1-based).
         batch: usize,
+        /// Minibatches in the epoch.
         batches: usize,
+        /// Loss and accuracy of the epoch's minibatches so far.
         running: &'a LossOutput,
     },
     /// An epoch finished, with its metrics.
