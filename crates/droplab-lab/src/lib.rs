@@ -10,6 +10,7 @@
 //!   run directory read back.
 //! * [`record`], [`weights`], [`staging`], [`hash`]: what a run directory holds and how it
 //!   is written (atomically, so nothing half-written looks finished).
+//! * [`objective`]: k-fold cross-validation of run configs, the objective of a tuning worker.
 //! * [`recipes`]: the recipes that reproduce published results.
 //!
 //! Errors are [`Error::Usage`] (the caller can fix it) or [`Error::Runtime`].
@@ -19,6 +20,7 @@ pub mod data;
 pub mod error;
 pub mod fetch;
 pub mod hash;
+pub mod objective;
 pub mod recipes;
 pub mod record;
 pub mod run;

@@ -17,14 +17,18 @@ pub trait Objective {
     /// Trains fold `fold` with a trial's values. `on_epoch` is called after every epoch;
     /// when it returns `false` training stops and the fold returns `Ok(None)`.
     /// `Err` is a failure of the trial (a bad config, a diverged run): it is recorded as
-    /// failed with the message.
+    /// failed with the error's message.
     fn run_fold(
         &mut self,
         params: &Params,
         fold: usize,
         on_epoch: &mut dyn FnMut(&EpochScore) -> bool,
-    ) -> std::result::Result<Option<FoldScore>, String>;
+    ) -> std::result::Result<Option<FoldScore>, FoldError>;
 }
+
+/// Why an objective could not score a fold: the objective's own error, kept whole (its
+/// message is what the store records for the failed trial).
+pub type FoldError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A worker's settings.
 #[derive(Clone, Debug)]
@@ -239,9 +243,9 @@ pub fn run_worker(
                     };
                     break;
                 }
-                Err(msg) => {
+                Err(e) => {
                     state = TrialState::Failed;
-                    error = Some(msg);
+                    error = Some(e.to_string());
                     break;
                 }
             }

@@ -78,7 +78,7 @@ impl Objective for Fake {
         params: &Params,
         fold: usize,
         on_epoch: &mut dyn FnMut(&EpochScore) -> bool,
-    ) -> Result<Option<FoldScore>, String> {
+    ) -> Result<Option<FoldScore>, droplab_tune::worker::FoldError> {
         let x = params["x"].as_f64().unwrap();
         let score = x + 0.001 * fold as f64;
         for epoch in 1..=self.epochs {

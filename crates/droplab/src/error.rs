@@ -93,9 +93,35 @@ pub enum Error {
     Io {
         /// The file.
         path: String,
-        /// What the system said.
+        /// What went wrong, and the fix where there is one.
         message: String,
+        /// The operating system's error, when there was one.
+        #[source]
+        source: Option<IoSource>,
     },
+}
+
+/// The operating system's error behind an [`Error::Io`], shared so that the error stays
+/// `Clone`; two are equal when their kinds are.
+#[derive(Clone, Debug)]
+pub struct IoSource(pub std::sync::Arc<std::io::Error>);
+
+impl PartialEq for IoSource {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.kind() == other.0.kind()
+    }
+}
+
+impl std::fmt::Display for IoSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for IoSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
 }
 
 impl Error {

@@ -14,9 +14,9 @@
 //!    history as SVG, and with `--refit` the best config trained on all training data and
 //!    evaluated once on the test set.
 
-mod objective;
 mod outputs;
 mod slurm;
+mod worker;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -30,7 +30,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use objective::worker;
+pub use worker::worker;
 
 use crate::cli::TuneArgs;
 use crate::error::{CliError, CliResult};

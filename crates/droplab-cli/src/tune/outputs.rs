@@ -15,7 +15,7 @@ use droplab_lab::data::{self as dataset, Splits};
 use droplab_lab::record::RunRecord;
 
 use super::Resolved;
-use super::objective::trial_config;
+use droplab_lab::objective::trial_config;
 
 /// The refit of the best config.
 #[derive(Debug, Serialize)]
@@ -156,7 +156,7 @@ fn plots(r: &Resolved, trials: &[TrialRecord]) -> CliResult<Vec<String>> {
 /// evaluates it once on the test set. With early stopping in the config, the run trains for
 /// the mean best epoch of the folds instead (there is no validation set left to stop on).
 fn refit(r: &Resolved, best: &TrialRecord, quiet: bool) -> CliResult<Refit> {
-    let mut cfg = trial_config(&r.spec, &best.params).map_err(CliError::usage)?;
+    let mut cfg = trial_config(&r.spec, &best.params)?;
     if cfg.train.early_stopping.take().is_some() {
         let mean =
             best.folds.iter().map(|f| f.best_epoch as f64).sum::<f64>() / best.folds.len().max(1) as f64;

@@ -61,6 +61,7 @@ pub(crate) fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).map_err(|e| Error::Io {
         path: path.display().to_string(),
         message: format!("cannot read: {e}"),
+        source: Some(crate::error::IoSource(std::sync::Arc::new(e))),
     })?;
     gunzip_if_gzip(&path.display().to_string(), bytes)
 }
@@ -295,6 +296,7 @@ fn find_file(dir: &Path, stem: &str) -> Result<PathBuf> {
             "{what} {stem} nor {gz}; run `droplab data fetch mnist` to download MNIST, or pass \
              the directory that holds the IDX files"
         ),
+        source: None,
     })
 }
 

@@ -1,5 +1,5 @@
-//! The objective a worker runs: a trial's config trained on one cross-validation fold, and
-//! `droplab worker`.
+//! The objective a tuning worker runs: a trial's run config trained on one fold of k-fold
+//! cross-validation over the training and validation splits (the test split is never read).
 
 use std::time::Instant;
 
@@ -7,19 +7,19 @@ use droplab::data::Dataset;
 use droplab::data::split::{kfold, stratified_kfold};
 use droplab::tensor::Threads;
 use droplab::train::{EpochMetrics, fit_until};
-use droplab_tune::{EpochScore, FoldScore, Objective, Params, StudySpec, WorkerEvent, WorkerOptions};
+use droplab_tune::worker::FoldError;
+use droplab_tune::{EpochScore, FoldScore, Objective, Params, StudySpec};
 
-use crate::cli::WorkerArgs;
-use crate::error::{CliError, CliResult};
-use droplab_lab::config::RunConfig;
-use droplab_lab::data as dataset;
+use crate::config::RunConfig;
+use crate::data as dataset;
+use crate::error::{Error, Result};
 
 /// A run config from a study's base with a trial's values set.
-pub fn trial_config(spec: &StudySpec, params: &Params) -> Result<RunConfig, String> {
-    let table = spec.config_for(params).map_err(|e| e.to_string())?;
+pub fn trial_config(spec: &StudySpec, params: &Params) -> Result<RunConfig> {
+    let table = spec.config_for(params).map_err(Error::usage)?;
     toml::Value::Table(table)
         .try_into::<RunConfig>()
-        .map_err(|e| format!("trial config: {}", e.to_string().replace('\n', " ")))
+        .map_err(|e| Error::usage(format!("trial config: {}", e.to_string().replace('\n', " "))))
 }
 
 /// The pool a study's folds split, and the folds, for one data config.
@@ -39,6 +39,8 @@ pub struct CvObjective {
 }
 
 impl CvObjective {
+    /// The objective of `spec`'s study, training on `threads` threads (the config's own count
+    /// when `None`).
     pub fn new(spec: &StudySpec, threads: Option<usize>) -> Self {
         CvObjective {
             spec: spec.clone(),
@@ -47,7 +49,7 @@ impl CvObjective {
         }
     }
 
-    fn folds(&mut self, cfg: &RunConfig) -> CliResult<&Folds> {
+    fn folds(&mut self, cfg: &RunConfig) -> Result<&Folds> {
         let key = format!("{}|{}", toml::to_string(&cfg.data).unwrap_or_default(), cfg.seed);
         if self.data.as_ref().is_none_or(|d| d.key != key) {
             let pool = dataset::cv_pool(&cfg.data, cfg.seed)?;
@@ -66,8 +68,8 @@ impl CvObjective {
         params: &Params,
         fold: usize,
         on_epoch: &mut dyn FnMut(&EpochScore) -> bool,
-    ) -> CliResult<Option<FoldScore>> {
-        let mut cfg = trial_config(&self.spec, params).map_err(CliError::usage)?;
+    ) -> Result<Option<FoldScore>> {
+        let mut cfg = trial_config(&self.spec, params)?;
         if let Some(t) = self.threads {
             cfg.threads = t;
         }
@@ -110,7 +112,7 @@ impl CvObjective {
             },
         )?;
         if let Some(e) = report.diverged {
-            return Err(CliError::runtime(format!("fold {fold}: {e}")));
+            return Err(Error::runtime(format!("fold {fold}: {e}")));
         }
         if report.interrupted {
             return Ok(None);
@@ -134,74 +136,7 @@ impl Objective for CvObjective {
         params: &Params,
         fold: usize,
         on_epoch: &mut dyn FnMut(&EpochScore) -> bool,
-    ) -> Result<Option<FoldScore>, String> {
-        self.fold(params, fold, on_epoch).map_err(|e| match e {
-            CliError::Usage(m) | CliError::Runtime(m) => m,
-        })
+    ) -> std::result::Result<Option<FoldScore>, FoldError> {
+        Ok(self.fold(params, fold, on_epoch)?)
     }
-}
-
-/// `droplab worker`: serves a study until it has no trial left.
-pub fn worker(args: &WorkerArgs) -> CliResult {
-    let heartbeat = args.heartbeat_secs.unwrap_or((args.stale_secs / 4.0).min(10.0));
-    if !(heartbeat > 0.0 && args.stale_secs > heartbeat) {
-        return Err(CliError::usage(format!(
-            "--stale-secs {} must exceed --heartbeat-secs {heartbeat} (a live worker must beat before it is presumed dead)",
-            args.stale_secs
-        )));
-    }
-    let opts = WorkerOptions {
-        stale_secs: args.stale_secs,
-        heartbeat_secs: heartbeat,
-        ..WorkerOptions::default()
-    };
-    let threads = args.threads;
-    let quiet = args.quiet;
-    let summary = droplab_tune::run_worker(
-        &args.store,
-        &args.study,
-        &opts,
-        &mut |spec| Ok(Box::new(CvObjective::new(spec, threads))),
-        &mut |e| {
-            if quiet {
-                return;
-            }
-            match e {
-                WorkerEvent::Started {
-                    number,
-                    params,
-                    resumed_folds,
-                } => eprintln!(
-                    "trial {number} started: {}{}",
-                    super::show_params(params),
-                    if *resumed_folds > 0 {
-                        format!(" (resuming after {resumed_folds} finished folds)")
-                    } else {
-                        String::new()
-                    }
-                ),
-                WorkerEvent::Ended {
-                    number,
-                    state,
-                    score,
-                    seconds,
-                } => eprintln!(
-                    "trial {number} {}: score {}  ({seconds:.1}s)",
-                    state.name(),
-                    score.map(|s| format!("{s:.4}")).unwrap_or_else(|| "-".into())
-                ),
-                WorkerEvent::Lost { number } => {
-                    eprintln!("trial {number}: taken back by the store (this worker was presumed dead); result dropped")
-                }
-            }
-        },
-    )
-    .map_err(super::tune_err)?;
-    if !quiet {
-        eprintln!(
-            "worker done: {} trials ({} done, {} pruned, {} failed, {} taken back)",
-            summary.trials, summary.done, summary.pruned, summary.failed, summary.lost
-        );
-    }
-    Ok(())
 }
