@@ -2,6 +2,8 @@
 //! `droplab` command (and, later, the Python package) calls. It knows no command-line syntax
 //! and draws nothing: it returns typed results and writes run directories.
 //!
+//! * [`claims`]: twelve common statements about dropout, each an experiment with a criterion
+//!   fixed before it runs and a verdict computed from its numbers.
 //! * [`config`]: the run config, one TOML document with every setting of a run.
 //! * [`data`]: datasets by name (`digits`, `mnist`, `csv:PATH`, `uci:SET`, ...), split and
 //!   scaled as the config says; [`data::uci`] reads Gal & Ghahramani's UCI splits.
@@ -15,6 +17,7 @@
 //!
 //! Errors are [`Error::Usage`] (the caller can fix it) or [`Error::Runtime`].
 
+pub mod claims;
 pub mod config;
 pub mod data;
 pub mod error;

@@ -3,7 +3,7 @@
 use super::*;
 
 /// Claim 10: sparsity and correlation of the first hidden layer's units.
-pub fn coadaptation(lab: &Lab) -> CliResult<Outcome> {
+pub fn coadaptation(lab: &Lab) -> Result<Outcome> {
     let (mut sparsity, mut corr) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
     for s in seeds(lab) {
         let splits = lab.splits(lab.train_size, s)?;
@@ -42,12 +42,12 @@ pub fn coadaptation(lab: &Lab) -> CliResult<Outcome> {
         ],
         rows,
         numbers: json!({"sparsity_none": sparsity[0], "sparsity_dropout": sparsity[1], "corr_none": corr[0], "corr_dropout": corr[1]}),
-        svg: Some(arms_svg(
+        plot: Some(arms_plot(
             "Claim 10: sparsity of the first hidden layer",
             "zeros (%)",
             &[("no dropout", &sparsity[0]), ("dropout", &sparsity[1])],
             100.0,
-        )?),
+        )),
         decision,
     })
 }

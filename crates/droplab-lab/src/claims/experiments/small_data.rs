@@ -3,7 +3,7 @@
 use super::*;
 
 /// Claim 5: the gain from dropout against the training-set size.
-pub fn small_data(lab: &Lab) -> CliResult<Outcome> {
+pub fn small_data(lab: &Lab) -> Result<Outcome> {
     let mut gains = Vec::new();
     let mut rows = Vec::new();
     let mut raw = Vec::new();
@@ -26,24 +26,20 @@ pub fn small_data(lab: &Lab) -> CliResult<Outcome> {
         gains.push(g);
     }
     let decision = verdict::small_data(&lab.sizes, &gains);
-    let pts: Vec<Interval> = lab
+    let pts: Vec<Point> = lab
         .sizes
         .iter()
         .zip(&gains)
         .map(|(&n, g)| iv(n as f64, g, 100.0))
         .collect();
-    let svg = interval_svg(
-        "Claim 5: test accuracy gain from dropout against training-set size",
-        "training examples (log scale)",
-        "gain (points)",
-        &[IntervalSeries {
-            name: "dropout - no dropout, 95 % CI",
-            points: &pts,
-        }],
-        None,
-        true,
-    )
-    .map_err(plot_err)?;
+    let plot = Plot::Intervals {
+        title: "Claim 5: test accuracy gain from dropout against training-set size".into(),
+        x: "training examples (log scale)".into(),
+        y: "gain (points)".into(),
+        series: vec![("dropout - no dropout, 95 % CI".into(), pts)],
+        categories: None,
+        log_x: true,
+    };
     Ok(Outcome {
         setup: format!(
             "{}, {} epochs, trained on stratified subsets of {} examples, with and without dropout {} (as Srivastava et al. 2014, Figure 10), each with as many updates as a base run",
@@ -64,7 +60,7 @@ pub fn small_data(lab: &Lab) -> CliResult<Outcome> {
         ],
         rows,
         numbers: json!(raw),
-        svg: Some(svg),
+        plot: Some(plot),
         decision,
     })
 }

@@ -2,10 +2,12 @@
 //! a table, a plot and the verdict its criterion computes from those numbers; what they share
 //! (the outcome, plots of arms, the setting's description) is here.
 
-use super::lab::{Lab, Net, Trained};
+use super::plot::{FoldPoint, Plot, Point};
+use super::setting::{Lab, Net, Trained};
 use super::stats::{Stat, paired, stat};
 use super::verdict::{self, Decision};
-use crate::error::{CliError, CliResult};
+use crate::data as dataset;
+use crate::error::{Error, Result};
 use droplab::analysis::coadaptation::{hidden_activations, layer_stats};
 use droplab::analysis::ensemble::error_rate;
 use droplab::analysis::uncertainty::McSamples;
@@ -14,8 +16,6 @@ use droplab::nn::{Mode, Targets};
 use droplab::regularize::Convention;
 use droplab::rng::Stream;
 use droplab::train::{Stepper, predict_proba};
-use droplab_lab::data as dataset;
-use droplab_report::{CurvePoint, Interval, IntervalSeries, interval_svg, validation_curve_svg};
 use serde_json::json;
 
 mod bagging;
@@ -39,17 +39,20 @@ pub use {
 };
 
 /// What one experiment produced.
+#[derive(Debug)]
 pub struct Outcome {
+    /// The setting in words (network, data, schedule).
     pub setup: String,
+    /// The table's headers.
     pub headers: Vec<String>,
+    /// The table's rows, formatted.
     pub rows: Vec<Vec<String>>,
+    /// The verdict and the evidence for it.
     pub decision: Decision,
+    /// Every number behind the table, per seed.
     pub numbers: serde_json::Value,
-    pub svg: Option<String>,
-}
-
-fn plot_err(e: droplab_report::ReportError) -> CliError {
-    CliError::runtime(format!("claims plot: {e}"))
+    /// The plot, as data.
+    pub plot: Option<Plot>,
 }
 
 fn seeds(lab: &Lab) -> Vec<u64> {
@@ -60,8 +63,8 @@ fn pct(s: &Stat) -> String {
     s.show(100.0, 2)
 }
 
-fn iv(x: f64, s: &Stat, scale: f64) -> Interval {
-    Interval {
+fn iv(x: f64, s: &Stat, scale: f64) -> Point {
+    Point {
         x,
         mean: s.mean * scale,
         lo: s.lo * scale,
@@ -70,25 +73,20 @@ fn iv(x: f64, s: &Stat, scale: f64) -> Interval {
 }
 
 /// A categorical plot of arms, each a per-seed sample (scaled by `scale`).
-fn arms_svg(title: &str, y: &str, arms: &[(&str, &[f64])], scale: f64) -> CliResult<String> {
-    let pts: Vec<Interval> = arms
+fn arms_plot(title: &str, y: &str, arms: &[(&str, &[f64])], scale: f64) -> Plot {
+    let pts: Vec<Point> = arms
         .iter()
         .enumerate()
         .map(|(i, (_, v))| iv(i as f64, &stat(v), scale))
         .collect();
-    let names: Vec<String> = arms.iter().map(|a| a.0.to_string()).collect();
-    interval_svg(
-        title,
-        "",
-        y,
-        &[IntervalSeries {
-            name: "mean, 95 % CI over seeds",
-            points: &pts,
-        }],
-        Some(&names),
-        false,
-    )
-    .map_err(plot_err)
+    Plot::Intervals {
+        title: title.to_string(),
+        x: String::new(),
+        y: y.to_string(),
+        series: vec![("mean, 95 % CI over seeds".to_string(), pts)],
+        categories: Some(arms.iter().map(|a| a.0.to_string()).collect()),
+        log_x: false,
+    }
 }
 
 fn net_text(lab: &Lab, widths: &[usize]) -> String {
@@ -126,16 +124,16 @@ fn size_text(lab: &Lab, size: usize) -> String {
 }
 
 /// The test labels of a split.
-fn labels(d: &droplab::data::Dataset) -> CliResult<Vec<u32>> {
+fn labels(d: &droplab::data::Dataset) -> Result<Vec<u32>> {
     match &d.y {
         Targets::Classes(c) => Ok(c.clone()),
-        Targets::Values(_) => Err(CliError::usage("claims need class labels")),
+        Targets::Values(_) => Err(Error::usage("claims need class labels")),
     }
 }
 
 /// The value of `values` whose network (`make(value)`) has the best validation accuracy on
 /// seed 0's split: each penalty gets its strength by validation, never by the test set.
-fn by_validation(lab: &Lab, values: &[f32], make: &dyn Fn(f32) -> Net) -> CliResult<f32> {
+fn by_validation(lab: &Lab, values: &[f32], make: &dyn Fn(f32) -> Net) -> Result<f32> {
     let splits = lab.splits(lab.train_size, 0)?;
     let mut best = (values[0], f64::NEG_INFINITY);
     for &v in values {

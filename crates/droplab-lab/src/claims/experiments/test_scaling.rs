@@ -8,7 +8,7 @@ fn scaled(
     cfg: &droplab::model::ModelConfig,
     state: &[droplab::Tensor],
     scale: f32,
-) -> CliResult<droplab::Sequential> {
+) -> Result<droplab::Sequential> {
     let mut cfg = cfg.clone();
     cfg.dropout = Default::default();
     let mut m = cfg.build(0)?;
@@ -27,7 +27,7 @@ fn scaled(
 }
 
 /// Claim 12: test-time scaling by 1 - p, by p, not at all, and inverted dropout.
-pub fn test_scaling(lab: &Lab) -> CliResult<Outcome> {
+pub fn test_scaling(lab: &Lab) -> Result<Outcome> {
     let p = 0.3f32;
     let names = [
         "standard dropout, outputs x (1 - p) at test (right)",
@@ -108,7 +108,7 @@ pub fn test_scaling(lab: &Lab) -> CliResult<Outcome> {
         ],
         rows,
         numbers: json!({"choices": names, "nll": nll, "error": err, "mc_error_standard": mc[0], "mc_error_inverted": mc[1]}),
-        svg: Some(arms_svg("Claim 12: test-time scaling", "test NLL", &arms, 1.0)?),
+        plot: Some(arms_plot("Claim 12: test-time scaling", "test NLL", &arms, 1.0)),
         decision,
     })
 }

@@ -4,7 +4,7 @@ use super::*;
 
 /// One optimizer's count of dropped units whose weights moved in a step, over `steps` steps of
 /// one example each (earlier steps build momentum).
-fn dropped_moved(lab: &Lab, momentum: f32, l2: f32, seed: u64) -> CliResult<(usize, usize, usize, usize)> {
+fn dropped_moved(lab: &Lab, momentum: f32, l2: f32, seed: u64) -> Result<(usize, usize, usize, usize)> {
     let widths = [lab.widths[0], 64, 10];
     let net = Net {
         hidden: vec![0.5],
@@ -57,7 +57,7 @@ fn dropped_moved(lab: &Lab, momentum: f32, l2: f32, seed: u64) -> CliResult<(usi
 }
 
 /// Claim 11: whether a dropped unit's weights change in the step that dropped it.
-pub fn dropped_units(lab: &Lab) -> CliResult<Outcome> {
+pub fn dropped_units(lab: &Lab) -> Result<Outcome> {
     let l2 = 1e-2;
     let cases: [(&str, f32, f32); 3] = [
         ("plain SGD", 0.0, 0.0),
@@ -77,7 +77,7 @@ pub fn dropped_units(lab: &Lab) -> CliResult<Outcome> {
             km += r.3;
         }
         if d == 0 || k == 0 {
-            return Err(CliError::runtime(
+            return Err(Error::runtime(
                 "claim 11: no dropped or no kept active unit was observed",
             ));
         }
@@ -91,10 +91,10 @@ pub fn dropped_units(lab: &Lab) -> CliResult<Outcome> {
         raw.push(json!({"optimizer": name, "dropped": d, "dropped_moved": m, "kept": k, "kept_moved": km}));
     }
     let decision = verdict::dropped_units(fractions[0], fractions[1], fractions[2]);
-    let pts: Vec<Interval> = fractions
+    let pts: Vec<Point> = fractions
         .iter()
         .enumerate()
-        .map(|(i, &f)| Interval {
+        .map(|(i, &f)| Point {
             x: i as f64,
             mean: 100.0 * f,
             lo: f64::NAN,
@@ -102,18 +102,14 @@ pub fn dropped_units(lab: &Lab) -> CliResult<Outcome> {
         })
         .collect();
     let names: Vec<String> = cases.iter().map(|c| c.0.to_string()).collect();
-    let svg = interval_svg(
-        "Claim 11: dropped units whose weights moved in that step",
-        "",
-        "dropped units moved (%)",
-        &[IntervalSeries {
-            name: "share over seeds",
-            points: &pts,
-        }],
-        Some(&names),
-        false,
-    )
-    .map_err(plot_err)?;
+    let plot = Plot::Intervals {
+        title: "Claim 11: dropped units whose weights moved in that step".into(),
+        x: String::new(),
+        y: "dropped units moved (%)".into(),
+        series: vec![("share over seeds".into(), pts)],
+        categories: Some(names),
+        log_x: false,
+    };
     Ok(Outcome {
         setup: format!(
             "MLP {}-64-10, hidden dropout 0.5, one example per step, lr {}; after 7 steps, the 8th step's dropped units (active without dropout, zeroed by the mask) and whether any of their incoming weights, bias or outgoing weights changed; L2 coefficient {l2}",
@@ -126,7 +122,7 @@ pub fn dropped_units(lab: &Lab) -> CliResult<Outcome> {
         ],
         rows,
         numbers: json!(raw),
-        svg: Some(svg),
+        plot: Some(plot),
         decision,
     })
 }

@@ -13,7 +13,7 @@ fn epochs_to(t: &Trained, target: f64) -> (f64, f64, bool) {
 }
 
 /// Claim 4: epochs and seconds to reach a training loss.
-pub fn convergence(lab: &Lab) -> CliResult<Outcome> {
+pub fn convergence(lab: &Lab) -> Result<Outcome> {
     let target = 0.05;
     let epochs = lab.epochs;
     let mut ep = [Vec::new(), Vec::new()];
@@ -57,12 +57,12 @@ pub fn convergence(lab: &Lab) -> CliResult<Outcome> {
         ],
         rows,
         numbers: json!({"target_loss": target, "epochs_none": ep[0], "epochs_dropout": ep[1], "seconds_none": secs[0], "seconds_dropout": secs[1]}),
-        svg: Some(arms_svg(
+        plot: Some(arms_plot(
             "Claim 4: epochs to a training loss of 0.05",
             "epochs",
             &[("no dropout", &ep[0]), ("dropout", &ep[1])],
             1.0,
-        )?),
+        )),
         decision,
     })
 }

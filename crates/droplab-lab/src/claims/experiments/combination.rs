@@ -4,7 +4,7 @@ use super::*;
 
 /// Claim 9: dropout with L2 or max-norm against each alone, each penalty's strength chosen on
 /// the validation split for each arm.
-pub fn combination(lab: &Lab) -> CliResult<Outcome> {
+pub fn combination(lab: &Lab) -> Result<Outcome> {
     let l2s = [1e-4, 1e-3, 1e-2];
     let bounds = [1.0, 2.0, 3.0];
     let base = Net::plain(&lab.widths);
@@ -53,12 +53,12 @@ pub fn combination(lab: &Lab) -> CliResult<Outcome> {
                 .map(|(n, v)| json!({"arm": n, "test": v}))
                 .collect::<Vec<_>>()
         ),
-        svg: Some(arms_svg(
+        plot: Some(arms_plot(
             "Claim 9: dropout with and without penalties",
             "test accuracy (%)",
             &named,
             100.0,
-        )?),
+        )),
         decision,
     })
 }

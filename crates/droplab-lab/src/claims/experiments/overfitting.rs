@@ -3,7 +3,7 @@
 use super::*;
 
 /// Claim 1: a smaller gap and a better test score for a large network on little data.
-pub fn overfitting(lab: &Lab) -> CliResult<Outcome> {
+pub fn overfitting(lab: &Lab) -> Result<Outcome> {
     let size = lab.small_train;
     let (mut gap, mut acc) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
     // Shown beside the criterion's numbers, not part of it: once both arms fit the training
@@ -56,12 +56,12 @@ pub fn overfitting(lab: &Lab) -> CliResult<Outcome> {
             "train_none": train_acc[0], "train_dropout": train_acc[1],
             "nll_gap_none": nll_gap[0], "nll_gap_dropout": nll_gap[1],
         }),
-        svg: Some(arms_svg(
+        plot: Some(arms_plot(
             "Claim 1: train - test accuracy gap",
             "gap (points)",
             &[("no dropout", &gap[0]), ("dropout", &gap[1])],
             100.0,
-        )?),
+        )),
         decision,
     })
 }

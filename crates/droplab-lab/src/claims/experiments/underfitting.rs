@@ -3,7 +3,7 @@
 use super::*;
 
 /// Claim 6: dropout on a network too small for the task.
-pub fn underfitting(lab: &Lab) -> CliResult<Outcome> {
+pub fn underfitting(lab: &Lab) -> Result<Outcome> {
     let widths = vec![lab.widths[0], if lab.quick { 8 } else { 16 }, 10];
     let (mut acc, mut train) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
     for s in seeds(lab) {
@@ -36,12 +36,12 @@ pub fn underfitting(lab: &Lab) -> CliResult<Outcome> {
         ],
         rows,
         numbers: json!({"widths": widths, "test_none": acc[0], "test_dropout": acc[1], "train_none": train[0], "train_dropout": train[1]}),
-        svg: Some(arms_svg(
+        plot: Some(arms_plot(
             "Claim 6: a small network",
             "test accuracy (%)",
             &[("no dropout", &acc[0]), ("dropout", &acc[1])],
             100.0,
-        )?),
+        )),
         decision,
     })
 }

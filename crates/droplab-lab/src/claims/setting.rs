@@ -15,9 +15,9 @@ use droplab::train::{FitReport, TrainConfig, evaluate, fit};
 use droplab::{Sequential, Tensor};
 
 use super::cache::Cache;
-use crate::error::{CliError, CliResult};
-use droplab_lab::config::DataConfig;
-use droplab_lab::data::{self as dataset, Splits};
+use crate::config::DataConfig;
+use crate::data::{self as dataset, Splits};
+use crate::error::{Error, Result};
 
 /// One trained network, kept as its config and weights.
 pub struct Trained {
@@ -28,7 +28,7 @@ pub struct Trained {
 
 impl Trained {
     /// The network, rebuilt with its trained weights.
-    pub fn model(&self) -> CliResult<Sequential> {
+    pub fn model(&self) -> Result<Sequential> {
         let mut m = self.cfg.build(0)?;
         m.load_state(&self.state);
         Ok(m)
@@ -104,7 +104,8 @@ pub struct Lab {
     /// each carries more), 0.5 on the hidden units.
     pub rates: (f32, f32),
     pub lr: f32,
-    pub quiet: bool,
+    /// Where progress lines go (the command prints them, or not).
+    say: Box<dyn Fn(&str)>,
     /// Trained networks on disk, reused across invocations.
     cache: Option<Cache>,
     /// Networks trained in this invocation, those taken from the cache, and the training
@@ -122,8 +123,8 @@ impl Lab {
         seeds: usize,
         threads: Threads,
         cache: Option<Cache>,
-        quiet: bool,
-    ) -> CliResult<Lab> {
+        say: Box<dyn Fn(&str)>,
+    ) -> Result<Lab> {
         let features = if quick { 64 } else { 784 };
         let lab = Lab {
             quick,
@@ -146,7 +147,7 @@ impl Lab {
             batch_size: if quick { 32 } else { 100 },
             rates: if quick { (0.1, 0.5) } else { (0.2, 0.5) },
             lr: 0.05,
-            quiet,
+            say,
             cache,
             counts: Cell::new((0, 0, 0.0)),
             splits: RefCell::new(HashMap::new()),
@@ -155,7 +156,7 @@ impl Lab {
         // Fail early, before any training, when the data is missing.
         let s = lab.splits(lab.train_size, 0)?;
         if s.train.features() != features || s.train.classes != 10 {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "claims: --dataset {} has {} features and {} classes; the claims run on 10-class images ({} features: {})",
                 lab.data.dataset,
                 s.train.features(),
@@ -192,7 +193,7 @@ impl Lab {
 
     /// Epochs that give a run on `size` examples as many updates as a base run (small sets
     /// get more epochs, not fewer updates).
-    pub fn epochs_for(&self, size: usize) -> CliResult<usize> {
+    pub fn epochs_for(&self, size: usize) -> Result<usize> {
         let full = self.splits(self.train_size, 0)?.train.len();
         let n = if size == 0 { full } else { size.min(full) };
         let steps = |n: usize| n.div_ceil(self.batch_size);
@@ -200,7 +201,7 @@ impl Lab {
     }
 
     /// The splits with a stratified training subset of `size` (0 = all), for `seed`.
-    pub fn splits(&self, size: usize, seed: u64) -> CliResult<Rc<Splits>> {
+    pub fn splits(&self, size: usize, seed: u64) -> Result<Rc<Splits>> {
         // The split of the whole set is the same for every seed on MNIST (fixed files), and
         // varies with the seed on digits; the training subset always varies with the seed.
         let key = (size, seed);
@@ -234,7 +235,7 @@ impl Lab {
 
     /// Trains `net` on `size` training examples with `seed`, as many updates as a base run
     /// (cached).
-    pub fn train(&self, net: &Net, size: usize, seed: u64) -> CliResult<Rc<Trained>> {
+    pub fn train(&self, net: &Net, size: usize, seed: u64) -> Result<Rc<Trained>> {
         let key = format!("{net:?}/{size}/{seed}");
         if let Some(t) = self.runs.borrow().get(&key) {
             return Ok(t.clone());
@@ -261,7 +262,7 @@ impl Lab {
         train: &droplab::data::Dataset,
         val: Option<&droplab::data::Dataset>,
         seed: u64,
-    ) -> CliResult<Trained> {
+    ) -> Result<Trained> {
         let mut model = cfg.build(seed)?;
         let key = self
             .cache
@@ -277,7 +278,7 @@ impl Lab {
         }
         let report = fit(&mut model, tc, seed, &self.threads, train, val, &mut |_| {})?;
         if let Some(e) = &report.diverged {
-            return Err(CliError::runtime(format!("claims: a run diverged: {e}")));
+            return Err(Error::runtime(format!("claims: a run diverged: {e}")));
         }
         let state = model.state();
         if let (Some(c), Some(k)) = (&self.cache, &key) {
@@ -294,7 +295,7 @@ impl Lab {
     }
 
     /// Accuracy and NLL in Eval mode (weight scaling).
-    pub fn score(&self, model: &mut Sequential, data: &droplab::data::Dataset) -> CliResult<Score> {
+    pub fn score(&self, model: &mut Sequential, data: &droplab::data::Dataset) -> Result<Score> {
         let lo = evaluate(model, data, &Loss::default(), 500, &self.threads, Mode::Eval)?;
         Ok(Score {
             accuracy: lo.accuracy(),
@@ -303,7 +304,7 @@ impl Lab {
     }
 
     /// Test and training accuracy of a cached run.
-    pub fn test_and_train(&self, t: &Trained, size: usize, seed: u64) -> CliResult<(Score, Score)> {
+    pub fn test_and_train(&self, t: &Trained, size: usize, seed: u64) -> Result<(Score, Score)> {
         let splits = self.splits(size, seed)?;
         let mut m = t.model()?;
         Ok((
@@ -312,10 +313,8 @@ impl Lab {
         ))
     }
 
-    /// Progress on stderr.
+    /// A progress line, to wherever the caller sends them.
     pub fn say(&self, msg: &str) {
-        if !self.quiet {
-            eprintln!("{msg}");
-        }
+        (self.say)(msg)
     }
 }

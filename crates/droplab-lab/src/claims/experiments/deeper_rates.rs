@@ -3,7 +3,7 @@
 use super::*;
 
 /// Claim 8: three hidden layers with rates rising, constant or falling with depth.
-pub fn deeper_rates(lab: &Lab) -> CliResult<Outcome> {
+pub fn deeper_rates(lab: &Lab) -> Result<Outcome> {
     let h = lab.widths[1];
     let widths = vec![lab.widths[0], h, h, h, 10];
     let schedules: [(&str, [f32; 3]); 3] = [
@@ -38,12 +38,12 @@ pub fn deeper_rates(lab: &Lab) -> CliResult<Outcome> {
         headers: vec!["rates by depth".into(), "test accuracy (%)".into()],
         rows: arm_rows(&arms),
         numbers: json!({"increasing": acc[0], "constant": acc[1], "decreasing": acc[2]}),
-        svg: Some(arms_svg(
+        plot: Some(arms_plot(
             "Claim 8: rates by depth",
             "test accuracy (%)",
             &arms,
             100.0,
-        )?),
+        )),
         decision,
     })
 }

@@ -4,7 +4,7 @@ use super::*;
 
 /// Claim 7: a validation curve of the hidden rate, with fold error bars, and the test accuracy
 /// at each rate.
-pub fn rate_by_validation(lab: &Lab) -> CliResult<Outcome> {
+pub fn rate_by_validation(lab: &Lab) -> Result<Outcome> {
     let rates = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
     let folds = 3;
     let splits = lab.splits(lab.train_size, 0)?;
@@ -41,7 +41,7 @@ pub fn rate_by_validation(lab: &Lab) -> CliResult<Outcome> {
             test.push(lab.test_and_train(&t, lab.train_size, s)?.0.accuracy);
         }
         let v = stat(&val);
-        points.push(CurvePoint {
+        points.push(FoldPoint {
             x: p,
             mean: v.mean,
             std: v.sd,
@@ -57,13 +57,12 @@ pub fn rate_by_validation(lab: &Lab) -> CliResult<Outcome> {
         tests.push(stat(&test));
     }
     let decision = verdict::rate_by_validation(&rates, &cv, &tests);
-    let svg = validation_curve_svg(
-        &format!("Claim 7: hidden dropout rate, {folds}-fold cross-validation"),
-        "hidden dropout rate",
-        &points,
-        false,
-    )
-    .map_err(plot_err)?;
+    let plot = Plot::Validation {
+        title: format!("Claim 7: hidden dropout rate, {folds}-fold cross-validation"),
+        param: "hidden dropout rate".into(),
+        points,
+        log_x: false,
+    };
     Ok(Outcome {
         setup: format!(
             "{}, {} epochs, hidden dropout rate 0 to 0.8 (no input dropout): {folds}-fold stratified cross-validation on the training and validation splits, and the test accuracy of each rate over seeds",
@@ -77,7 +76,7 @@ pub fn rate_by_validation(lab: &Lab) -> CliResult<Outcome> {
         ],
         rows,
         numbers: json!(raw),
-        svg: Some(svg),
+        plot: Some(plot),
         decision,
     })
 }

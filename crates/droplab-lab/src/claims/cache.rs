@@ -18,7 +18,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{CliError, CliResult};
+use crate::error::{Error, Result};
 
 /// Bumped when the meaning of an entry changes.
 const FORMAT: &str = "droplab-claims-cache-1";
@@ -104,9 +104,9 @@ impl Cache {
     }
 
     /// Stores a finished run under `key`.
-    pub fn put(&self, key: &str, state: &[Tensor], report: &FitReport) -> CliResult {
+    pub fn put(&self, key: &str, state: &[Tensor], report: &FitReport) -> Result {
         let io = |e: &dyn std::fmt::Display| {
-            CliError::runtime(format!(
+            Error::runtime(format!(
                 "claims: cannot write the cache {}: {e} (pass another --cache DIR, or --no-cache)",
                 self.dir.display()
             ))

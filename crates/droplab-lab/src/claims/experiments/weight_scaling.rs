@@ -5,7 +5,7 @@ use super::*;
 const KS: [usize; 7] = [1, 2, 5, 10, 20, 50, 100];
 
 /// Claim 2: weight scaling against Monte Carlo averages of k thinned networks.
-pub fn weight_scaling(lab: &Lab) -> CliResult<Outcome> {
+pub fn weight_scaling(lab: &Lab) -> Result<Outcome> {
     let tol = if lab.quick { 0.005 } else { 0.0015 };
     let (mut ws, mut mc) = (Vec::new(), Vec::new());
     let mut by_k: Vec<Vec<f64>> = vec![Vec::new(); KS.len()];
@@ -34,30 +34,23 @@ pub fn weight_scaling(lab: &Lab) -> CliResult<Outcome> {
     for (i, k) in KS.iter().enumerate() {
         rows.push(vec![format!("MC average of {k}"), pct(&stat(&by_k[i]))]);
     }
-    let mc_pts: Vec<Interval> = KS
+    let mc_pts: Vec<Point> = KS
         .iter()
         .zip(&by_k)
         .map(|(&k, v)| iv(k as f64, &stat(v), 100.0))
         .collect();
-    let ws_pts: Vec<Interval> = KS.iter().map(|&k| iv(k as f64, &stat(&ws), 100.0)).collect();
-    let svg = interval_svg(
-        "Claim 2: test error against the number of averaged thinned networks",
-        "k (log scale)",
-        "test error (%)",
-        &[
-            IntervalSeries {
-                name: "Monte Carlo average of k",
-                points: &mc_pts,
-            },
-            IntervalSeries {
-                name: "weight scaling",
-                points: &ws_pts,
-            },
+    let ws_pts: Vec<Point> = KS.iter().map(|&k| iv(k as f64, &stat(&ws), 100.0)).collect();
+    let plot = Plot::Intervals {
+        title: "Claim 2: test error against the number of averaged thinned networks".into(),
+        x: "k (log scale)".into(),
+        y: "test error (%)".into(),
+        series: vec![
+            ("Monte Carlo average of k".into(), mc_pts),
+            ("weight scaling".into(), ws_pts),
         ],
-        None,
-        true,
-    )
-    .map_err(plot_err)?;
+        categories: None,
+        log_x: true,
+    };
     Ok(Outcome {
         setup: format!(
             "{}, dropout {}, {} epochs, on {}; test error of the weight-scaled network and of the mean prediction of k networks thinned by Monte Carlo masks",
@@ -69,7 +62,7 @@ pub fn weight_scaling(lab: &Lab) -> CliResult<Outcome> {
         headers: vec!["prediction".into(), "test error (%)".into()],
         rows,
         numbers: json!({"weight_scaling": ws, "mc": KS.iter().zip(&by_k).map(|(k, v)| json!({"k": k, "error": v})).collect::<Vec<_>>(), "tolerance": tol}),
-        svg: Some(svg),
+        plot: Some(plot),
         decision,
     })
 }

@@ -1,110 +1,21 @@
-//! `droplab claims [--quick] [--out DIR]`: twelve common statements about dropout, each an
-//! experiment with a criterion fixed before it runs, its numbers over seeds with 95 %
-//! intervals, a plot, and a verdict computed from the numbers (`verdict.rs`).
+//! `droplab claims [--quick] [--out DIR]`: the twelve experiments of [`droplab_lab::claims`]
+//! run, their plots drawn, and `claims.md`, `claims.json` and `report.html` written.
 //!
 //! `--quick` runs on the embedded digits (minutes on 2 cores); the full run uses MNIST.
-
-mod cache;
-mod experiments;
-mod lab;
-mod stats;
-mod verdict;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use droplab::tensor::Threads;
 use droplab_report::{markdown_table, text_table};
-use serde::Serialize;
+
+use droplab_lab::claims::{CLAIMS, ClaimResult, Lab, Plot, cache};
+use droplab_lab::config::DataConfig;
+use droplab_lab::staging::Staging;
+use droplab_report::{CurvePoint, Interval, IntervalSeries, interval_svg, validation_curve_svg};
 
 use crate::cli::ClaimsArgs;
 use crate::error::{CliError, CliResult};
-use droplab_lab::config::DataConfig;
-use droplab_lab::staging::Staging;
-use experiments::Outcome;
-use lab::Lab;
-use verdict::Verdict;
-
-type Experiment = fn(&Lab) -> CliResult<Outcome>;
-
-/// Each claim: the statement, the criterion (fixed before the run), the experiment.
-const CLAIMS: [(&str, &str, Experiment); 12] = [
-    (
-        "Dropout reduces overfitting: a smaller train-test gap and a better test score for a large network on little data.",
-        "Holds if the paired gap reduction and the paired test-accuracy gain both have 95 % intervals above zero; in part if both point the right way or one is clear; otherwise does not hold.",
-        experiments::overfitting,
-    ),
-    (
-        "Using all units at test time with weights scaled by the keep probability approximates averaging the ensemble of thinned networks.",
-        "Holds if the weight-scaled network's test error is within the tolerance (0.5 points on digits, 0.15 on MNIST) of the Monte Carlo average of 100 thinned networks, in part within three times it.",
-        experiments::weight_scaling,
-    ),
-    (
-        "Dropout works like bagging an ensemble of networks.",
-        "Holds if dropout and bagging both clearly lower the error of one network and dropout gains at least half of what bagging gains; in part if dropout lowers it at all.",
-        experiments::bagging,
-    ),
-    (
-        "Dropout slows convergence and lengthens training (epochs and wall time to a given loss).",
-        "Holds if dropout clearly needs more epochs to reach the training loss, at least 1.5 times as many; in part if it needs more on average.",
-        experiments::convergence,
-    ),
-    (
-        "On very small data sets dropout gains little or leads to underfitting.",
-        "Holds if the gain at the smallest size is at most half the largest gain over sizes; in part if it is below the largest; does not hold if the smallest size gains most.",
-        experiments::small_data,
-    ),
-    (
-        "Dropout does not help a model that underfits (a small network).",
-        "Holds if dropout does not raise the small network's mean test accuracy; in part if it raises it without a clear interval; does not hold if it clearly raises it.",
-        experiments::underfitting,
-    ),
-    (
-        "Good rates lie between 0.2 and 0.5, and the best one is found by validation.",
-        "Holds if cross-validation picks a hidden rate in [0.2, 0.5] and the picked rate's test accuracy lies within the interval of the best rate on the test set; in part if one of the two.",
-        experiments::rate_by_validation,
-    ),
-    (
-        "Deeper networks benefit from higher rates in later layers.",
-        "Holds if rates rising with depth give the best mean test accuracy and clearly beat falling rates; in part if they beat falling rates on average.",
-        experiments::deeper_rates,
-    ),
-    (
-        "Dropout combined with L1/L2 or max-norm beats each alone.",
-        "Holds if the better combination clearly beats both dropout alone and the better penalty alone; in part if it beats both on average or one clearly.",
-        experiments::combination,
-    ),
-    (
-        "Dropout reduces co-adaptation: hidden units become sparser and less correlated.",
-        "Holds if dropout clearly raises the share of silent units and clearly lowers the mean |correlation| between units; in part if both point that way or one is clear.",
-        experiments::coadaptation,
-    ),
-    (
-        "The weights of a dropped unit are not updated in that iteration (plain SGD, with momentum, with weight decay).",
-        "Holds if no dropped unit's weights move under any of the three; in part if none move under plain SGD only; does not hold if they move under plain SGD.",
-        experiments::dropped_units,
-    ),
-    (
-        "At test time the weights must be scaled by the keep probability 1-p (not by p), or training must use inverted dropout; each wrong choice costs.",
-        "Holds if every wrong scaling is clearly worse than the right ones (NLL at least 10 % higher or error at least 0.5 points higher); in part if some are; otherwise does not hold.",
-        experiments::test_scaling,
-    ),
-];
-
-/// One claim's entry in `claims.json`.
-#[derive(Serialize)]
-struct ClaimResult {
-    claim: usize,
-    statement: &'static str,
-    criterion: &'static str,
-    setup: String,
-    verdict: Verdict,
-    evidence: String,
-    headers: Vec<String>,
-    rows: Vec<Vec<String>>,
-    numbers: serde_json::Value,
-    seconds: f64,
-}
 
 /// Which claims `--only` selects (1-based, comma-separated).
 fn selected(only: &Option<String>) -> CliResult<Vec<usize>> {
@@ -161,7 +72,13 @@ pub fn run(args: &ClaimsArgs) -> CliResult {
                 .unwrap_or_else(|| PathBuf::from("runs/claims-cache")),
         )
     });
-    let lab = Lab::new(args.quick, data, args.seeds, threads, cache, args.quiet)?;
+    let quiet = args.quiet;
+    let say = Box::new(move |msg: &str| {
+        if !quiet {
+            eprintln!("{msg}");
+        }
+    });
+    let lab = Lab::new(args.quick, data, args.seeds, threads, cache, say)?;
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(if args.quick {
             "runs/claims-quick"
@@ -177,8 +94,8 @@ pub fn run(args: &ClaimsArgs) -> CliResult {
         lab.say(&format!("claim {n}: {statement}"));
         let t = Instant::now();
         let o = experiment(&lab)?;
-        if let Some(svg) = &o.svg {
-            staging.write(&format!("claim-{n:02}.svg"), svg.as_bytes())?;
+        if let Some(plot) = &o.plot {
+            staging.write(&format!("claim-{n:02}.svg"), draw(plot)?.as_bytes())?;
         }
         lab.say(&format!(
             "  -> {} ({}) [{:.0} s]",
@@ -269,6 +186,58 @@ pub fn run(args: &ClaimsArgs) -> CliResult {
         );
     }
     Ok(())
+}
+
+/// A claim's plot as SVG.
+fn draw(plot: &Plot) -> CliResult<String> {
+    let drawn = match plot {
+        Plot::Intervals {
+            title,
+            x,
+            y,
+            series,
+            categories,
+            log_x,
+        } => {
+            let points: Vec<Vec<Interval>> = series
+                .iter()
+                .map(|(_, pts)| {
+                    pts.iter()
+                        .map(|p| Interval {
+                            x: p.x,
+                            mean: p.mean,
+                            lo: p.lo,
+                            hi: p.hi,
+                        })
+                        .collect()
+                })
+                .collect();
+            let named: Vec<IntervalSeries> = series
+                .iter()
+                .zip(&points)
+                .map(|((name, _), points)| IntervalSeries { name, points })
+                .collect();
+            interval_svg(title, x, y, &named, categories.as_deref(), *log_x)
+        }
+        Plot::Validation {
+            title,
+            param,
+            points,
+            log_x,
+        } => {
+            let points: Vec<CurvePoint> = points
+                .iter()
+                .map(|p| CurvePoint {
+                    x: p.x,
+                    mean: p.mean,
+                    std: p.std,
+                    gap: p.gap,
+                })
+                .collect();
+            validation_curve_svg(title, param, &points, *log_x)
+        }
+    };
+    drawn.map_err(|e| CliError::runtime(format!("claims plot: {e}")))
 }
 
 #[cfg(test)]

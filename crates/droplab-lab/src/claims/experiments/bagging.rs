@@ -3,7 +3,7 @@
 use super::*;
 
 /// Claim 3: dropout against bagging K networks of the same size without dropout.
-pub fn bagging(lab: &Lab) -> CliResult<Outcome> {
+pub fn bagging(lab: &Lab) -> Result<Outcome> {
     let k = 5;
     let (mut single, mut bagged, mut drop) = (Vec::new(), Vec::new(), Vec::new());
     for s in seeds(lab) {
@@ -48,12 +48,12 @@ pub fn bagging(lab: &Lab) -> CliResult<Outcome> {
         headers: vec!["model".into(), "test error (%)".into()],
         rows: arm_rows(&arms),
         numbers: json!({"single": single, "bagged": bagged, "dropout": drop, "bagged_networks": k}),
-        svg: Some(arms_svg(
+        plot: Some(arms_plot(
             "Claim 3: dropout and bagging",
             "test error (%)",
             &arms,
             100.0,
-        )?),
+        )),
         decision,
     })
 }
