@@ -8,6 +8,7 @@
 //! * [`data`]: datasets by name (`digits`, `mnist`, `csv:PATH`, `uci:SET`, ...), split and
 //!   scaled as the config says; [`data::uci`] reads Gal & Ghahramani's UCI splits.
 //! * [`fetch`]: getting a named dataset through a package registry's client, verified.
+//! * [`gal2016`]: the UCI regression protocol of Gal & Ghahramani 2016 on the authors' splits.
 //! * [`run`]: one training run, from a config and its data to a finished run directory, and a
 //!   run directory read back.
 //! * [`record`], [`weights`], [`staging`], [`hash`]: what a run directory holds and how it
@@ -22,6 +23,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod fetch;
+pub mod gal2016;
 pub mod hash;
 pub mod objective;
 pub mod recipes;

@@ -36,14 +36,14 @@ pub(super) fn train_and_score(
     (p, tau): (f32, f64),
     seed: u64,
     threads: &Threads,
-) -> CliResult<Scores> {
+) -> Result<Scores> {
     let (mut xf, yf) = set.rows(fit_rows);
     let (mut xe, ye) = set.rows(eval_rows);
     let scaler = Standardizer::fit(&xf);
     scaler.apply(&mut xf)?;
     scaler.apply(&mut xe)?;
     let (mean, sd) = moments(&yf);
-    let column = |v: &[f32]| -> CliResult<Tensor> {
+    let column = |v: &[f32]| -> Result<Tensor> {
         let z: Vec<f32> = v.iter().map(|&y| ((y as f64 - mean) / sd) as f32).collect();
         Ok(Tensor::from_vec(&[v.len(), 1], z)?)
     };
@@ -61,7 +61,7 @@ pub(super) fn train_and_score(
     let mut model = model_cfg.build(seed)?;
     let report = droplab::train::fit(&mut model, &cfg.train, seed, threads, &train, None, &mut |_| {})?;
     if let Some(e) = report.diverged {
-        return Err(CliError::runtime(format!(
+        return Err(Error::runtime(format!(
             "{}: dropout {p}, tau {tau}: {e}",
             cfg.data.dataset
         )));
@@ -138,10 +138,10 @@ pub(super) fn run_candidate(
     (k, i): (usize, usize),
     (p, tau): (f32, f64),
     threads: &Threads,
-) -> CliResult<Candidate> {
+) -> Result<Candidate> {
     let (fit_rows, val_rows) = fit_and_val(proto, set, k);
     if val_rows.is_empty() {
-        return Err(CliError::usage(format!(
+        return Err(Error::usage(format!(
             "{}: split {k} has too few training rows to hold out a validation part",
             cfg.data.dataset
         )));
@@ -172,7 +172,7 @@ pub(super) fn run_final(
     k: usize,
     candidates: Vec<Candidate>,
     threads: &Threads,
-) -> CliResult<SplitResult> {
+) -> Result<SplitResult> {
     // The first best on ties; a NaN score never wins.
     let best = candidates.iter().enumerate().fold(0, |b, (i, c)| {
         if c.validation.log_likelihood > candidates[b].validation.log_likelihood {

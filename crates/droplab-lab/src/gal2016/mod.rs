@@ -21,6 +21,9 @@ mod board;
 mod protocol;
 mod summary;
 
+pub use protocol::{Candidate, Scores, SplitResult};
+pub use summary::SetResult;
+
 use board::*;
 use protocol::*;
 use summary::*;
@@ -34,24 +37,43 @@ use droplab::rng::Stream;
 use droplab::tensor::Threads;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::PaperRunArgs;
-use crate::error::{CliError, CliResult, io_err};
-use droplab_lab::config::{RunConfig, UciProtocol};
-use droplab_lab::data::uci::{UciSet, set_dir};
-use droplab_lab::recipes::{Recipe, parse};
-use droplab_lab::staging::{Staging, forget, leftovers, take_from};
-use droplab_report::markdown_table;
+use crate::config::{RunConfig, UciProtocol};
+use crate::data::uci::{UciSet, set_dir};
+use crate::error::{Error, Result, io_err};
+use crate::recipes::{Recipe, parse};
+use crate::staging::take_from;
 
-/// A UCI recipe resolved against the flags, its data loaded and checked.
-struct Prepared {
-    name: &'static str,
-    cfg: RunConfig,
-    proto: UciProtocol,
-    set: UciSet,
+/// What a caller may change of a UCI recipe (each `None` keeps the recipe's own value).
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Epochs of every training.
+    pub epochs: Option<usize>,
+    /// Minibatch size.
+    pub batch_size: Option<usize>,
+    /// Monte Carlo passes of every score.
+    pub mc_samples: Option<usize>,
+    /// Another `uci:SET` (the published numbers are then dropped).
+    pub dataset: Option<String>,
+    /// The data directory.
+    pub data_dir: Option<PathBuf>,
+    /// Only the first N splits.
+    pub splits: Option<usize>,
+}
+
+/// A UCI recipe resolved against the options, its data loaded and checked.
+pub struct Prepared {
+    /// The recipe's name.
+    pub name: &'static str,
+    /// Its run config.
+    pub cfg: RunConfig,
+    /// Its protocol settings.
+    pub proto: UciProtocol,
+    /// The set, with its splits and grid.
+    pub set: UciSet,
 }
 
 /// Resolves one UCI recipe and loads its set (before anything is written).
-fn prepare(r: &'static Recipe, args: &PaperRunArgs) -> CliResult<Prepared> {
+pub fn prepare(r: &'static Recipe, args: &Options) -> Result<Prepared> {
     let mut cfg = parse(r)?;
     let info = cfg.recipe.clone().unwrap_or_default();
     let mut proto = info.uci.clone().unwrap_or_default();
@@ -75,13 +97,13 @@ fn prepare(r: &'static Recipe, args: &PaperRunArgs) -> CliResult<Prepared> {
         cfg.data.data_dir = d.display().to_string();
     }
     if !cfg.data.dataset.starts_with("uci:") {
-        return Err(CliError::usage(format!(
+        return Err(Error::usage(format!(
             "{}: the UCI protocol needs a uci:SET dataset, not '{}'",
             r.name, cfg.data.dataset
         )));
     }
     if cfg.model.widths.len() < 2 || cfg.model.is_cnn() || cfg.model.is_rnn() {
-        return Err(CliError::usage(format!(
+        return Err(Error::usage(format!(
             "recipes/{}.toml: the UCI protocol trains an MLP (model.widths = [IN, HIDDEN..., 1])",
             r.name
         )));
@@ -89,7 +111,7 @@ fn prepare(r: &'static Recipe, args: &PaperRunArgs) -> CliResult<Prepared> {
     cfg.model.validate()?;
     cfg.train.validate()?;
     if proto.mc_samples == 0 || !(proto.validation_fraction > 0.0 && proto.validation_fraction < 1.0) {
-        return Err(CliError::usage(format!(
+        return Err(Error::usage(format!(
             "recipes/{}.toml: recipe.uci needs mc_samples >= 1 and validation_fraction in (0, 1)",
             r.name
         )));
@@ -97,7 +119,7 @@ fn prepare(r: &'static Recipe, args: &PaperRunArgs) -> CliResult<Prepared> {
     let dir = set_dir(&cfg.data.dataset, &cfg.data.data_dir)?;
     let set = UciSet::load(&dir, args.splits)?;
     if set.splits.is_empty() {
-        return Err(CliError::usage("--splits must be at least 1"));
+        return Err(Error::usage("--splits must be at least 1"));
     }
     Ok(Prepared {
         name: r.name,
@@ -110,14 +132,15 @@ fn prepare(r: &'static Recipe, args: &PaperRunArgs) -> CliResult<Prepared> {
 /// Runs one prepared recipe over its splits on `workers` threads, one grid point or final
 /// retrain per job, keeping each finished split in `dir`; splits an interrupted run finished
 /// (in `earlier`) are taken, not rerun.
-fn run_recipe(
+/// Progress lines (a split taken from an interrupted run, a split finished) go to `say`.
+pub fn run_recipe(
     p: &Prepared,
-    args: &PaperRunArgs,
     workers: usize,
     dir: &Path,
     earlier: &[PathBuf],
     taken_from: &mut Vec<PathBuf>,
-) -> CliResult<SetResult> {
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<SetResult> {
     let Prepared {
         name,
         cfg,
@@ -126,17 +149,15 @@ fn run_recipe(
     } = p;
     let start = Instant::now();
     let total = set.splits.len();
-    let mut slots: Vec<Option<CliResult<SplitResult>>> = (0..total).map(|_| None).collect();
+    let mut slots: Vec<Option<Result<SplitResult>>> = (0..total).map(|_| None).collect();
     for (k, slot) in slots.iter_mut().enumerate() {
         if let Some((from, sr)) = take_split(earlier, p, k, dir) {
-            if !args.quiet {
-                eprintln!(
-                    "{name} split {}/{total}: taken from the interrupted run {} (it had taken {:.0} s)",
-                    k + 1,
-                    from.display(),
-                    sr.seconds
-                );
-            }
+            say(&format!(
+                "{name} split {}/{total}: taken from the interrupted run {} (it had taken {:.0} s)",
+                k + 1,
+                from.display(),
+                sr.seconds
+            ));
             if !taken_from.contains(&from) {
                 taken_from.push(from);
             }
@@ -166,7 +187,7 @@ fn run_recipe(
                   candidates: Vec<Candidate>,
                   seconds: f64,
                   threads: &Threads|
-     -> CliResult<SplitResult> {
+     -> Result<SplitResult> {
         let t = Instant::now();
         let mut sr = run_final(cfg, proto, set, k, candidates, threads)?;
         sr.seconds = seconds + t.elapsed().as_secs_f64();
@@ -176,20 +197,18 @@ fn run_recipe(
             result: sr,
         };
         let path = dir.join(split_file(name, k));
-        let json = serde_json::to_string(&saved).map_err(|e| CliError::runtime(e.to_string()))?;
+        let json = serde_json::to_string(&saved).map_err(|e| Error::runtime(e.to_string()))?;
         std::fs::write(&path, json).map_err(|e| io_err(&path, e))?;
-        if !args.quiet {
-            let sr = &saved.result;
-            eprintln!(
-                "{name} split {}/{total}: dropout {}, tau {} -> test RMSE {:.4}, log-likelihood {:.4} ({:.0} s on one core)",
-                k + 1,
-                sr.dropout,
-                sr.tau,
-                sr.test.rmse,
-                sr.test.log_likelihood,
-                sr.seconds
-            );
-        }
+        let sr = &saved.result;
+        say(&format!(
+            "{name} split {}/{total}: dropout {}, tau {} -> test RMSE {:.4}, log-likelihood {:.4} ({:.0} s on one core)",
+            k + 1,
+            sr.dropout,
+            sr.tau,
+            sr.test.rmse,
+            sr.test.log_likelihood,
+            sr.seconds
+        ));
         Ok(saved.result)
     };
     // One single-thread pool per worker, for all of its jobs.
@@ -267,74 +286,4 @@ fn run_recipe(
         resumed_splits,
         per_split,
     })
-}
-
-/// `droplab paper run` of UCI recipes.
-pub fn run(recipes: &[&'static Recipe], args: &PaperRunArgs) -> CliResult {
-    if args.train_size.is_some() || args.val_size.is_some() {
-        return Err(CliError::usage(
-            "--train-size and --val-size do not apply to the UCI recipes: they use the authors' splits (--splits N keeps the first N)",
-        ));
-    }
-    let prepared = recipes
-        .iter()
-        .map(|r| prepare(r, args))
-        .collect::<CliResult<Vec<_>>>()?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs/paper").join(&args.name));
-    let earlier = if args.resume { leftovers(&out) } else { Vec::new() };
-    let mut taken_from = Vec::new();
-    let staging = Staging::new(&out, "--out")?;
-    let workers = match args.threads {
-        Some(t) if t > 0 => t,
-        _ => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-    };
-    let mut results = Vec::new();
-    for p in &prepared {
-        if !args.quiet {
-            eprintln!("{}: the Gal & Ghahramani protocol over each split...", p.name);
-        }
-        results.push(run_recipe(
-            p,
-            args,
-            workers,
-            staging.path(),
-            &earlier,
-            &mut taken_from,
-        )?);
-    }
-    let (headers, rows) = table(&results);
-    let both = results
-        .iter()
-        .filter(|r| r.rmse_within_2se == Some(true) && r.ll_within_2se == Some(true))
-        .count();
-    let compared = results.iter().filter(|r| r.rmse_within_2se.is_some()).count();
-    let e = results
-        .first()
-        .map(|r| (r.epochs, r.batch_size, r.mc_samples))
-        .unwrap_or_default();
-    let md = format!(
-        "# droplab paper run {}\n\n{}\n\nTest RMSE and log-likelihood in the target's units: mean ± standard error over the splits (the paper's Table 1 convention). \"Within 2 SE\" compares droplab's mean with the paper's, against twice the paper's standard error. Both within 2 SE on {both} of {compared} sets.\n\nProtocol (Gal & Ghahramani's code): per split, each (dropout rate, tau) of the set's grid trains on the first 80 % of the training rows and is scored by Monte Carlo log-likelihood on the rest; the best pair is retrained on all training rows. {} epochs at batch {}, Adam, dropout on the input and hidden units, L2 weight l²(1-p)/(2Nτ), {} Monte Carlo passes. `results.json` holds every split's chosen pair and every grid point's validation scores.\n",
-        args.name,
-        markdown_table(&headers, &rows),
-        e.0,
-        e.1,
-        e.2
-    );
-    let resumed: usize = results.iter().map(|r| r.resumed_splits).sum();
-    let md = if resumed > 0 {
-        format!(
-            "{md}\n{resumed} split(s) were taken from an interrupted run (`--resume`); the minutes count this run only, each split's own seconds are in `results.json`.\n"
-        )
-    } else {
-        md
-    };
-    staging.write("results.md", md.as_bytes())?;
-    crate::render::finish(staging, &results, &headers, &rows)?;
-    for dir in taken_from {
-        forget(&dir);
-    }
-    Ok(())
 }

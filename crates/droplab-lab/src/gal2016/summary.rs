@@ -72,63 +72,6 @@ pub struct SetResult {
 }
 
 /// A number with the digits its size needs (RMSE 0.0055 and 4.36 alike).
-pub(super) fn num(v: f64) -> String {
-    let a = v.abs();
-    if a != 0.0 && a < 0.1 {
-        format!("{v:.4}")
-    } else if a < 10.0 {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-pub(super) fn pm(v: [f64; 2]) -> String {
-    format!("{} ± {}", num(v[0]), num(v[1]))
-}
-
-pub(super) fn mark(v: Option<bool>) -> &'static str {
-    match v {
-        Some(true) => "yes",
-        Some(false) => "no",
-        None => "-",
-    }
-}
-
-/// The comparison table: rows and headers.
-pub(super) fn table(results: &[SetResult]) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let headers = vec![
-        "set",
-        "splits",
-        "RMSE paper",
-        "RMSE droplab (MC)",
-        "within 2 SE",
-        "RMSE weight scaling",
-        "log-lik. paper",
-        "log-lik. droplab",
-        "within 2 SE",
-        "minutes",
-    ];
-    let rows = results
-        .iter()
-        .map(|r| {
-            vec![
-                r.dataset.trim_start_matches("uci:").to_string(),
-                r.splits.to_string(),
-                r.published_rmse.map(pm).unwrap_or_else(|| "-".into()),
-                pm(r.rmse),
-                mark(r.rmse_within_2se).into(),
-                pm(r.rmse_weight_scaling),
-                r.published_ll.map(pm).unwrap_or_else(|| "-".into()),
-                pm(r.log_likelihood),
-                mark(r.ll_within_2se).into(),
-                format!("{:.1}", r.minutes),
-            ]
-        })
-        .collect();
-    (headers, rows)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
