@@ -2,6 +2,8 @@
 //! `droplab` command (and, later, the Python package) calls. It knows no command-line syntax
 //! and draws nothing: it returns typed results and writes run directories.
 //!
+//! * [`analyze`]: what dropout does in a trained run: Monte Carlo uncertainty, the ensemble
+//!   of thinned networks, co-adaptation of hidden units.
 //! * [`claims`]: twelve common statements about dropout, each an experiment with a criterion
 //!   fixed before it runs and a verdict computed from its numbers.
 //! * [`config`]: the run config, one TOML document with every setting of a run.
@@ -18,6 +20,7 @@
 //!
 //! Errors are [`Error::Usage`] (the caller can fix it) or [`Error::Runtime`].
 
+pub mod analyze;
 pub mod claims;
 pub mod config;
 pub mod data;

@@ -23,35 +23,19 @@ pub fn coadaptation(args: &CoadaptationArgs) -> CliResult {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_else(|| dir.display().to_string());
-        let acts = coad::hidden_activations(&mut model, &data, &threads)
-            .map_err(|e| CliError::usage(format!("{}: {e}", dir.display())))?;
-        let mut layers = Vec::new();
-        for (i, a) in &acts {
-            let desc = model.layers()[*i].describe();
-            layers.push(coad::layer_stats(*i, &desc, a, args.bins, &threads)?);
-        }
-        // The first hidden layer's incoming weights as images, when the inputs are images
-        // (one channel) or a square number of pixels.
-        let first = acts[0].0;
-        let w = &model.layers()[first].params()[0].value;
-        let shape = &data.x.shape()[1..];
-        let side = (w.cols() as f64).sqrt().round() as usize;
-        let hw = match shape {
-            [1, h, wd] if h * wd == w.cols() => Some((*h, *wd)),
-            _ if side * side == w.cols() && side > 1 => Some((side, side)),
-            _ => None,
-        };
-        if let Some(hw) = hw {
+        let units = hidden_units(&mut model, &data, args.bins, &threads, dir)?;
+        if let Some(f) = &units.features {
             let svg = features_svg(
                 &format!("{name}: first-layer features"),
-                w.data(),
-                hw,
+                &f.weights,
+                f.shape,
                 args.units,
                 args.units.clamp(1, 12),
             )
             .map_err(|e| CliError::runtime(e.to_string()))?;
             features.push((format!("features-{name}.svg"), svg));
         }
+        let layers = units.layers;
         runs.push(CoadRun { name, layers });
     }
     if runs.len() == 2 && runs[0].name == runs[1].name {

@@ -26,16 +26,16 @@ pub use coadaptation::coadaptation;
 pub use ensemble::ensemble;
 pub use uncertainty::uncertainty;
 
-use droplab::analysis::uncertainty::{self as mcu, Calibration, McSamples};
-use droplab::analysis::{coadaptation as coad, ensemble as thin};
-use droplab::nn::{Mode, Targets};
+use droplab::analysis::coadaptation as coad;
+use droplab::analysis::uncertainty::Calibration;
+use droplab::nn::Targets;
 use droplab::tensor::Threads;
-use droplab::train::predict_proba;
+use droplab_lab::analyze::coadaptation::hidden_units;
+use droplab_lab::analyze::{ensemble as ens, uncertainty as unc};
 use droplab_report::{
     Histogram, KCurve, Reliability, ReliabilityBin, activation_histogram_svg, error_vs_k_svg, features_svg,
     markdown_table, reliability_svg, text_table,
 };
-use serde::Serialize;
 
 use crate::cli::{CoadaptationArgs, EnsembleArgs, RunInput, UncertaintyArgs};
 use crate::error::{CliError, CliResult};
@@ -75,6 +75,3 @@ fn nan_null(v: f64) -> serde_json::Value {
         serde_json::Value::Null
     }
 }
-
-/// Each bagged network's error and the error of the mean of the first k (percent).
-type Bagged = (Vec<f64>, Vec<(usize, f64)>);

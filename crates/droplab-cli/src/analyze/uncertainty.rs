@@ -2,45 +2,6 @@
 
 use super::*;
 
-#[derive(Debug, Serialize)]
-struct Scores {
-    method: String,
-    samples: usize,
-    accuracy: f64,
-    nll: f64,
-    brier: f64,
-    ece: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct Group {
-    examples: usize,
-    entropy: f64,
-    expected_entropy: f64,
-    mutual_information: f64,
-    variance: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct Settling {
-    samples: usize,
-    accuracy: f64,
-    nll: f64,
-    ece: f64,
-    /// Mean absolute difference of the MC mean probabilities from the estimate with all samples.
-    mean_abs_diff_from_final: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct RegressionScores {
-    samples: usize,
-    tau: f64,
-    rmse_weight_scaling: f64,
-    rmse_mc: f64,
-    test_log_likelihood: f64,
-    predictive_sd_mean: f64,
-}
-
 fn bins(c: &Calibration) -> Vec<ReliabilityBin> {
     c.bins
         .iter()
@@ -50,17 +11,6 @@ fn bins(c: &Calibration) -> Vec<ReliabilityBin> {
             count: b.count,
         })
         .collect()
-}
-
-fn group(us: &[&mcu::ExampleUncertainty]) -> Group {
-    let n = us.len().max(1) as f64;
-    Group {
-        examples: us.len(),
-        entropy: us.iter().map(|u| u.entropy).sum::<f64>() / n,
-        expected_entropy: us.iter().map(|u| u.expected_entropy).sum::<f64>() / n,
-        mutual_information: us.iter().map(|u| u.mutual_information).sum::<f64>() / n,
-        variance: us.iter().map(|u| u.variance).sum::<f64>() / n,
-    }
 }
 
 /// `droplab analyze uncertainty`.
@@ -118,69 +68,21 @@ fn classification(
     out: &Path,
     dataset: &str,
 ) -> CliResult {
-    let ws = predict_proba(model, data, Mode::Eval, 1, 500, threads)?;
-    let ws_cal = mcu::calibration(ws.probs.data(), ws.probs.cols(), labels, args.bins)?;
-    let mc = McSamples::collect(model, data, Mode::MonteCarlo, args.samples, 500, true, threads)?;
-    no_dropout_check(&mc, args)?;
-    let k = mc.k;
-    let final_mean = mc.mean(mc.passes);
-    let mc_cal = mcu::calibration(&final_mean, k, labels, args.bins)?;
-    let scores = vec![
-        Scores {
-            method: "weight scaling".into(),
-            samples: 1,
-            accuracy: ws_cal.accuracy,
-            nll: ws_cal.nll,
-            brier: ws_cal.brier,
-            ece: ws_cal.ece,
-        },
-        Scores {
-            method: format!("MC dropout, T = {}", mc.passes),
-            samples: mc.passes,
-            accuracy: mc_cal.accuracy,
-            nll: mc_cal.nll,
-            brier: mc_cal.brier,
-            ece: mc_cal.ece,
-        },
-    ];
-    let us = mcu::uncertainties(&mc);
-    let (right, wrong): (Vec<_>, Vec<_>) = us
-        .iter()
-        .zip(labels)
-        .partition(|(u, y)| u.predicted == **y as usize);
-    let right: Vec<_> = right.into_iter().map(|(u, _)| u).collect();
-    let wrong: Vec<_> = wrong.into_iter().map(|(u, _)| u).collect();
-    let all: Vec<_> = us.iter().collect();
-    let groups = [
-        ("all", group(&all)),
-        ("correct", group(&right)),
-        ("wrong", group(&wrong)),
-    ];
-    let mut settling = Vec::new();
-    for t in [1usize, 2, 5, 10, 20, 50, 100, 200, 500, 1000] {
-        if t > mc.passes {
-            break;
-        }
-        let m = mc.mean(t);
-        let c = mcu::calibration(&m, k, labels, args.bins)?;
-        let diff = m
-            .iter()
-            .zip(&final_mean)
-            .map(|(a, b)| (a - b).abs() as f64)
-            .sum::<f64>()
-            / m.len() as f64;
-        settling.push(Settling {
-            samples: t,
-            accuracy: c.accuracy,
-            nll: c.nll,
-            ece: c.ece,
-            mean_abs_diff_from_final: diff,
-        });
-    }
+    let c = unc::classification(
+        model,
+        data,
+        labels,
+        args.samples,
+        args.bins,
+        threads,
+        &args.run.run_dir,
+    )?;
+    let (scores, groups, settling) = (&c.scores, &c.groups, &c.settling);
+    let (ws_cal, mc_cal) = (&c.weight_scaling, &c.mc);
     // Plots and files.
-    let (ws_bins, mc_bins) = (bins(&ws_cal), bins(&mc_cal));
+    let (ws_bins, mc_bins) = (bins(ws_cal), bins(mc_cal));
     let ws_name = format!("weight scaling (ECE {:.4})", ws_cal.ece);
-    let mc_name = format!("MC dropout, T = {} (ECE {:.4})", mc.passes, mc_cal.ece);
+    let mc_name = format!("MC dropout, T = {} (ECE {:.4})", c.passes, mc_cal.ece);
     let svg = reliability_svg(
         &format!("{dataset} {}: reliability", args.run.split),
         &[
@@ -201,7 +103,7 @@ fn classification(
         "dataset": dataset,
         "split": args.run.split,
         "examples": data.len(),
-        "samples": mc.passes,
+        "samples": c.passes,
         "bins": args.bins,
         "scores": scores,
         "uncertainty": groups.iter().map(|(n, g)| (n.to_string(), serde_json::to_value(g).unwrap_or_default())).collect::<serde_json::Map<_, _>>(),
@@ -266,7 +168,7 @@ fn classification(
         "# Monte Carlo dropout uncertainty: {dataset} {}\n\n{}\n## Uncertainty (nats), T = {}\n\n{}\n## How many samples\n\n{}\n![reliability](reliability.svg)\n",
         args.run.split,
         markdown_table(&score_headers, &score_rows),
-        mc.passes,
+        c.passes,
         markdown_table(&group_headers, &group_rows),
         markdown_table(&settle_headers, &settle_rows),
     );
@@ -291,40 +193,7 @@ fn regression(
     threads: &Threads,
     out: &Path,
 ) -> CliResult {
-    if tau.is_nan() || tau <= 0.0 {
-        return Err(CliError::usage(format!(
-            "--tau {tau}: the precision must be positive"
-        )));
-    }
-    if y.cols() != 1 {
-        return Err(CliError::usage(format!(
-            "--tau: the Gaussian likelihood is for one regression output; this model has {}",
-            y.cols()
-        )));
-    }
-    let targets: Vec<f32> = (0..data.len()).map(|i| y.row(i)[0]).collect();
-    let ws = mcu::gaussian_mc(model, data, &targets, Mode::Eval, 1, tau, (1.0, 0.0), threads)?;
-    let mc = mcu::gaussian_mc(
-        model,
-        data,
-        &targets,
-        Mode::MonteCarlo,
-        args.samples,
-        tau,
-        (1.0, 0.0),
-        threads,
-    )?;
-    if args.samples > 1 && !mc.stochastic() {
-        return Err(no_dropout(args));
-    }
-    let r = RegressionScores {
-        samples: args.samples,
-        tau,
-        rmse_weight_scaling: ws.rmse(),
-        rmse_mc: mc.rmse(),
-        test_log_likelihood: mc.log_likelihood(),
-        predictive_sd_mean: mc.mean_predictive_sd(),
-    };
+    let r = unc::regression(model, data, y, tau, args.samples, threads, &args.run.run_dir)?;
     write(
         &out.join("uncertainty.json"),
         &serde_json::to_string_pretty(&r).map_err(|e| CliError::runtime(e.to_string()))?,
@@ -334,22 +203,6 @@ fn regression(
             "RMSE weight scaling {:.4}, MC ({} passes) {:.4}; test log-likelihood {:.4} (tau {tau}); mean predictive sd {:.4}",
             r.rmse_weight_scaling, r.samples, r.rmse_mc, r.test_log_likelihood, r.predictive_sd_mean
         );
-    }
-    Ok(())
-}
-
-/// The error for a model whose Monte Carlo passes all agree: it has no dropout to sample.
-fn no_dropout(args: &UncertaintyArgs) -> CliError {
-    CliError::usage(format!(
-        "{}: the model has no active dropout, so Monte Carlo passes all agree (train it with --dropout)",
-        args.run.run_dir.display()
-    ))
-}
-
-/// Refuses a model whose Monte Carlo passes all agree.
-fn no_dropout_check(mc: &McSamples, args: &UncertaintyArgs) -> CliResult {
-    if mc.passes > 1 && !mc.stochastic() {
-        return Err(no_dropout(args));
     }
     Ok(())
 }
