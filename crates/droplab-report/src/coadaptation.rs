@@ -3,7 +3,7 @@
 
 use plotters::prelude::*;
 
-use crate::curves::{
+use crate::style::{
     PANEL_HEIGHT, ReportError, TITLE_HEIGHT, WIDTH, colour, format_number, house_mesh, legend_box,
     titled_canvas,
 };

@@ -2,7 +2,7 @@
 
 use plotters::prelude::*;
 
-use crate::curves::{
+use crate::style::{
     GREY, PANEL_HEIGHT, ReportError, TITLE_HEIGHT, WIDTH, colour, format_number, house_mesh, legend_box,
     linear_range, titled_canvas,
 };

@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::curves::{
+use crate::style::{
     CAPTION_SIZE, FONT, GREY, PANEL_HEIGHT, ReportError, TITLE_HEIGHT, WIDTH, colour, format_number,
     house_mesh, legend_box, linear_range, log_range, titled_canvas,
 };
