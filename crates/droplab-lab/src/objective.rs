@@ -6,7 +6,7 @@ use std::time::Instant;
 use droplab::data::Dataset;
 use droplab::data::split::{kfold, stratified_kfold};
 use droplab::tensor::Threads;
-use droplab::train::{EpochMetrics, fit_until};
+use droplab::train::{EpochMetrics, FitSpec, fit_until};
 use droplab_tune::worker::FoldError;
 use droplab_tune::{EpochScore, FoldScore, Objective, Params, StudySpec};
 
@@ -94,11 +94,8 @@ impl CvObjective {
         let start = Instant::now();
         let report = fit_until(
             &mut model,
-            &cfg.train,
-            cfg.seed,
-            &threads,
             &train,
-            Some(&val),
+            FitSpec::new(&cfg.train, &threads).seed(cfg.seed).validation(&val),
             &mut |_| {},
             &mut |m| {
                 let (v, t) = score(m);

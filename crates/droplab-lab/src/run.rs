@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use droplab::nn::Mode;
 use droplab::tensor::Threads;
-use droplab::train::{Progress as FitProgress, evaluate, fit};
+use droplab::train::{FitSpec, Progress as FitProgress, evaluate, fit};
 
 use crate::config::RunConfig;
 use crate::data::{self, Splits};
@@ -114,11 +114,8 @@ pub fn run_config(
     let val = (!splits.val.is_empty()).then_some(&splits.val);
     let report = fit(
         &mut model,
-        &cfg.train,
-        cfg.seed,
-        &threads,
         &splits.train,
-        val,
+        FitSpec::new(&cfg.train, &threads).seed(cfg.seed).validation(val),
         &mut on_progress,
     )?;
     let test = evaluate(

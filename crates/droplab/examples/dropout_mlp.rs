@@ -10,7 +10,7 @@ use droplab::model::{DropoutConfig, ModelConfig};
 use droplab::nn::Mode;
 use droplab::optim::OptimizerConfig;
 use droplab::tensor::Threads;
-use droplab::train::{TrainConfig, evaluate, fit};
+use droplab::train::{FitSpec, TrainConfig, evaluate, fit};
 
 fn main() -> droplab::Result<()> {
     let data = digits::load()?;
@@ -42,7 +42,12 @@ fn main() -> droplab::Result<()> {
             ..Default::default()
         }
         .build(1)?;
-        let report = fit(&mut model, &cfg, 1, &threads, &train, Some(&val), &mut |_| {})?;
+        let report = fit(
+            &mut model,
+            &train,
+            FitSpec::new(&cfg, &threads).seed(1).validation(&val),
+            &mut |_| {},
+        )?;
         let last = report.history.last().expect("at least one epoch");
         let tested = evaluate(&mut model, &test, &cfg.loss, 256, &threads, Mode::Eval)?;
         println!(

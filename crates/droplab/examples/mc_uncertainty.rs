@@ -11,7 +11,7 @@ use droplab::model::{DropoutConfig, ModelConfig};
 use droplab::nn::{Mode, Targets};
 use droplab::optim::OptimizerConfig;
 use droplab::tensor::Threads;
-use droplab::train::{TrainConfig, fit};
+use droplab::train::{FitSpec, TrainConfig, fit};
 
 fn main() -> droplab::Result<()> {
     let data = digits::load()?;
@@ -44,7 +44,12 @@ fn main() -> droplab::Result<()> {
         ..Default::default()
     };
     let threads = Threads::new(None)?;
-    fit(&mut model, &cfg, 1, &threads, &train, Some(&val), &mut |_| {})?;
+    fit(
+        &mut model,
+        &train,
+        FitSpec::new(&cfg, &threads).seed(1).validation(&val),
+        &mut |_| {},
+    )?;
 
     // 100 passes with dropout on, softmax applied to each.
     let mc = McSamples::collect(&mut model, &test, Mode::MonteCarlo, 100, 256, true, &threads)?;

@@ -28,7 +28,7 @@
 //! use droplab::nn::Mode;
 //! use droplab::optim::OptimizerConfig;
 //! use droplab::tensor::Threads;
-//! use droplab::train::{TrainConfig, evaluate, fit, predict_proba};
+//! use droplab::train::{FitSpec, TrainConfig, evaluate, fit, predict_proba};
 //!
 //! // The 1,797 8x8 digits, split 60/20/20 (stratified, seed 0).
 //! let data = digits::load()?;
@@ -41,7 +41,7 @@
 //! let optimizer = OptimizerConfig { lr: 0.05, momentum: 0.9, ..Default::default() };
 //! let cfg = TrainConfig { epochs: 10, batch_size: 32, optimizer, ..Default::default() };
 //! let threads = Threads::new(Some(1))?;
-//! let report = fit(&mut model, &cfg, 1, &threads, &train, Some(&val), &mut |_| {})?;
+//! let report = fit(&mut model, &train, FitSpec::new(&cfg, &threads).seed(1).validation(&val), &mut |_| {})?;
 //! assert_eq!(report.history.len(), 10);
 //!
 //! // Weight scaling (dropout off) against the mean of 20 Monte Carlo passes (dropout on).

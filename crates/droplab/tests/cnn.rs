@@ -8,7 +8,7 @@ use droplab::optim::{OptimizerConfig, OptimizerKind};
 use droplab::regularize::{Bernoulli, Convention, DropBlock, SpatialDropout};
 use droplab::rng::Stream;
 use droplab::tensor::{Tensor, Threads};
-use droplab::train::{TrainConfig, evaluate, fit};
+use droplab::train::{FitSpec, TrainConfig, evaluate, fit};
 
 fn run(layer: &mut dyn Layer, x: &Tensor, mode: Mode, step: u64) -> Tensor {
     let mut y = Tensor::default();
@@ -330,7 +330,13 @@ fn a_small_cnn_learns_the_digits() {
             ..Default::default()
         };
         let threads = Threads::new(Some(2)).unwrap();
-        fit(&mut model, &train_cfg, 3, &threads, &train, None, &mut |_| {}).unwrap();
+        fit(
+            &mut model,
+            &train,
+            FitSpec::new(&train_cfg, &threads).seed(3),
+            &mut |_| {},
+        )
+        .unwrap();
         let m = evaluate(&mut model, &test, &Loss::default(), 256, &threads, Mode::Eval).unwrap();
         let acc = m.correct as f64 / m.count as f64;
         println!("{kind:?}: test accuracy {acc}");

@@ -137,7 +137,7 @@ fn train_and_score(
     epochs: usize,
 ) -> f64 {
     use droplab::optim::{OptimizerConfig, OptimizerKind};
-    use droplab::train::{TrainConfig, evaluate, fit};
+    use droplab::train::{FitSpec, TrainConfig, evaluate, fit};
     let mut model = cfg.build(1).unwrap();
     let tc = TrainConfig {
         epochs,
@@ -150,7 +150,13 @@ fn train_and_score(
         ..Default::default()
     };
     let threads = droplab::tensor::Threads::new(Some(2)).unwrap();
-    fit(&mut model, &tc, 1, &threads, train, None, &mut |_| {}).unwrap();
+    fit(
+        &mut model,
+        train,
+        FitSpec::new(&tc, &threads).seed(1),
+        &mut |_| {},
+    )
+    .unwrap();
     let m = evaluate(
         &mut model,
         test,

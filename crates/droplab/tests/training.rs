@@ -7,7 +7,7 @@ use droplab::nn::{Activation, Loss, Mode};
 use droplab::optim::{LrSchedule, MomentumSchedule, OptimizerConfig, OptimizerKind};
 use droplab::regularize::{Convention, DropoutKind};
 use droplab::tensor::Threads;
-use droplab::train::{EarlyStoppingConfig, Monitor, TrainConfig, evaluate, fit};
+use droplab::train::{EarlyStoppingConfig, FitSpec, Monitor, TrainConfig, evaluate, fit};
 use droplab::{Error, Sequential};
 
 fn splits(train_fraction: f64) -> (Dataset, Dataset, Dataset) {
@@ -51,7 +51,13 @@ fn train(
     let (tr, va, te) = splits(0.6);
     let mut model = model_cfg.build(seed).unwrap();
     let t = Threads::new(Some(threads)).unwrap();
-    let report = fit(&mut model, cfg, seed, &t, &tr, Some(&va), &mut |_| {}).unwrap();
+    let report = fit(
+        &mut model,
+        &tr,
+        FitSpec::new(cfg, &t).seed(seed).validation(&va),
+        &mut |_| {},
+    )
+    .unwrap();
     (model, report, te)
 }
 
@@ -194,7 +200,13 @@ fn every_optimizer_schedule_and_dropout_kind_trains() {
     ];
     for (i, (m, c)) in variants.iter().enumerate() {
         let mut model = m.build(7).unwrap();
-        let r = fit(&mut model, c, 7, &t, &tr, Some(&va), &mut |_| {}).unwrap();
+        let r = fit(
+            &mut model,
+            &tr,
+            FitSpec::new(c, &t).seed(7).validation(&va),
+            &mut |_| {},
+        )
+        .unwrap();
         let last = r.history.last().unwrap();
         assert!(r.diverged.is_none(), "variant {i} diverged");
         assert!(
@@ -243,7 +255,13 @@ fn early_stopping_restores_the_best_epoch() {
         ..cfg(60)
     };
     let mut model = m.build(3).unwrap();
-    let r = fit(&mut model, &c, 3, &t, &tr, Some(&va), &mut |_| {}).unwrap();
+    let r = fit(
+        &mut model,
+        &tr,
+        FitSpec::new(&c, &t).seed(3).validation(&va),
+        &mut |_| {},
+    )
+    .unwrap();
     assert!(
         r.stopped_early,
         "expected an early stop, ran {} epochs",
@@ -370,7 +388,13 @@ fn invalid_configs_return_typed_errors_naming_the_field() {
         },
         ..cfg(1)
     };
-    let e = fit(&mut model, &neg_lr, 0, &t, &tr, Some(&va), &mut |_| {}).unwrap_err();
+    let e = fit(
+        &mut model,
+        &tr,
+        FitSpec::new(&neg_lr, &t).seed(0).validation(&va),
+        &mut |_| {},
+    )
+    .unwrap_err();
     assert!(
         matches!(e, Error::NotPositive { .. }) && e.to_string().contains("optimizer.lr"),
         "{e}"
@@ -380,10 +404,15 @@ fn invalid_configs_return_typed_errors_naming_the_field() {
         ..cfg(1)
     };
     assert!(
-        fit(&mut model, &zero_batch, 0, &t, &tr, None, &mut |_| {})
-            .unwrap_err()
-            .to_string()
-            .contains("train.batch_size")
+        fit(
+            &mut model,
+            &tr,
+            FitSpec::new(&zero_batch, &t).seed(0),
+            &mut |_| {}
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("train.batch_size")
     );
     let mut wrong = ModelConfig {
         widths: vec![32, 16, 10],
@@ -391,7 +420,7 @@ fn invalid_configs_return_typed_errors_naming_the_field() {
     }
     .build(0)
     .unwrap();
-    let e = fit(&mut wrong, &cfg(1), 0, &t, &tr, None, &mut |_| {}).unwrap_err();
+    let e = fit(&mut wrong, &tr, FitSpec::new(&cfg(1), &t).seed(0), &mut |_| {}).unwrap_err();
     assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
     assert!(
         ModelConfig::parse_widths("mlp:64-x-10")

@@ -11,7 +11,7 @@ use droplab::analysis::uncertainty::McSamples;
 use droplab::data::Dataset;
 use droplab::nn::Mode;
 use droplab::tensor::Threads;
-use droplab::train::predict_proba;
+use droplab::train::{FitSpec, predict_proba};
 use serde::Serialize;
 
 use crate::config::RunConfig;
@@ -83,7 +83,12 @@ fn bag(cfg: &RunConfig, count: usize, eval: &Dataset, labels: &[u32], threads: &
         let train = splits.train.select(&idx);
         let seed = cfg.seed.wrapping_add(1 + b as u64);
         let mut model = cfg.model.build(seed)?;
-        droplab::train::fit(&mut model, &cfg.train, seed, threads, &train, val, &mut |_| {})?;
+        droplab::train::fit(
+            &mut model,
+            &train,
+            FitSpec::new(&cfg.train, threads).seed(seed).validation(val),
+            &mut |_| {},
+        )?;
         let p = predict_proba(&mut model, eval, Mode::Eval, 1, 500, threads)?;
         let k = p.probs.cols();
         singles.push(100.0 * thin::error_rate(p.probs.data(), k, labels)?);

@@ -162,7 +162,7 @@ fn hash_dataset(h: &mut Sha256, d: &Dataset) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use droplab::train::fit;
+    use droplab::train::{FitSpec, fit};
 
     #[test]
     fn a_stored_run_comes_back_and_any_change_of_its_definition_misses() {
@@ -180,7 +180,13 @@ mod tests {
         };
         let threads = droplab::tensor::Threads::new(Some(1)).unwrap();
         let mut model = cfg.build(3).unwrap();
-        let report = fit(&mut model, &tc, 3, &threads, &data, None, &mut |_| {}).unwrap();
+        let report = fit(
+            &mut model,
+            &data,
+            FitSpec::new(&tc, &threads).seed(3),
+            &mut |_| {},
+        )
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().join("c"));
         let key = Cache::key(&cfg, &tc, &data, None, 3);

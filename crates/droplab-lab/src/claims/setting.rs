@@ -11,7 +11,7 @@ use droplab::nn::{Loss, Mode};
 use droplab::optim::OptimizerConfig;
 use droplab::regularize::Convention;
 use droplab::tensor::Threads;
-use droplab::train::{FitReport, TrainConfig, evaluate, fit};
+use droplab::train::{FitReport, FitSpec, TrainConfig, evaluate, fit};
 use droplab::{Sequential, Tensor};
 
 use super::cache::Cache;
@@ -276,7 +276,12 @@ impl Lab {
                 return Ok(Trained { cfg, state, report });
             }
         }
-        let report = fit(&mut model, tc, seed, &self.threads, train, val, &mut |_| {})?;
+        let report = fit(
+            &mut model,
+            train,
+            FitSpec::new(tc, &self.threads).seed(seed).validation(val),
+            &mut |_| {},
+        )?;
         if let Some(e) = &report.diverged {
             return Err(Error::runtime(format!("claims: a run diverged: {e}")));
         }

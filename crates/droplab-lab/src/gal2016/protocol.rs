@@ -59,7 +59,12 @@ pub(super) fn train_and_score(
     let n = fit_rows.len() as f64;
     model_cfg.regularization.l2 = (proto.lengthscale.powi(2) * (1.0 - p as f64) / (n * tau)) as f32;
     let mut model = model_cfg.build(seed)?;
-    let report = droplab::train::fit(&mut model, &cfg.train, seed, threads, &train, None, &mut |_| {})?;
+    let report = droplab::train::fit(
+        &mut model,
+        &train,
+        droplab::train::FitSpec::new(&cfg.train, threads).seed(seed),
+        &mut |_| {},
+    )?;
     if let Some(e) = report.diverged {
         return Err(Error::runtime(format!(
             "{}: dropout {p}, tau {tau}: {e}",

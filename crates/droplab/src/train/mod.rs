@@ -163,21 +163,71 @@ pub enum Progress<'a> {
     Epoch(&'a EpochMetrics),
 }
 
-/// Trains `model` on `train`, reporting each step and epoch to `on_progress`.
+/// What a training run needs beside the model and its training set: the training config, the
+/// run's seed, the thread pool, and the validation set (none by default).
 ///
-/// All randomness comes from `seed`: the shuffle of epoch `e` from stream
+/// ```
+/// # use droplab::tensor::Threads;
+/// # use droplab::train::{FitSpec, TrainConfig};
+/// let cfg = TrainConfig { epochs: 5, ..Default::default() };
+/// let threads = Threads::new(Some(1))?;
+/// let spec = FitSpec::new(&cfg, &threads).seed(7);
+/// assert_eq!(spec.seed, 7);
+/// assert!(spec.val.is_none());
+/// # Ok::<(), droplab::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct FitSpec<'a> {
+    /// Epochs, batch size, optimizer, schedules, loss, early stopping, augmentation.
+    pub config: &'a TrainConfig,
+    /// The run's root seed: shuffles and dropout masks derive from it.
+    pub seed: u64,
+    /// The thread pool every kernel runs in.
+    pub threads: &'a Threads,
+    /// Scored after every epoch (and monitored by early stopping) when given.
+    pub val: Option<&'a Dataset>,
+}
+
+impl<'a> FitSpec<'a> {
+    /// Training by `config` on `threads`, seed 0, no validation set.
+    pub fn new(config: &'a TrainConfig, threads: &'a Threads) -> Self {
+        FitSpec {
+            config,
+            seed: 0,
+            threads,
+            val: None,
+        }
+    }
+
+    /// The same with root seed `seed`.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The same with a validation set (`Some(&val)`, `&val`, or `None`).
+    pub fn validation(mut self, val: impl Into<Option<&'a Dataset>>) -> Self {
+        self.val = val.into();
+        self
+    }
+}
+
+/// Trains `model` on `train` as `spec` says, reporting each step and epoch to `on_progress`.
+///
+/// All randomness comes from `spec.seed`: the shuffle of epoch `e` from stream
 /// `("shuffle", e)`, dropout masks from the layers' own streams keyed by the step counter.
 /// With the same seed, config and thread count, the weights are bit-identical.
+///
+/// # Errors
+/// An invalid config, an empty training set, data that does not fit the model; a diverged
+/// run is not an error but is reported in [`FitReport::diverged`].
 pub fn fit(
     model: &mut Sequential,
-    cfg: &TrainConfig,
-    seed: u64,
-    threads: &Threads,
     train: &Dataset,
-    val: Option<&Dataset>,
+    spec: FitSpec<'_>,
     on_progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<FitReport> {
-    fit_until(model, cfg, seed, threads, train, val, on_progress, &mut |_| true)
+    fit_until(model, train, spec, on_progress, &mut |_| true)
 }
 
 /// [`fit`], asking `keep_going` after every epoch whether to go on: `false` ends the run
@@ -185,14 +235,17 @@ pub fn fit(
 /// in `fit`.
 pub fn fit_until(
     model: &mut Sequential,
-    cfg: &TrainConfig,
-    seed: u64,
-    threads: &Threads,
     train: &Dataset,
-    val: Option<&Dataset>,
+    spec: FitSpec<'_>,
     on_progress: &mut (dyn FnMut(Progress<'_>) + Send),
     keep_going: &mut dyn FnMut(&EpochMetrics) -> bool,
 ) -> Result<FitReport> {
+    let FitSpec {
+        config: cfg,
+        seed,
+        threads,
+        val,
+    } = spec;
     cfg.validate()?;
     if train.is_empty() {
         return Err(Error::config("train", "the training set is empty"));
