@@ -3,7 +3,7 @@
 
 use droplab::data::{digits, split};
 use droplab::model::{ConvDropoutKind, DropoutConfig, ModelConfig};
-use droplab::nn::{Activation, Conv2d, Ctx, Dense, Init, Layer, Loss, Mode};
+use droplab::nn::{Activation, Conv2dConfig, Ctx, DenseConfig, Init, Layer, Loss, Mode};
 use droplab::optim::{OptimizerConfig, OptimizerKind};
 use droplab::regularize::{Bernoulli, Convention, DropBlock, SpatialDropout};
 use droplab::rng::Stream;
@@ -29,18 +29,11 @@ fn ramp(shape: &[usize]) -> Tensor {
 fn conv2d_equals_the_direct_sum() {
     let (b, cin, h, w, cout, k, s, p) = (2, 3, 7, 6, 4, 3, 2, 1);
     let mut rng = Stream::new(1, "init").seq();
-    let mut conv = Conv2d::new(
-        "c",
-        cin,
-        cout,
-        k,
-        s,
-        p,
-        Activation::Identity,
-        Init::Glorot,
-        &mut rng,
-    )
-    .unwrap();
+    let mut conv = Conv2dConfig::new(cin, cout, k)
+        .with_stride(s)
+        .with_padding(p)
+        .init(&mut rng)
+        .unwrap();
     conv.params_mut()[1]
         .value
         .data_mut()
@@ -85,7 +78,12 @@ fn conv2d_gradients_are_the_same_on_one_and_two_threads() {
         let threads = Threads::new(Some(n)).unwrap();
         threads.install(|| {
             let mut rng = Stream::new(1, "init").seq();
-            let mut conv = Conv2d::new("c", 2, 8, 3, 1, 1, Activation::Relu, Init::He, &mut rng).unwrap();
+            let mut conv = Conv2dConfig::new(2, 8, 3)
+                .with_padding(1)
+                .with_activation(Activation::Relu)
+                .with_init(Init::He)
+                .init(&mut rng)
+                .unwrap();
             let x = ramp(&[37, 2, 9, 9]);
             let ctx = Ctx::new(Mode::Train, 0).with_par(threads.par());
             let mut y = Tensor::default();
@@ -216,7 +214,7 @@ fn dropblock_drops_squares_at_its_effective_rate() {
 fn dropconnect_drops_weights_not_activations() {
     let (i, o, b, p) = (200, 300, 8, 0.3f32);
     let mut rng = Stream::new(1, "init").seq();
-    let dense = Dense::new("d", i, o, Activation::Identity, Init::Glorot, &mut rng).unwrap();
+    let dense = DenseConfig::new(i, o).init(&mut rng).unwrap();
     let dc = Bernoulli::new("p", p, Convention::Inverted, Stream::new(2, "dc")).unwrap();
     let mut dense = dense.with_dropconnect(Some(dc));
     let x = ramp(&[b, i]);
@@ -251,11 +249,12 @@ fn dropconnect_drops_weights_not_activations() {
     let e = run(&mut dense, &x, Mode::Eval, 4);
     assert_eq!(dense.effective_weight(), &w[..]);
     let mut rng = Stream::new(1, "init").seq();
-    let plain = Dense::new("d", i, o, Activation::Identity, Init::Glorot, &mut rng).unwrap();
+    let plain = DenseConfig::new(i, o).init(&mut rng).unwrap();
     assert_eq!(e, run(&mut { plain }, &x, Mode::Eval, 0));
     let mut rng = Stream::new(1, "init").seq();
     let std_dc = Bernoulli::new("p", p, Convention::Standard, Stream::new(2, "dc")).unwrap();
-    let mut std_dense = Dense::new("d", i, o, Activation::Identity, Init::Glorot, &mut rng)
+    let mut std_dense = DenseConfig::new(i, o)
+        .init(&mut rng)
         .unwrap()
         .with_dropconnect(Some(std_dc));
     run(&mut std_dense, &x, Mode::Eval, 0);

@@ -1,6 +1,6 @@
 //! Statistical laws of the dropout family, with fixed seeds and 6-sigma bounds.
 
-use droplab::nn::{Activation, Ctx, Dense, Init, Layer, Mode, Sequential};
+use droplab::nn::{Activation, Ctx, DenseConfig, Init, Layer, Mode, Sequential};
 use droplab::regularize::{AlphaParams, Bernoulli, Convention, Dropout, DropoutKind};
 use droplab::rng::Stream;
 use droplab::tensor::{Tensor, Threads};
@@ -142,7 +142,7 @@ fn monte_carlo_differs_from_eval_and_its_average_converges_to_it_on_a_linear_lay
     // Input dropout then a linear layer: E[MC output] = Eval output exactly (linearity).
     let seed = 3;
     let mut rng = Stream::new(seed, "init").seq();
-    let dense = Dense::new("d", 20, 3, Activation::Identity, Init::Glorot, &mut rng).unwrap();
+    let dense = DenseConfig::new(20, 3).init(&mut rng).unwrap();
     let drop = Dropout::new(
         "p",
         DropoutKind::Bernoulli,
@@ -267,7 +267,8 @@ fn same_mask_on_one_and_two_threads() {
         let t = Threads::new(Some(threads)).unwrap();
         let mut rng = Stream::new(1, "init").seq();
         let drop = Bernoulli::new("p", 0.5, Convention::Inverted, Stream::new(1, "d")).unwrap();
-        let mut d = Dense::new("d", 300, 256, Activation::Identity, Init::Glorot, &mut rng)
+        let mut d = DenseConfig::new(300, 256)
+            .init(&mut rng)
             .unwrap()
             .with_dropout(Some(drop));
         let par = t.par();
@@ -285,7 +286,10 @@ fn same_mask_on_one_and_two_threads() {
 fn a_mask_costs_one_bit_per_element() {
     let mut rng = Stream::new(1, "init").seq();
     let drop = Bernoulli::new("p", 0.5, Convention::Inverted, Stream::new(1, "d")).unwrap();
-    let mut d = Dense::new("d", 64, 1024, Activation::Relu, Init::He, &mut rng)
+    let mut d = DenseConfig::new(64, 1024)
+        .with_activation(Activation::Relu)
+        .with_init(Init::He)
+        .init(&mut rng)
         .unwrap()
         .with_dropout(Some(drop));
     let x = Tensor::from_vec(&[128, 64], vec![0.5; 128 * 64]).unwrap();

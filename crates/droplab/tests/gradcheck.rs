@@ -7,8 +7,9 @@
 //! wrong sign is an O(1) relative error). Inputs are kept away from ReLU's kink and L1's corner.
 
 use droplab::nn::{
-    Act, Activation, BatchNorm, Conv2d, Ctx, Dense, Embedding, Flatten, GlobalAvgPool, Gru, Init, Layer,
-    Loss, Lstm, Mode, Param, Pool2d, PoolKind, Role, SeqPool, SeqPoolKind, Targets,
+    Act, Activation, BatchNorm, Conv2d, Conv2dConfig, Ctx, Dense, DenseConfig, Embedding, Flatten,
+    GlobalAvgPool, Gru, Layer, Loss, Lstm, Mode, Param, Pool2d, PoolKind, Role, SeqPool, SeqPoolKind,
+    Targets,
 };
 use droplab::regularize::{
     Bernoulli, Convention, DropBlock, Dropout, DropoutKind, SpatialDropout, clip, max_norm, penalty,
@@ -106,7 +107,10 @@ fn check(layer: &mut dyn Layer, x: &Tensor, ctx: Ctx, inputs: bool) {
 
 fn dense(act: Activation, p: f32, conv: Convention) -> Dense {
     let mut rng = Stream::new(1, "init").seq();
-    let d = Dense::new("dense", 5, 4, act, Init::Glorot, &mut rng).unwrap();
+    let d = DenseConfig::new(5, 4)
+        .with_activation(act)
+        .init(&mut rng)
+        .unwrap();
     let drop = (p > 0.0).then(|| Bernoulli::new("p", p, conv, Stream::new(1, "drop")).unwrap());
     d.with_dropout(drop)
 }
@@ -282,7 +286,12 @@ fn gradient_clipping_scales_to_the_bound() {
 
 fn conv(cin: usize, cout: usize, k: usize, s: usize, p: usize, act: Activation) -> Conv2d {
     let mut rng = Stream::new(3, "init").seq();
-    Conv2d::new("conv", cin, cout, k, s, p, act, Init::Glorot, &mut rng).unwrap()
+    Conv2dConfig::new(cin, cout, k)
+        .with_stride(s)
+        .with_padding(p)
+        .with_activation(act)
+        .init(&mut rng)
+        .unwrap()
 }
 
 #[test]
@@ -356,7 +365,10 @@ fn dropconnect_spatial_dropout_and_dropblock_with_fixed_masks() {
     for conv_ in [Convention::Inverted, Convention::Standard] {
         for mode in [Mode::Train, Mode::Frozen(2), Mode::MonteCarlo, Mode::Eval] {
             let mut rng = Stream::new(1, "init").seq();
-            let d = Dense::new("dense", 5, 4, Activation::Tanh, Init::Glorot, &mut rng).unwrap();
+            let d = DenseConfig::new(5, 4)
+                .with_activation(Activation::Tanh)
+                .init(&mut rng)
+                .unwrap();
             let dc = Bernoulli::new("p", 0.4, conv_, Stream::new(4, "dc")).unwrap();
             check_layer(&mut d.with_dropconnect(Some(dc)), &x, Ctx::new(mode, 9));
         }

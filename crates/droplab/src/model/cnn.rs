@@ -25,8 +25,8 @@
 use crate::error::{Error, Result};
 use crate::model::{ConvDropoutKind, ModelConfig};
 use crate::nn::{
-    Act, Activation, BatchNorm, Conv2d, Dense, Flatten, GlobalAvgPool, Init, Layer, Pool2d, PoolKind,
-    Sequential,
+    Act, Activation, BatchNorm, Conv2dConfig, DenseConfig, Flatten, GlobalAvgPool, Init, Layer, Pool2d,
+    PoolKind, Sequential,
 };
 use crate::regularize::{Bernoulli, DropBlock, Dropout, DropoutKind, SpatialDropout};
 use crate::rng::Stream;
@@ -296,9 +296,15 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                 };
                 let mut rng = Stream::new(seed, "init").derive_u64(params).seq();
                 params += 1;
-                b.push(Box::new(Conv2d::new(
-                    &field, cin, filters, k, stride, pad, act, init, &mut rng,
-                )?))?;
+                b.push(Box::new(
+                    Conv2dConfig::new(cin, filters, k)
+                        .with_stride(stride)
+                        .with_padding(pad)
+                        .with_activation(act)
+                        .with_init(init)
+                        .with_name(&field)
+                        .init(&mut rng)?,
+                ))?;
                 if bn_next {
                     b.batchnorm(&format!("{field}.bn"))?;
                     b.push(Box::new(Act(cfg.activation)))?;
@@ -373,7 +379,11 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                 };
                 let mut rng = Stream::new(seed, "init").derive_u64(params).seq();
                 params += 1;
-                let mut dense = Dense::new(&field, fan_in, n, act, init, &mut rng)?;
+                let mut dense = DenseConfig::new(fan_in, n)
+                    .with_activation(act)
+                    .with_init(init)
+                    .with_name(&field)
+                    .init(&mut rng)?;
                 if dropconnect {
                     let q = if dense_seen == 0 {
                         d.input

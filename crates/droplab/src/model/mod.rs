@@ -16,7 +16,7 @@ pub mod rnn;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, check};
-use crate::nn::{Activation, Dense, Init, Layer, Role, Sequential};
+use crate::nn::{Activation, DenseConfig, Init, Layer, Role, Sequential};
 use crate::regularize::{Bernoulli, Convention, Dropout, DropoutKind};
 use crate::rng::Stream;
 
@@ -398,7 +398,11 @@ impl ModelConfig {
             };
             let mut rng = Stream::new(seed, "init").derive_u64(i as u64).seq();
             let field = format!("model.layers[{i}]");
-            let mut dense = Dense::new(&field, fan_in, fan_out, act, init, &mut rng)?;
+            let mut dense = DenseConfig::new(fan_in, fan_out)
+                .with_activation(act)
+                .with_init(init)
+                .with_name(&field)
+                .init(&mut rng)?;
             let p = if hidden { d.hidden_rate(i) } else { 0.0 };
             let stream = Stream::new(seed, "dropout.hidden").derive_u64(i as u64);
             let field = format!("dropout.hidden[{i}]");

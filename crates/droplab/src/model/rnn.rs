@@ -23,7 +23,9 @@
 
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
-use crate::nn::{Activation, Dense, Embedding, Gru, Init, Layer, Lstm, SeqPool, SeqPoolKind, Sequential};
+use crate::nn::{
+    Activation, DenseConfig, Embedding, Gru, Init, Layer, Lstm, SeqPool, SeqPoolKind, Sequential,
+};
 use crate::regularize::{Bernoulli, Dropout, DropoutKind};
 use crate::rng::Stream;
 
@@ -243,14 +245,13 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                 };
                 let mut rng = Stream::new(seed, "init").derive_u64(params).seq();
                 params += 1;
-                layers.push(Box::new(Dense::new(
-                    &format!("model.dense[{dense}]"),
-                    width,
-                    n,
-                    act,
-                    init,
-                    &mut rng,
-                )?));
+                layers.push(Box::new(
+                    DenseConfig::new(width, n)
+                        .with_activation(act)
+                        .with_init(init)
+                        .with_name(format!("model.dense[{dense}]"))
+                        .init(&mut rng)?,
+                ));
                 width = n;
                 dense += 1;
             }

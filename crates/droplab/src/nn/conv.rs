@@ -43,42 +43,122 @@ pub struct Conv2d {
     partial: Vec<f32>,
 }
 
-impl Conv2d {
-    /// A convolution `in -> out` channels with a `k x k` kernel, initialized with `init`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        field: &str,
-        input: usize,
-        output: usize,
-        k: usize,
-        stride: usize,
-        pad: usize,
-        act: Activation,
-        init: Init,
-        rng: &mut SeqRng,
-    ) -> Result<Self> {
-        for (name, v) in [("in", input), ("out", output), ("kernel", k), ("stride", stride)] {
+/// How to build a [`Conv2d`] layer: channels and kernel size are required; stride 1, padding
+/// 0, identity activation and Glorot initialization by default.
+///
+/// ```
+/// use droplab::nn::{Activation, Conv2dConfig, Layer};
+/// use droplab::rng::Stream;
+///
+/// let mut rng = Stream::new(1, "init").seq();
+/// // 32 filters 5x5 over one channel, "same" padding.
+/// let conv = Conv2dConfig::new(1, 32, 5)
+///     .with_padding(2)
+///     .with_activation(Activation::Relu)
+///     .init(&mut rng)?;
+/// assert_eq!(conv.output_shape(&[1, 28, 28])?, vec![32, 28, 28]);
+/// # Ok::<(), droplab::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv2dConfig {
+    /// Input channels.
+    pub input: usize,
+    /// Output channels (filters).
+    pub output: usize,
+    /// Kernel size (square).
+    pub kernel: usize,
+    /// Stride (default 1).
+    pub stride: usize,
+    /// Zero padding on each side (default 0).
+    pub padding: usize,
+    /// Activation fused after the convolution (default: identity).
+    pub activation: Activation,
+    /// Weight initializer (default: Glorot uniform).
+    pub init: Init,
+    /// The layer's name in error messages (default `conv2d`; a model gives its config path).
+    pub name: String,
+}
+
+impl Conv2dConfig {
+    /// `input -> output` channels with a `kernel x kernel` kernel.
+    pub fn new(input: usize, output: usize, kernel: usize) -> Self {
+        Conv2dConfig {
+            input,
+            output,
+            kernel,
+            stride: 1,
+            padding: 0,
+            activation: Activation::Identity,
+            init: Init::Glorot,
+            name: "conv2d".into(),
+        }
+    }
+
+    /// The same with another stride.
+    pub fn with_stride(mut self, stride: usize) -> Self {
+        self.stride = stride;
+        self
+    }
+
+    /// The same with another zero padding.
+    pub fn with_padding(mut self, padding: usize) -> Self {
+        self.padding = padding;
+        self
+    }
+
+    /// The same with another activation.
+    pub fn with_activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+
+    /// The same with another initializer.
+    pub fn with_init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// The same, named `name` in error messages.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The layer, its weights drawn from `rng` (biases start at zero).
+    ///
+    /// # Errors
+    /// [`Error::ZeroWidth`] when a channel count, the kernel or the stride is 0.
+    pub fn init(&self, rng: &mut SeqRng) -> Result<Conv2d> {
+        let (input, output, k) = (self.input, self.output, self.kernel);
+        for (name, v) in [
+            ("in", input),
+            ("out", output),
+            ("kernel", k),
+            ("stride", self.stride),
+        ] {
             if v == 0 {
                 return Err(Error::ZeroWidth {
-                    field: format!("{field}.{name}"),
+                    field: format!("{}.{name}", self.name),
                 });
             }
         }
         let fan_in = input * k * k;
         let fan_out = output * k * k;
         let mut w = Tensor::zeros(&[output, input, k, k]);
-        init.fill(w.data_mut(), fan_in, fan_out, rng);
+        self.init.fill(w.data_mut(), fan_in, fan_out, rng);
         Ok(Conv2d {
             weight: Param::new("weight", w, Role::Weight),
             bias: Param::new("bias", Tensor::zeros(&[output]), Role::Bias),
-            act,
+            act: self.activation,
             k,
-            stride,
-            pad,
+            stride: self.stride,
+            pad: self.padding,
             partial: Vec::new(),
         })
     }
+}
 
+impl Conv2d {
     /// The weight `[out, in, k, k]`.
     pub fn weight(&self) -> &Param {
         &self.weight

@@ -40,16 +40,70 @@ pub struct Dense {
     masked: Vec<f32>,
 }
 
-impl Dense {
-    /// A layer `in -> out` initialized with `init` from `rng`.
-    pub fn new(
-        field: &str,
-        input: usize,
-        output: usize,
-        act: Activation,
-        init: Init,
-        rng: &mut SeqRng,
-    ) -> Result<Self> {
+/// How to build a [`Dense`] layer: the widths are required, the rest has defaults.
+///
+/// ```
+/// use droplab::nn::{Activation, DenseConfig, Init, Layer};
+/// use droplab::rng::Stream;
+///
+/// let mut rng = Stream::new(1, "init").seq();
+/// let dense = DenseConfig::new(64, 256)
+///     .with_activation(Activation::Relu)
+///     .with_init(Init::He)
+///     .init(&mut rng)?;
+/// assert_eq!(dense.output_shape(&[64])?, vec![256]);
+/// # Ok::<(), droplab::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct DenseConfig {
+    /// Input features.
+    pub input: usize,
+    /// Output units.
+    pub output: usize,
+    /// Activation fused after the affine map (default: identity).
+    pub activation: Activation,
+    /// Weight initializer (default: Glorot uniform).
+    pub init: Init,
+    /// The layer's name in error messages (default `dense`; a model gives its config path).
+    pub name: String,
+}
+
+impl DenseConfig {
+    /// A layer `input -> output`, identity activation, Glorot initialization.
+    pub fn new(input: usize, output: usize) -> Self {
+        DenseConfig {
+            input,
+            output,
+            activation: Activation::Identity,
+            init: Init::Glorot,
+            name: "dense".into(),
+        }
+    }
+
+    /// The same with another activation.
+    pub fn with_activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+
+    /// The same with another initializer.
+    pub fn with_init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// The same, named `name` in error messages.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The layer, its weights drawn from `rng` (biases start at zero).
+    ///
+    /// # Errors
+    /// [`Error::ZeroWidth`] when a width is 0.
+    pub fn init(&self, rng: &mut SeqRng) -> Result<Dense> {
+        let (input, output, field) = (self.input, self.output, &self.name);
         if input == 0 {
             return Err(Error::ZeroWidth {
                 field: format!("{field}.in"),
@@ -61,11 +115,11 @@ impl Dense {
             });
         }
         let mut w = Tensor::zeros(&[output, input]);
-        init.fill(w.data_mut(), input, output, rng);
+        self.init.fill(w.data_mut(), input, output, rng);
         Ok(Dense {
             weight: Param::new("weight", w, Role::Weight),
             bias: Param::new("bias", Tensor::zeros(&[output]), Role::Bias),
-            act,
+            act: self.activation,
             dropout: None,
             plan: DropPlan::Identity,
             bits: Vec::new(),
@@ -75,7 +129,9 @@ impl Dense {
             masked: Vec::new(),
         })
     }
+}
 
+impl Dense {
     /// Adds DropConnect on the weights (see the type's docs).
     pub fn with_dropconnect(mut self, dropconnect: Option<Bernoulli>) -> Self {
         self.dropconnect = dropconnect.filter(|d| d.p() > 0.0);
