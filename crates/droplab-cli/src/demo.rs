@@ -145,7 +145,12 @@ pub fn run(args: &DemoArgs) -> CliResult {
         if !args.quiet {
             eprintln!("training '{name}'...");
         }
-        let (rec, _) = run_config(cfg, &splits, &staging.path().join(name), Progress::Quiet)?;
+        let (rec, _) = run_config(
+            &cfg.clone().check()?,
+            &splits,
+            &staging.path().join(name),
+            Progress::Quiet,
+        )?;
         if let Some(msg) = &rec.divergence {
             return Err(CliError::runtime(format!("demo run '{name}': {msg}")));
         }

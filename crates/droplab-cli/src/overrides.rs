@@ -76,12 +76,10 @@ pub fn parse_dropout(s: &str) -> CliResult<(f32, Vec<f32>)> {
         .split(',')
         .map(|r| num::<f32>("--dropout", r, "comma-separated rates such as 0.2,0.5,0.5"))
         .collect::<CliResult<Vec<f32>>>()?;
-    for r in &rates {
-        if !(0.0..=1.0).contains(r) {
-            return Err(CliError::usage(format!(
-                "--dropout: rate {r} is outside [0, 1] (rates are drop probabilities)"
-            )));
-        }
+    // The library's rule for a rate, applied to the flag (named in the error) before the
+    // rates are spread over the layers.
+    for &r in &rates {
+        droplab::error::check::rate("--dropout", r)?;
     }
     if rates.len() < 2 {
         return Err(CliError::usage(format!(

@@ -149,8 +149,7 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
             cfg.threads = t;
         }
         cfg.pin_threads();
-        cfg.model.validate()?;
-        cfg.train.validate()?;
+        cfg.validate()?;
         let mut res = RecipeResult {
             recipe: r.name.to_string(),
             source: info.source,
@@ -204,7 +203,7 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
                 } else {
                     Progress::Auto
                 };
-                run_config(&c, &splits, &dest, progress)?.0
+                run_config(&c.clone().check()?, &splits, &dest, progress)?.0
             };
             if let Some(msg) = &rec.divergence {
                 return Err(CliError::runtime(format!("{run_name}: {msg}")));

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use droplab::train::Progress as FitProgress;
-use droplab_lab::config::RunConfig;
+use droplab_lab::config::ValidRun;
 use droplab_lab::data::Splits;
 use droplab_lab::record::RunRecord;
 use droplab_lab::run::Event;
@@ -24,7 +24,7 @@ pub enum Progress {
 
 /// [`droplab_lab::run::run_config`] with progress shown as `progress` says.
 pub fn run_config(
-    cfg: &RunConfig,
+    cfg: &ValidRun,
     splits: &Splits,
     out: &Path,
     progress: Progress,

@@ -37,14 +37,13 @@ fn default_out(cfg: &RunConfig) -> PathBuf {
 pub fn run(args: &TrainArgs) -> CliResult {
     let (mut cfg, explicit) = resolve(args)?;
     cfg.pin_threads();
-    cfg.model.validate().map_err(CliError::from)?;
-    cfg.train.validate().map_err(CliError::from)?;
+    // Checked before any work, and again once the widths are fitted to the data.
+    cfg.validate()?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&cfg));
     // Fail on an unusable --out before any work.
     drop(Staging::new(&out, "--out")?);
     let splits = dataset::load(&cfg.data, cfg.seed)?;
     fit_widths(&mut cfg, &splits, explicit)?;
-    cfg.model.validate().map_err(CliError::from)?;
     // Real-valued targets are a regression: squared error, unless the config names a loss
     // (the resolved config.toml records the choice).
     if matches!(splits.train.y, droplab::nn::Targets::Values(_))
@@ -58,7 +57,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
     } else {
         Progress::Auto
     };
-    let (record, dir) = run_config(&cfg, &splits, &out, progress)?;
+    let (record, dir) = run_config(&cfg.check()?, &splits, &out, progress)?;
     if let Some(msg) = &record.divergence {
         return Err(CliError::runtime(format!(
             "{msg} (record written to {})",

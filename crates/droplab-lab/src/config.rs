@@ -139,4 +139,42 @@ impl RunConfig {
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a RunConfig always serializes")
     }
+
+    /// Checks every rule of the model and the training procedure (each rule lives in the
+    /// config type it constrains: [`ModelConfig::validate`], [`TrainConfig::validate`]).
+    ///
+    /// # Errors
+    /// The first rule broken, naming its field and the bad value.
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate()?;
+        self.train.validate()?;
+        Ok(())
+    }
+
+    /// The config, checked ([`RunConfig::validate`]): the only way to a [`ValidRun`], which
+    /// is what a training run takes (in the spirit of linfa's `ParamGuard`).
+    pub fn check(self) -> Result<ValidRun> {
+        self.validate()?;
+        Ok(ValidRun(self))
+    }
+}
+
+/// A run config whose rules have all been checked, made by [`RunConfig::check`]; it reads as
+/// the config it wraps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidRun(RunConfig);
+
+impl ValidRun {
+    /// The config back, to change it (it must be checked again to train).
+    pub fn into_inner(self) -> RunConfig {
+        self.0
+    }
+}
+
+impl std::ops::Deref for ValidRun {
+    type Target = RunConfig;
+
+    fn deref(&self) -> &RunConfig {
+        &self.0
+    }
 }

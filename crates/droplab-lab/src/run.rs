@@ -10,7 +10,7 @@ use droplab::nn::Mode;
 use droplab::tensor::Threads;
 use droplab::train::{FitSpec, Progress as FitProgress, evaluate, fit};
 
-use crate::config::RunConfig;
+use crate::config::{RunConfig, ValidRun};
 use crate::data::{self, Splits};
 use crate::error::{Error, Result};
 use crate::hash::sha256_hex;
@@ -98,7 +98,7 @@ pub fn fit_widths(cfg: &mut RunConfig, splits: &Splits, explicit: bool) -> Resul
 /// Trains a resolved config and writes its run directory at `out`. Returns the record and
 /// the final directory. A diverged run is written too (marked `diverged`).
 pub fn run_config(
-    cfg: &RunConfig,
+    cfg: &ValidRun,
     splits: &Splits,
     out: &Path,
     on_event: &mut (dyn FnMut(Event<'_>) + Send),
@@ -137,7 +137,7 @@ pub fn run_config(
         record_version: crate::record::RECORD_VERSION,
         droplab_version: droplab::VERSION.to_string(),
         seed: cfg.seed,
-        config: cfg.clone(),
+        config: RunConfig::clone(cfg),
         data: DataInfo {
             dataset: cfg.data.dataset.clone(),
             train: splits.train.len(),

@@ -143,8 +143,7 @@ fn check_bounds(base: &toml::Table, space: &Space) -> CliResult {
                     p.dist.describe()
                 ))
             })?;
-            let check = cfg.model.validate().and_then(|_| cfg.train.validate());
-            if let Err(e) = check {
+            if let Err(e) = cfg.validate() {
                 return Err(CliError::usage(format!(
                     "--space {}={}: value {} is refused: {e}",
                     p.path,
@@ -187,12 +186,11 @@ pub fn resolve(args: &TuneArgs) -> CliResult<Resolved> {
         &args.train,
         file_text.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
     )?;
-    cfg.model.validate()?;
-    cfg.train.validate()?;
+    cfg.validate()?;
     // Fit the model's widths to the data now (this also checks that the data load).
     let splits = dataset::load(&cfg.data, cfg.seed)?;
     droplab_lab::run::fit_widths(&mut cfg, &splits, explicit)?;
-    cfg.model.validate()?;
+    cfg.validate()?;
     // Threads are the workers' business (`droplab worker --threads`), not the study's: a
     // study resumed with another thread count is the same study.
     cfg.threads = 0;

@@ -108,8 +108,7 @@ pub fn prepare(r: &'static Recipe, args: &Options) -> Result<Prepared> {
             r.name
         )));
     }
-    cfg.model.validate()?;
-    cfg.train.validate()?;
+    cfg.validate()?;
     if proto.mc_samples == 0 || !(proto.validation_fraction > 0.0 && proto.validation_fraction < 1.0) {
         return Err(Error::usage(format!(
             "recipes/{}.toml: recipe.uci needs mc_samples >= 1 and validation_fraction in (0, 1)",
