@@ -151,6 +151,44 @@ impl RunConfig {
         Ok(())
     }
 
+    /// Whether the dotted `path` names a setting of this config: a field at every level, as
+    /// serde names them, of this config or of one with every optional setting present. A
+    /// path below an optional setting that is unset here (`train.early_stopping.patience`)
+    /// names a setting too; whether it takes a value is for parsing to say.
+    pub fn has_setting(&self, path: &str) -> bool {
+        let walk = |tree: &serde_json::Value| {
+            let mut node = tree;
+            for seg in path.split('.') {
+                node = match node {
+                    serde_json::Value::Object(fields) => match fields.get(seg) {
+                        Some(next) => next,
+                        None => return false,
+                    },
+                    serde_json::Value::Null => return true,
+                    _ => return false,
+                };
+            }
+            true
+        };
+        [self.clone(), Self::every_setting()]
+            .iter()
+            .filter_map(|c| serde_json::to_value(c).ok())
+            .any(|tree| walk(&tree))
+    }
+
+    /// A config with every setting that is left out when unset (or at its default) present,
+    /// so that its serialization lists every field.
+    fn every_setting() -> RunConfig {
+        let mut c = RunConfig::default();
+        c.model.layers = Some(String::new());
+        c.model.recurrent = Some(String::new());
+        c.model.input_shape = vec![0];
+        c.model.regularization.max_norm = Some(0.0);
+        c.train.early_stopping = Some(Default::default());
+        c.train.augment.flip = true;
+        c
+    }
+
     /// The config, checked ([`RunConfig::validate`]): the only way to a [`ValidRun`], which
     /// is what a training run takes (in the spirit of linfa's `ParamGuard`).
     pub fn check(self) -> Result<ValidRun> {
@@ -176,5 +214,39 @@ impl std::ops::Deref for ValidRun {
 
     fn deref(&self) -> &RunConfig {
         &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_found_by_the_configs_own_field_names() {
+        let c = RunConfig::default();
+        for path in [
+            "seed",
+            "model.dropout.hidden",
+            "model.regularization.l2",
+            "model.regularization.max_norm",
+            "model.layers",
+            "train.optimizer.lr",
+            "train.epochs",
+            "train.early_stopping.patience",
+            "train.augment.shift",
+            "data.val_fraction",
+        ] {
+            assert!(c.has_setting(path), "{path}");
+        }
+        for path in [
+            "dropout.hidden",
+            "model.dropout.hiden",
+            "train.optimizer.lrr",
+            "model.widths.x",
+            "train.epochs.x",
+            "lr",
+        ] {
+            assert!(!c.has_setting(path), "{path}");
+        }
     }
 }

@@ -87,31 +87,28 @@ fn parse_run_config(t: toml::Table) -> Result<RunConfig, String> {
         .map_err(|e| e.to_string().replace('\n', " "))
 }
 
-/// The full dotted path of the config field `path` names.
-fn resolve_path(base: &toml::Table, p: &Param) -> CliResult<String> {
-    let probe = p.dist.grid(2).into_iter().next().unwrap_or(Value::Null);
-    let mut found = Vec::new();
-    let mut type_errors = Vec::new();
-    for prefix in PREFIXES {
-        let full = format!("{prefix}{}", p.path);
-        let mut t = base.clone();
-        if droplab_tune::space::set_path(&mut t, &full, &probe).is_err() {
-            continue;
-        }
-        match parse_run_config(t) {
-            Ok(_) => found.push(full),
-            Err(e) if e.contains("unknown field") || e.contains("unknown variant") => {}
-            Err(e) => type_errors.push(format!("{full}: {e}")),
-        }
-    }
+/// The full dotted path of the config field `path` names: the one of `path` with each prefix
+/// that is a setting of the config (by its own field list), if it takes the parameter's values.
+fn resolve_path(cfg: &RunConfig, base: &toml::Table, p: &Param) -> CliResult<String> {
+    let found: Vec<String> = PREFIXES
+        .iter()
+        .map(|prefix| format!("{prefix}{}", p.path))
+        .filter(|full| cfg.has_setting(full))
+        .collect();
     match found.as_slice() {
-        [one] => Ok(one.clone()),
-        [] if !type_errors.is_empty() => Err(CliError::usage(format!(
-            "--space {}: the field does not take {} ({})",
-            p.path,
-            p.dist.describe(),
-            type_errors[0]
-        ))),
+        [one] => {
+            let probe = p.dist.grid(2).into_iter().next().unwrap_or(Value::Null);
+            let mut t = base.clone();
+            droplab_tune::space::set_path(&mut t, one, &probe).map_err(tune_err)?;
+            parse_run_config(t).map_err(|e| {
+                CliError::usage(format!(
+                    "--space {}: the field does not take {} ({one}: {e})",
+                    p.path,
+                    p.dist.describe(),
+                ))
+            })?;
+            Ok(one.clone())
+        }
         [] => Err(CliError::usage(format!(
             "--space {}: names no config field (use a dotted path of the run config, e.g. model.dropout.hidden, model.regularization.l2, train.optimizer.lr, train.epochs; `droplab train --help` lists the settings)",
             p.path
@@ -204,7 +201,7 @@ pub fn resolve(args: &TuneArgs) -> CliResult<Resolved> {
     }
     let mut resolved = Space::default();
     for p in space.params {
-        let path = resolve_path(&base, &p)?;
+        let path = resolve_path(&cfg, &base, &p)?;
         resolved.push(Param { path, dist: p.dist }).map_err(tune_err)?;
     }
     check_bounds(&base, &resolved)?;
