@@ -20,6 +20,8 @@
 //!
 //! Errors are [`Error::Usage`] (the caller can fix it) or [`Error::Runtime`].
 
+#![warn(missing_docs)]
+
 pub mod analyze;
 pub mod claims;
 pub mod config;

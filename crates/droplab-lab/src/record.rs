@@ -15,19 +15,27 @@ pub const RECORD_VERSION: u32 = 1;
 /// Sizes and shape of the data a run used.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DataInfo {
+    /// The dataset, as the config names it.
     pub dataset: String,
+    /// Training examples.
     pub train: usize,
+    /// Validation examples.
     pub val: usize,
+    /// Test examples.
     pub test: usize,
+    /// Features per example (all dimensions but the first).
     pub features: usize,
+    /// Classes (0 for regression).
     pub classes: usize,
 }
 
 /// Loss and accuracy on the test set.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct TestMetrics {
+    /// Mean loss.
     #[serde(deserialize_with = "droplab::train::nan_if_null")]
     pub loss: f64,
+    /// Accuracy (NaN for regression).
     #[serde(deserialize_with = "droplab::train::nan_if_null")]
     pub accuracy: f64,
 }
@@ -35,20 +43,31 @@ pub struct TestMetrics {
 /// Everything a run leaves behind besides its weights.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunRecord {
+    /// The record format's version.
     pub record_version: u32,
+    /// The droplab version that wrote it.
     pub droplab_version: String,
+    /// The root seed.
     pub seed: u64,
+    /// The resolved run config.
     pub config: RunConfig,
+    /// What the data was.
     pub data: DataInfo,
     /// One line per layer.
     pub model: Vec<String>,
+    /// Trainable parameters.
     pub parameters: usize,
+    /// Metrics of every epoch.
     pub history: Vec<EpochMetrics>,
+    /// The epoch whose weights were kept (1-based).
     pub best_epoch: usize,
+    /// Whether early stopping ended the run.
     pub stopped_early: bool,
+    /// Whether training diverged.
     pub diverged: bool,
     /// The divergence message, if any.
     pub divergence: Option<String>,
+    /// Test loss and accuracy of the kept weights.
     pub test: TestMetrics,
     /// Scaling fitted on the training split.
     pub scaler: Scaler,

@@ -176,9 +176,13 @@ pub fn run_config(
 /// A saved run, loaded: its record and config, one split of its data (scaled as in
 /// training), and the model with its weights.
 pub struct LoadedRun {
+    /// Its record.
     pub record: RunRecord,
+    /// The dataset the data came from.
     pub dataset: String,
+    /// The split asked for, scaled as in training.
     pub data: droplab::data::Dataset,
+    /// The network with its trained weights.
     pub model: droplab::Sequential,
 }
 

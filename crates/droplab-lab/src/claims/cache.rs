@@ -38,10 +38,12 @@ pub struct Cache {
 }
 
 impl Cache {
+    /// A cache in `dir` (created when the first network is stored).
     pub fn new(dir: PathBuf) -> Cache {
         Cache { dir }
     }
 
+    /// The cache's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -21,8 +21,11 @@ use crate::error::{Error, Result};
 
 /// One trained network, kept as its config and weights.
 pub struct Trained {
+    /// The network's config.
     pub cfg: ModelConfig,
+    /// Its trained parameters and buffers, in the model's order.
     pub state: Vec<Tensor>,
+    /// How training went.
     pub report: FitReport,
 }
 
@@ -38,22 +41,31 @@ impl Trained {
 /// Accuracy and mean NLL of a network on a dataset.
 #[derive(Clone, Copy, Debug)]
 pub struct Score {
+    /// Accuracy.
     pub accuracy: f64,
+    /// Mean negative log-likelihood.
     pub nll: f64,
 }
 
 /// What a network is: widths, dropout and penalties.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Net {
+    /// Layer widths, input to output.
     pub widths: Vec<usize>,
+    /// Dropout rate on the inputs.
     pub input: f32,
+    /// Dropout rate of each hidden layer (one for all when shorter).
     pub hidden: Vec<f32>,
+    /// Where dropout's scaling happens.
     pub convention: Convention,
+    /// L2 coefficient.
     pub l2: f32,
+    /// Max-norm bound on each unit's incoming weights.
     pub max_norm: Option<f32>,
 }
 
 impl Net {
+    /// A network of `widths` without dropout or penalties.
     pub fn plain(widths: &[usize]) -> Net {
         Net {
             widths: widths.to_vec(),
@@ -65,6 +77,7 @@ impl Net {
         }
     }
 
+    /// The model config of this network (ReLU).
     pub fn config(&self) -> ModelConfig {
         ModelConfig {
             widths: self.widths.clone(),
@@ -86,9 +99,13 @@ impl Net {
 
 /// The setting every claim shares.
 pub struct Lab {
+    /// The quick setting (the embedded digits) rather than the full one (MNIST).
     pub quick: bool,
+    /// Seeds per arm.
     pub seeds: usize,
+    /// Where the data comes from.
     pub data: DataConfig,
+    /// The thread pool every training runs in.
     pub threads: Threads,
     /// The base (large) network's widths.
     pub widths: Vec<usize>,
@@ -98,11 +115,14 @@ pub struct Lab {
     pub small_train: usize,
     /// The sizes of claim 5's sweep, increasing.
     pub sizes: Vec<usize>,
+    /// Epochs of a base run.
     pub epochs: usize,
+    /// Minibatch size.
     pub batch_size: usize,
     /// The standard rates: 0.2 on the inputs (0.1 on the 64 coarse pixels of digits, where
     /// each carries more), 0.5 on the hidden units.
     pub rates: (f32, f32),
+    /// SGD learning rate (momentum 0.9).
     pub lr: f32,
     /// Where progress lines go (the command prints them, or not).
     say: Box<dyn Fn(&str)>,

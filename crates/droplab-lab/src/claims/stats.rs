@@ -5,10 +5,15 @@ use serde::Serialize;
 /// A mean over seeds with its 95 % confidence interval (Student's t).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Stat {
+    /// The mean.
     pub mean: f64,
+    /// The sample standard deviation.
     pub sd: f64,
+    /// Lower end of the 95 % interval of the mean.
     pub lo: f64,
+    /// Upper end.
     pub hi: f64,
+    /// Values (seeds).
     pub n: usize,
 }
 

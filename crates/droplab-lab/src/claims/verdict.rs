@@ -14,12 +14,16 @@ use super::stats::{Stat, paired, stat};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
+    /// The criterion is met.
     Holds,
+    /// Part of it is met.
     HoldsInPart,
+    /// It is not met.
     DoesNotHold,
 }
 
 impl Verdict {
+    /// The verdict in words, as the tables show it.
     pub fn text(self) -> &'static str {
         match self {
             Verdict::Holds => "holds",

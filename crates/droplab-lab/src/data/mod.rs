@@ -27,9 +27,13 @@ use crate::error::{Error, Result};
 /// The three splits of a run.
 #[derive(Debug)]
 pub struct Splits {
+    /// The training split, scaled.
     pub train: Dataset,
+    /// The validation split, scaled (may be empty).
     pub val: Dataset,
+    /// The test split, scaled.
     pub test: Dataset,
+    /// The scaling fitted on the training split.
     pub scaler: Scaler,
 }
 
@@ -38,8 +42,11 @@ pub struct Splits {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Scaler {
+    /// No scaling.
     None,
+    /// Zero mean and unit variance per feature.
     Standardize(Standardizer),
+    /// Each feature mapped to [0, 1].
     Minmax(MinMax),
 }
 

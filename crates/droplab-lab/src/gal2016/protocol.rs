@@ -92,20 +92,28 @@ pub(super) fn train_and_score(
 /// One grid point's validation scores.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Candidate {
+    /// The dropout rate.
     pub dropout: f32,
+    /// The model precision.
     pub tau: f64,
+    /// Its scores on the held-out training rows.
     pub validation: Scores,
 }
 
 /// One split's outcome.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SplitResult {
+    /// The split (0-based).
     pub split: usize,
     /// The chosen dropout rate and tau.
     pub dropout: f32,
+    /// The chosen tau.
     pub tau: f64,
+    /// Test scores of the retrained network.
     pub test: Scores,
+    /// Every grid point's validation scores.
     pub candidates: Vec<Candidate>,
+    /// Seconds on one core for the whole split.
     pub seconds: f64,
 }
 

@@ -49,25 +49,38 @@ pub(super) fn within_two_se(ours: [f64; 2], published: Option<[f64; 2]>) -> Opti
 /// One set's results.
 #[derive(Debug, Serialize)]
 pub struct SetResult {
+    /// The recipe.
     pub recipe: String,
+    /// The `uci:SET` dataset.
     pub dataset: String,
+    /// Splits run.
     pub splits: usize,
+    /// Epochs of every training.
     pub epochs: usize,
+    /// Minibatch size.
     pub batch_size: usize,
+    /// Monte Carlo passes of every score.
     pub mc_samples: usize,
+    /// The paper's test RMSE, mean and standard error.
     pub published_rmse: Option<[f64; 2]>,
+    /// The paper's test log-likelihood, mean and standard error.
     pub published_ll: Option<[f64; 2]>,
     /// Mean and standard error over splits.
     pub rmse: [f64; 2],
+    /// RMSE of the weight-scaled network, mean and standard error.
     pub rmse_weight_scaling: [f64; 2],
+    /// Test log-likelihood, mean and standard error.
     pub log_likelihood: [f64; 2],
+    /// Whether the RMSE is within two of the paper's standard errors of its mean.
     pub rmse_within_2se: Option<bool>,
+    /// The same for the log-likelihood.
     pub ll_within_2se: Option<bool>,
     /// Wall-clock minutes of this invocation (splits taken by `--resume` count in their own
     /// `seconds`, not here).
     pub minutes: f64,
     /// Splits taken from an interrupted run by `--resume`.
     pub resumed_splits: usize,
+    /// Every split's outcome.
     pub per_split: Vec<SplitResult>,
 }
 
