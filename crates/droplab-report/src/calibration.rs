@@ -14,13 +14,16 @@ pub struct ReliabilityBin {
     pub confidence: f64,
     /// Their accuracy.
     pub accuracy: f64,
+    /// Number of examples in the bin.
     pub count: usize,
 }
 
 /// One predictor's bins, named for the legend (with its ECE, say).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reliability<'a> {
+    /// The predictor's name in the legend.
     pub name: &'a str,
+    /// The predictor's bins; empty ones are not drawn.
     pub bins: &'a [ReliabilityBin],
 }
 

@@ -11,7 +11,9 @@ use crate::style::{
 /// One run's activation histogram: `(lower edge, upper edge, count)` bins.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Histogram<'a> {
+    /// The run's name in the legend.
     pub name: &'a str,
+    /// The bins, in increasing order of activation.
     pub bins: &'a [(f64, f64, usize)],
 }
 

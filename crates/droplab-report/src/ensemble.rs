@@ -10,7 +10,9 @@ use crate::style::{
 /// One averaging method: `(k, error in percent)` points.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KCurve<'a> {
+    /// The method's name in the legend.
     pub name: &'a str,
+    /// The `(k, error in percent)` points.
     pub points: &'a [(f64, f64)],
 }
 

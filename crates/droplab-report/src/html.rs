@@ -15,20 +15,35 @@ pub enum Block {
     /// whose target is named in `images` (file name, SVG document) is drawn inline; any other
     /// image becomes its alt text, since the page loads nothing from outside.
     Markdown {
+        /// The Markdown source.
         text: String,
+        /// The images that can be drawn inline, as `(file name, SVG document)` pairs.
         images: Vec<(String, String)>,
     },
     /// An SVG document, drawn inline with a caption.
-    Svg { caption: String, svg: String },
+    Svg {
+        /// The caption under the plot (plain text).
+        caption: String,
+        /// The SVG document.
+        svg: String,
+    },
     /// Preformatted text folded under a summary line (a config, a JSON file).
-    Details { summary: String, text: String },
+    Details {
+        /// The summary line, shown while the text is folded.
+        summary: String,
+        /// The preformatted text.
+        text: String,
+    },
 }
 
 /// A titled part of the page; `level` 2 or deeper.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Section {
+    /// The heading, also listed in the table of contents.
     pub title: String,
+    /// The heading level, clamped to 2..=6.
     pub level: usize,
+    /// The section's content, in order.
     pub blocks: Vec<Block>,
 }
 

@@ -11,16 +11,22 @@ use crate::style::{
 /// A mean and its interval at `x`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Interval {
+    /// Position on the x axis (a category's index when plotting categories).
     pub x: f64,
+    /// The mean.
     pub mean: f64,
+    /// Lower end of the interval.
     pub lo: f64,
+    /// Upper end of the interval.
     pub hi: f64,
 }
 
 /// A named series of intervals.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IntervalSeries<'a> {
+    /// The series' name in the legend.
     pub name: &'a str,
+    /// The series' points.
     pub points: &'a [Interval],
 }
 

@@ -20,6 +20,8 @@
 //! The SVG output is self-contained (no fonts, images or style sheets are referenced); text is
 //! emitted as `<text>` elements in the generic `sans-serif` family.
 
+#![warn(missing_docs)]
+
 mod calibration;
 mod coadaptation;
 mod curves;

@@ -13,15 +13,20 @@ use crate::style::{
 /// its standard deviation over folds, and the mean gap (training score minus validation score).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CurvePoint {
+    /// The parameter's value.
     pub x: f64,
+    /// Mean cross-validation score.
     pub mean: f64,
+    /// Standard deviation of the score over folds.
     pub std: f64,
+    /// Mean training score minus mean validation score.
     pub gap: f64,
 }
 
 /// One trial of a search, in the order it was created.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HistoryPoint {
+    /// The trial's number.
     pub trial: usize,
     /// Mean CV score; `None` for a failed trial.
     pub score: Option<f64>,

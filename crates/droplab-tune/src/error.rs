@@ -12,19 +12,34 @@ pub enum TuneError {
     Config(String),
     /// The trial store could not be reached, or refused an operation.
     #[error("store {url}: {msg}")]
-    Store { url: String, msg: String },
+    Store {
+        /// The store's address.
+        url: String,
+        /// What went wrong.
+        msg: String,
+    },
     /// A study of this name exists with other settings.
     #[error("{0}")]
     Conflict(String),
     /// A sampler failed.
     #[error("sampler {sampler}: {msg}")]
-    Sampler { sampler: String, msg: String },
+    Sampler {
+        /// The sampler's name.
+        sampler: String,
+        /// What went wrong.
+        msg: String,
+    },
     /// A trial's training failed.
     #[error("{0}")]
     Trial(String),
     /// An I/O failure on a named file.
     #[error("{path}: {msg}")]
-    Io { path: String, msg: String },
+    Io {
+        /// The file's path.
+        path: String,
+        /// What went wrong.
+        msg: String,
+    },
 }
 
 /// Result of the tuner.

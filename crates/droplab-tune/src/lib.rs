@@ -6,6 +6,8 @@
 //! The crate knows nothing of training: a worker runs an [`Objective`] (the `droplab` command
 //! implements one over its run configs), and everything else is coordination and bookkeeping.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod sampler;
 pub mod space;

@@ -27,9 +27,13 @@ use crate::space::{Dist, Params, Space};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SamplerKind {
+    /// Every point of the full grid, in order.
     Grid,
+    /// Independent uniform draws.
     Random,
+    /// The Tree-structured Parzen Estimator, after random startup trials.
     Tpe,
+    /// Gaussian-process regression with expected improvement, after random startup trials.
     Gp,
 }
 
@@ -63,6 +67,7 @@ impl SamplerKind {
 /// A sampler and its settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SamplerConfig {
+    /// The search strategy.
     pub kind: SamplerKind,
     /// Points per real range on a grid.
     pub grid_points: usize,
@@ -73,7 +78,9 @@ pub struct SamplerConfig {
 /// A finished trial as the samplers see it: its values and its score (higher is better).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observation {
+    /// The trial's values.
     pub params: Params,
+    /// The trial's score; higher is better.
     pub score: f64,
 }
 

@@ -25,15 +25,36 @@ pub type Params = serde_json::Map<String, Value>;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Dist {
     /// Reals in `[low, high]`.
-    Uniform { low: f64, high: f64 },
+    Uniform {
+        /// The lower bound.
+        low: f64,
+        /// The upper bound.
+        high: f64,
+    },
     /// Reals in `[low, high]`, uniform in log.
-    LogUniform { low: f64, high: f64 },
+    LogUniform {
+        /// The lower bound; above zero.
+        low: f64,
+        /// The upper bound.
+        high: f64,
+    },
     /// Integers `low..=high`.
-    Int { low: i64, high: i64 },
+    Int {
+        /// The smallest value.
+        low: i64,
+        /// The largest value.
+        high: i64,
+    },
     /// Unordered categories.
-    Choice { values: Vec<Value> },
+    Choice {
+        /// The categories.
+        values: Vec<Value>,
+    },
     /// An ordered list of numbers.
-    List { values: Vec<f64> },
+    List {
+        /// The numbers, in order.
+        values: Vec<f64>,
+    },
 }
 
 /// One searched field.
@@ -48,6 +69,7 @@ pub struct Param {
 /// The searched fields of a study.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Space {
+    /// The searched fields, in the order given; each path at most once.
     pub params: Vec<Param>,
 }
 

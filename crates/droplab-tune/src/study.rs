@@ -143,23 +143,30 @@ impl StudySpec {
 /// One epoch of one fold, as a trial reports it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochScore {
+    /// The fold's index, from 0.
     pub fold: usize,
     /// 1-based.
     pub epoch: usize,
+    /// Validation score after this epoch; higher is better.
     pub val_score: f64,
+    /// Training score after this epoch; higher is better.
     pub train_score: f64,
+    /// Validation loss after this epoch.
     pub val_loss: f64,
 }
 
 /// The result of one fold.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FoldScore {
+    /// The fold's index, from 0.
     pub fold: usize,
     /// Validation score at the best epoch.
     pub score: f64,
     /// Training score at that epoch (the gap is `train_score - score`).
     pub train_score: f64,
+    /// The epoch with the best validation score, 1-based.
     pub best_epoch: usize,
+    /// Wall-clock seconds the fold took to train.
     pub seconds: f64,
 }
 

@@ -67,28 +67,45 @@ pub fn default_worker_name() -> String {
 /// What a worker reports as it goes.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WorkerEvent {
+    /// The worker claimed a trial and starts its folds.
     Started {
+        /// The trial's number in its study.
         number: i64,
+        /// The trial's values.
         params: Params,
+        /// Folds an earlier attempt finished, which are not run again.
         resumed_folds: usize,
     },
+    /// The worker finished a trial and the store recorded it.
     Ended {
+        /// The trial's number in its study.
         number: i64,
+        /// How the trial ended.
         state: TrialState,
+        /// Mean validation score over the finished folds, if any finished.
         score: Option<f64>,
+        /// Wall-clock seconds from the claim to the recorded end.
         seconds: f64,
     },
     /// The trial was taken back (this worker was presumed dead); its result is dropped.
-    Lost { number: i64 },
+    Lost {
+        /// The trial's number in its study.
+        number: i64,
+    },
 }
 
 /// What a worker did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkerSummary {
+    /// Trials claimed.
     pub trials: usize,
+    /// Trials that finished every fold.
     pub done: usize,
+    /// Trials stopped by pruning.
     pub pruned: usize,
+    /// Trials that failed.
     pub failed: usize,
+    /// Trials taken back by the store before this worker finished them.
     pub lost: usize,
 }
 

@@ -11,13 +11,18 @@ use crate::error::{Result, TuneError};
 /// A value bound to or read from a statement.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Sql {
+    /// SQL `NULL`; a non-finite real is bound as this.
     Null,
+    /// An integer.
     Int(i64),
+    /// A finite real.
     Real(f64),
+    /// A string.
     Text(String),
 }
 
 impl Sql {
+    /// The value as an integer (a real is truncated); `None` for null and text.
     pub fn int(&self) -> Option<i64> {
         match self {
             Sql::Int(i) => Some(*i),
@@ -25,6 +30,7 @@ impl Sql {
             _ => None,
         }
     }
+    /// The value as a real; `None` for null and text.
     pub fn real(&self) -> Option<f64> {
         match self {
             Sql::Int(i) => Some(*i as f64),
@@ -32,6 +38,7 @@ impl Sql {
             _ => None,
         }
     }
+    /// The value as a string; `None` for anything but text.
     pub fn text(&self) -> Option<&str> {
         match self {
             Sql::Text(s) => Some(s),
@@ -72,7 +79,9 @@ pub type Row = Vec<Sql>;
 /// Which SQL dialect a backend speaks (for the few statements that differ).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
+    /// SQLite.
     Sqlite,
+    /// PostgreSQL.
     Postgres,
 }
 
@@ -104,6 +113,7 @@ impl Dialect {
 
 /// A connection.
 pub trait Backend: Send {
+    /// The SQL dialect this connection speaks.
     fn dialect(&self) -> Dialect;
     /// Runs one statement; returns the rows it changed.
     fn exec(&mut self, sql: &str, args: &[Sql]) -> Result<u64>;
@@ -111,7 +121,9 @@ pub trait Backend: Send {
     fn query(&mut self, sql: &str, args: &[Sql]) -> Result<Vec<Row>>;
     /// Opens a write transaction (SQLite: `BEGIN IMMEDIATE`, taking the write lock at once).
     fn begin(&mut self) -> Result<()>;
+    /// Commits the open transaction.
     fn commit(&mut self) -> Result<()>;
+    /// Discards the open transaction.
     fn rollback(&mut self) -> Result<()>;
     /// Inside a transaction: let its commit return before the log reaches the disk. A
     /// database crash may then forget the transaction (never corrupt anything); used for

@@ -32,14 +32,20 @@ use crate::study::{EpochScore, FoldScore, StudySpec};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrialState {
+    /// Waiting for a worker.
     Queued,
+    /// Held by a worker.
     Running,
+    /// Every fold finished.
     Done,
+    /// Training failed, or a fold stopped without a result.
     Failed,
+    /// Stopped early by median pruning.
     Pruned,
 }
 
 impl TrialState {
+    /// The name stored in the database.
     pub fn name(self) -> &'static str {
         match self {
             TrialState::Queued => "queued",
@@ -63,9 +69,13 @@ impl TrialState {
 /// A trial a worker holds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Claimed {
+    /// The trial's row id in the store.
     pub id: i64,
+    /// The trial's number in its study, from 0.
     pub number: i64,
+    /// The trial's values.
     pub params: Params,
+    /// The token of this claim; every later write of the trial names it.
     pub lease: String,
     /// Folds finished by an earlier attempt.
     pub done_folds: Vec<FoldScore>,
@@ -74,6 +84,7 @@ pub struct Claimed {
 /// What a claim found.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Claim {
+    /// A trial to run.
     Trial(Claimed),
     /// Nothing to take now, but trials are running elsewhere (one may come back).
     Wait,
@@ -84,16 +95,25 @@ pub enum Claim {
 /// A trial as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrialRecord {
+    /// The trial's number in its study, from 0.
     pub number: i64,
+    /// The trial's values.
     pub params: Params,
+    /// The trial's state.
     pub state: TrialState,
     /// Mean validation score over folds (done trials; pruned ones: over their finished folds).
     pub score: Option<f64>,
+    /// Standard deviation of the validation score over those folds.
     pub score_std: Option<f64>,
+    /// Mean training score over those folds.
     pub train_score: Option<f64>,
+    /// The finished folds, in fold order.
     pub folds: Vec<FoldScore>,
+    /// How many times the trial was claimed.
     pub attempts: i64,
+    /// The worker that holds or finished the trial (none while it is queued).
     pub worker: Option<String>,
+    /// The error message of a failed trial.
     pub error: Option<String>,
     /// Wall-clock seconds from the last claim to the end.
     pub seconds: Option<f64>,
@@ -104,11 +124,17 @@ pub struct TrialRecord {
 /// The end of a trial, as its worker reports it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
+    /// How the trial ended.
     pub state: TrialState,
+    /// Mean validation score over the finished folds (`None` when no fold finished).
     pub score: Option<f64>,
+    /// Standard deviation of the validation score over the finished folds.
     pub score_std: Option<f64>,
+    /// Mean training score over the finished folds.
     pub train_score: Option<f64>,
+    /// The error message of a failed trial.
     pub error: Option<String>,
+    /// Milliseconds the worker spent in the store on this trial before this report.
     pub coordination_ms: f64,
 }
 

@@ -2,7 +2,7 @@
 //!
 //! An MLP is `widths = [in, h1, ..., hk, out]`. Dropout goes on the input (`dropout.input`)
 //! and after each hidden layer's activation (`dropout.hidden`), never on the output. Bernoulli
-//! dropout after a hidden layer is fused into its [`Dense`] (one pass for bias, activation and
+//! dropout after a hidden layer is fused into its [`Dense`](crate::nn::Dense) (one pass for bias, activation and
 //! mask); Gaussian and Alpha dropout are standalone layers. With `dropout.kind = "dropconnect"`
 //! the same rates drop the *weights* of the layer that consumes those units instead.
 //!

@@ -106,23 +106,7 @@ impl Conv2dConfig {
         self
     }
 
-    /// The same with another activation.
-    pub fn with_activation(mut self, activation: Activation) -> Self {
-        self.activation = activation;
-        self
-    }
-
-    /// The same with another initializer.
-    pub fn with_init(mut self, init: Init) -> Self {
-        self.init = init;
-        self
-    }
-
-    /// The same, named `name` in error messages.
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
+    layer_config_builders!();
 
     /// The layer, its weights drawn from `rng` (biases start at zero).
     ///

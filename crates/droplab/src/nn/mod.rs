@@ -7,6 +7,30 @@
 //!
 //! Modes are explicit: each call receives a [`Ctx`] with a [`Mode`] and the step counter.
 
+/// The builder methods every layer config shares: `with_activation`, `with_init`,
+/// `with_name` (the config has `activation`, `init` and `name` fields).
+macro_rules! layer_config_builders {
+    () => {
+        /// The same with another activation.
+        pub fn with_activation(mut self, activation: Activation) -> Self {
+            self.activation = activation;
+            self
+        }
+
+        /// The same with another initializer.
+        pub fn with_init(mut self, init: Init) -> Self {
+            self.init = init;
+            self
+        }
+
+        /// The same, named `name` in error messages.
+        pub fn with_name(mut self, name: impl Into<String>) -> Self {
+            self.name = name.into();
+            self
+        }
+    };
+}
+
 mod activation;
 mod batchnorm;
 mod conv;

@@ -3,8 +3,8 @@
 
 use super::seq_dims;
 use crate::error::Result;
-use crate::nn::Ctx;
 use crate::nn::drawn::Drawn;
+use crate::nn::{Ctx, Param};
 use crate::plan::Bernoulli;
 use crate::tensor::{Tensor, Trans, gemm};
 
@@ -289,3 +289,63 @@ macro_rules! recurrent_dropout_builders {
     };
 }
 pub(super) use recurrent_dropout_builders;
+
+impl RecurrentDropout {
+    /// The end of a recurrent layer's backward pass, the same for the LSTM and the GRU: the
+    /// gradients of `W_ih` (from the gates' input part `d_in` and the input the forward pass
+    /// used) and of `W_hh` (from the recurrent part `d_rec` and the states it multiplied, with
+    /// weight dropout's mask), and the input gradient `dx` when asked, through input dropout's
+    /// mask. `dims` is `(batch, steps, features, hidden, gate rows)`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn weight_and_input_grads(
+        &self,
+        ctx: &Ctx,
+        x: &Tensor,
+        dims: (usize, usize, usize, usize, usize),
+        (d_in, d_rec): (&[f32], &[f32]),
+        hprev: &[f32],
+        (w_ih, w_hh): (&mut Param, &mut Param),
+        dx: Option<&mut Tensor>,
+    ) {
+        let (b, steps, f, h, g) = dims;
+        let xin = self.input_used(x.data());
+        gemm(
+            w_ih.grad.data_mut(),
+            d_in,
+            (b * steps, g),
+            Trans::T,
+            xin,
+            (b * steps, f),
+            Trans::N,
+            false,
+            ctx.par,
+        );
+        gemm(
+            w_hh.grad.data_mut(),
+            d_rec,
+            (b * steps, g),
+            Trans::T,
+            hprev,
+            (b * steps, h),
+            Trans::N,
+            false,
+            ctx.par,
+        );
+        self.mask_whh_grad(w_hh.grad.data_mut(), h);
+        if let Some(dx) = dx {
+            dx.resize(x.shape());
+            gemm(
+                dx.data_mut(),
+                d_in,
+                (b * steps, g),
+                Trans::N,
+                w_ih.value.data(),
+                (g, f),
+                Trans::N,
+                false,
+                ctx.par,
+            );
+            self.mask_input_grad(dx.data_mut(), (b, steps, f));
+        }
+    }
+}

@@ -237,51 +237,22 @@ impl Layer for Gru {
                 }
             }
         }
-        let xin = self.drop.input_used(x.data());
-        gemm(
-            self.w_ih.grad.data_mut(),
-            &self.dxg,
-            (b * steps, g3),
-            Trans::T,
-            xin,
-            (b * steps, f),
-            Trans::N,
-            false,
-            ctx.par,
-        );
-        gemm(
-            self.w_hh.grad.data_mut(),
-            &self.rec,
-            (b * steps, g3),
-            Trans::T,
+        let dims = (b, steps, f, h, g3);
+        self.drop.weight_and_input_grads(
+            ctx,
+            x,
+            dims,
+            (&self.dxg, &self.rec),
             &self.hprev,
-            (b * steps, h),
-            Trans::N,
-            false,
-            ctx.par,
+            (&mut self.w_ih, &mut self.w_hh),
+            dx,
         );
-        self.drop.mask_whh_grad(self.w_hh.grad.data_mut(), h);
         for (grad, src) in [(&mut self.b_ih.grad, &self.dxg), (&mut self.b_hh.grad, &self.rec)] {
             let g = grad.data_mut();
             g.fill(0.0);
             for row in src.chunks_exact(g3) {
                 g.iter_mut().zip(row).for_each(|(d, &v)| *d += v);
             }
-        }
-        if let Some(dx) = dx {
-            dx.resize(x.shape());
-            gemm(
-                dx.data_mut(),
-                &self.dxg,
-                (b * steps, g3),
-                Trans::N,
-                self.w_ih.value.data(),
-                (g3, f),
-                Trans::N,
-                false,
-                ctx.par,
-            );
-            self.drop.mask_input_grad(dx.data_mut(), (b, steps, f));
         }
         Ok(())
     }

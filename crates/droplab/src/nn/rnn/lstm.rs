@@ -264,49 +264,20 @@ impl Layer for Lstm {
             }
         }
         let dgates = &self.gates;
-        let xin = self.drop.input_used(x.data());
-        gemm(
-            self.w_ih.grad.data_mut(),
-            dgates,
-            (b * steps, g4),
-            Trans::T,
-            xin,
-            (b * steps, f),
-            Trans::N,
-            false,
-            ctx.par,
-        );
-        gemm(
-            self.w_hh.grad.data_mut(),
-            dgates,
-            (b * steps, g4),
-            Trans::T,
+        let dims = (b, steps, f, h, g4);
+        self.drop.weight_and_input_grads(
+            ctx,
+            x,
+            dims,
+            (dgates, dgates),
             &self.hprev,
-            (b * steps, h),
-            Trans::N,
-            false,
-            ctx.par,
+            (&mut self.w_ih, &mut self.w_hh),
+            dx,
         );
-        self.drop.mask_whh_grad(self.w_hh.grad.data_mut(), h);
         let db = self.bias.grad.data_mut();
         db.fill(0.0);
         for row in dgates.chunks_exact(g4) {
             db.iter_mut().zip(row).for_each(|(d, &v)| *d += v);
-        }
-        if let Some(dx) = dx {
-            dx.resize(x.shape());
-            gemm(
-                dx.data_mut(),
-                dgates,
-                (b * steps, g4),
-                Trans::N,
-                self.w_ih.value.data(),
-                (g4, f),
-                Trans::N,
-                false,
-                ctx.par,
-            );
-            self.drop.mask_input_grad(dx.data_mut(), (b, steps, f));
         }
         Ok(())
     }
