@@ -75,22 +75,35 @@ fn staging_prefix(out: &Path) -> (PathBuf, String) {
     (parent.to_path_buf(), format!(".{name}.partial-"))
 }
 
-/// Staging directories for `out` that interrupted runs left behind: their process is gone
-/// (on Linux; elsewhere every one but this process's own is taken to be).
-pub fn leftovers(out: &Path) -> Vec<PathBuf> {
+/// Every staging directory for `out` of another process, with that process's id, sorted.
+pub fn partials(out: &Path) -> Vec<(PathBuf, u32)> {
     let (parent, prefix) = staging_prefix(out);
-    let alive = |pid: u32| cfg!(target_os = "linux") && Path::new("/proc").join(pid.to_string()).exists();
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&parent)
+    let mut found: Vec<(PathBuf, u32)> = std::fs::read_dir(&parent)
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| {
             let pid: u32 = e.file_name().to_str()?.strip_prefix(&prefix)?.parse().ok()?;
-            (pid != std::process::id() && !alive(pid)).then(|| e.path())
+            (pid != std::process::id()).then(|| (e.path(), pid))
         })
         .collect();
     found.sort();
     found
+}
+
+/// Whether process `pid` is running, where that can be told (Linux); `None` elsewhere.
+pub fn process_alive(pid: u32) -> Option<bool> {
+    cfg!(target_os = "linux").then(|| Path::new("/proc").join(pid.to_string()).exists())
+}
+
+/// Staging directories for `out` that interrupted runs left behind: their process is gone
+/// (on Linux; elsewhere every one but this process's own is taken to be).
+pub fn leftovers(out: &Path) -> Vec<PathBuf> {
+    partials(out)
+        .into_iter()
+        .filter(|(_, pid)| process_alive(*pid) != Some(true))
+        .map(|(p, _)| p)
+        .collect()
 }
 
 /// The first entry `name` among the interrupted runs' directories that `check` accepts, moved

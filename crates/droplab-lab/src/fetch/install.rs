@@ -87,32 +87,13 @@ fn remove_any(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Removes `.<name>.partial-<pid>` directories whose process is gone (killed mid-install).
+/// Removes `.<name>.partial-<pid>` directories whose process is gone (killed mid-install);
+/// where that cannot be told, none is removed.
 pub(super) fn remove_stale_partials(data_dir: &Path, name: &str) {
-    let prefix = format!(".{name}.partial-");
-    let Ok(entries) = fs::read_dir(data_dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(pid) = file_name.to_str().and_then(|s| s.strip_prefix(&prefix)) else {
-            continue;
-        };
-        let Ok(pid) = pid.parse::<u32>() else {
-            continue;
-        };
-        if pid != std::process::id() && !process_alive(pid) {
-            let _ = remove_any(&entry.path());
+    for (path, pid) in crate::staging::partials(&data_dir.join(name)) {
+        if crate::staging::process_alive(pid) == Some(false) {
+            let _ = remove_any(&path);
         }
-    }
-}
-
-/// Whether a process exists (conservatively true where that cannot be told).
-fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new("/proc").join(pid.to_string()).exists()
-    } else {
-        true
     }
 }
 
