@@ -12,7 +12,6 @@ mod data_cmd;
 mod demo;
 mod error;
 mod eval_cmd;
-mod gal2016;
 mod overrides;
 mod paper;
 mod progress;

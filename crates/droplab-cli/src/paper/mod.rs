@@ -2,6 +2,8 @@
 //! recipes in `recipes/` (embedded in the binary), over several seeds, with the published
 //! number beside droplab's.
 
+mod uci;
+
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -81,7 +83,7 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
                 "--reuse is for the classification recipes; a UCI run takes finished splits with --resume",
             ));
         }
-        return crate::gal2016::run(&recipes, args);
+        return uci::run(&recipes, args);
     }
     if uci.iter().any(|&u| u) {
         return Err(CliError::usage(format!(
