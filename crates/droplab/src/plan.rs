@@ -66,9 +66,13 @@ pub struct Bernoulli {
 }
 
 impl Bernoulli {
-    /// Dropout with rate `p` (checked to lie in `[0, 1]`; `field` names it in errors).
-    pub fn new(field: &str, p: f32, convention: Convention, stream: Stream) -> Result<Self> {
-        check::rate(field, p)?;
+    /// Dropout with drop probability `p` under `convention`, its masks drawn from `stream`.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidRate`] unless `p` lies in `[0, 1]` (a model's config checks its
+    /// rates, naming their fields, before it builds any layer).
+    pub fn new(p: f32, convention: Convention, stream: Stream) -> Result<Self> {
+        check::rate("p", p)?;
         Ok(Bernoulli {
             p,
             convention,

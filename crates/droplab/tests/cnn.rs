@@ -103,7 +103,7 @@ fn spatial_dropout_drops_whole_channels_at_its_rate() {
     let (b, c) = (2000, 500);
     let x = Tensor::from_vec(&[b, c, 2, 2], vec![1.0; b * c * 4]).unwrap();
     for p in [0.1f32, 0.5] {
-        let bern = Bernoulli::new("p", p, Convention::Inverted, Stream::new(7, "sd")).unwrap();
+        let bern = Bernoulli::new(p, Convention::Inverted, Stream::new(7, "sd")).unwrap();
         let mut sd = SpatialDropout::new(bern);
         let y = run(&mut sd, &x, Mode::Train, 3);
         let mut dropped = 0usize;
@@ -139,7 +139,7 @@ fn spatial_dropout_drops_whole_channels_at_its_rate() {
         }
     }
     // One bit per example and channel between forward and backward.
-    let bern = Bernoulli::new("p", 0.5, Convention::Inverted, Stream::new(7, "sd")).unwrap();
+    let bern = Bernoulli::new(0.5, Convention::Inverted, Stream::new(7, "sd")).unwrap();
     let mut sd = SpatialDropout::new(bern);
     run(&mut sd, &x, Mode::Train, 0);
     assert_eq!(sd.mask_bytes(), b * c.div_ceil(64) * 8);
@@ -151,7 +151,7 @@ fn dropblock_drops_squares_at_its_effective_rate() {
     // a map with one corner is exactly one b x b square.
     let (h, w, blk) = (12, 12, 3);
     let x = Tensor::from_vec(&[400, 1, h, w], vec![1.0; 400 * h * w]).unwrap();
-    let mut db = DropBlock::new("p", 0.02, blk, 0, Stream::new(9, "db")).unwrap();
+    let mut db = DropBlock::new(0.02, blk, 0, Stream::new(9, "db")).unwrap();
     let y = run(&mut db, &x, Mode::Train, 0);
     let mut singles = 0;
     for plane in y.data().chunks_exact(h * w) {
@@ -177,7 +177,7 @@ fn dropblock_drops_squares_at_its_effective_rate() {
     // expectation (overlaps included) within 6 standard errors, and lies near p.
     let (n, p) = (4000, 0.15f32);
     let x = Tensor::from_vec(&[n, 1, h, w], vec![1.0; n * h * w]).unwrap();
-    let mut db = DropBlock::new("p", p, blk, 0, Stream::new(10, "db")).unwrap();
+    let mut db = DropBlock::new(p, blk, 0, Stream::new(10, "db")).unwrap();
     let y = run(&mut db, &x, Mode::Train, 5);
     let fr: Vec<f64> = y
         .data()
@@ -202,7 +202,7 @@ fn dropblock_drops_squares_at_its_effective_rate() {
         "Eval is the identity"
     );
     // The ramp: a tenth of the way in, a tenth of the rate.
-    let mut ramped = DropBlock::new("p", p, blk, 1000, Stream::new(10, "db")).unwrap();
+    let mut ramped = DropBlock::new(p, blk, 1000, Stream::new(10, "db")).unwrap();
     assert!((ramped.rate_at(Mode::Train, 99) - p / 10.0).abs() < 1e-6);
     assert_eq!(ramped.rate_at(Mode::MonteCarlo, 0), p);
     let y = run(&mut ramped, &x, Mode::Train, 99);
@@ -215,7 +215,7 @@ fn dropconnect_drops_weights_not_activations() {
     let (i, o, b, p) = (200, 300, 8, 0.3f32);
     let mut rng = Stream::new(1, "init").seq();
     let dense = DenseConfig::new(i, o).init(&mut rng).unwrap();
-    let dc = Bernoulli::new("p", p, Convention::Inverted, Stream::new(2, "dc")).unwrap();
+    let dc = Bernoulli::new(p, Convention::Inverted, Stream::new(2, "dc")).unwrap();
     let mut dense = dense.with_dropconnect(Some(dc));
     let x = ramp(&[b, i]);
     let y = run(&mut dense, &x, Mode::Train, 4);
@@ -252,7 +252,7 @@ fn dropconnect_drops_weights_not_activations() {
     let plain = DenseConfig::new(i, o).init(&mut rng).unwrap();
     assert_eq!(e, run(&mut { plain }, &x, Mode::Eval, 0));
     let mut rng = Stream::new(1, "init").seq();
-    let std_dc = Bernoulli::new("p", p, Convention::Standard, Stream::new(2, "dc")).unwrap();
+    let std_dc = Bernoulli::new(p, Convention::Standard, Stream::new(2, "dc")).unwrap();
     let mut std_dense = DenseConfig::new(i, o)
         .init(&mut rng)
         .unwrap()

@@ -19,7 +19,7 @@ fn run(layer: &mut dyn Layer, x: &Tensor, mode: Mode, step: u64) -> Tensor {
 }
 
 fn bernoulli(p: f32, conv: Convention) -> Dropout {
-    Dropout::new("p", DropoutKind::Bernoulli, p, conv, Stream::new(42, "stats")).unwrap()
+    Dropout::new(DropoutKind::Bernoulli, p, conv, Stream::new(42, "stats")).unwrap()
 }
 
 #[test]
@@ -144,7 +144,6 @@ fn monte_carlo_differs_from_eval_and_its_average_converges_to_it_on_a_linear_lay
     let mut rng = Stream::new(seed, "init").seq();
     let dense = DenseConfig::new(20, 3).init(&mut rng).unwrap();
     let drop = Dropout::new(
-        "p",
         DropoutKind::Bernoulli,
         0.5,
         Convention::Inverted,
@@ -185,7 +184,6 @@ fn gaussian_dropout_keeps_mean_one_and_variance_p_over_1_minus_p() {
     let n = x.len() as f64;
     for p in [0.2f32, 0.5] {
         let mut d = Dropout::new(
-            "p",
             DropoutKind::Gaussian,
             p,
             Convention::Inverted,
@@ -217,14 +215,7 @@ fn alpha_dropout_keeps_zero_mean_and_unit_variance() {
     .unwrap();
     let n = x.len() as f64;
     for p in [0.05f32, 0.1, 0.3] {
-        let mut d = Dropout::new(
-            "p",
-            DropoutKind::Alpha,
-            p,
-            Convention::Inverted,
-            Stream::new(7, "a"),
-        )
-        .unwrap();
+        let mut d = Dropout::new(DropoutKind::Alpha, p, Convention::Inverted, Stream::new(7, "a")).unwrap();
         let y = run(&mut d, &x, Mode::Train, 0);
         let mean = y.data().iter().map(|&v| v as f64).sum::<f64>() / n;
         let var = y.data().iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
@@ -266,7 +257,7 @@ fn same_mask_on_one_and_two_threads() {
     let dense_out = |threads: usize| {
         let t = Threads::new(Some(threads)).unwrap();
         let mut rng = Stream::new(1, "init").seq();
-        let drop = Bernoulli::new("p", 0.5, Convention::Inverted, Stream::new(1, "d")).unwrap();
+        let drop = Bernoulli::new(0.5, Convention::Inverted, Stream::new(1, "d")).unwrap();
         let mut d = DenseConfig::new(300, 256)
             .init(&mut rng)
             .unwrap()
@@ -285,7 +276,7 @@ fn same_mask_on_one_and_two_threads() {
 #[test]
 fn a_mask_costs_one_bit_per_element() {
     let mut rng = Stream::new(1, "init").seq();
-    let drop = Bernoulli::new("p", 0.5, Convention::Inverted, Stream::new(1, "d")).unwrap();
+    let drop = Bernoulli::new(0.5, Convention::Inverted, Stream::new(1, "d")).unwrap();
     let mut d = DenseConfig::new(64, 1024)
         .with_activation(Activation::Relu)
         .with_init(Init::He)

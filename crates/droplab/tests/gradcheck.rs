@@ -111,7 +111,7 @@ fn dense(act: Activation, p: f32, conv: Convention) -> Dense {
         .with_activation(act)
         .init(&mut rng)
         .unwrap();
-    let drop = (p > 0.0).then(|| Bernoulli::new("p", p, conv, Stream::new(1, "drop")).unwrap());
+    let drop = (p > 0.0).then(|| Bernoulli::new(p, conv, Stream::new(1, "drop")).unwrap());
     d.with_dropout(drop)
 }
 
@@ -165,12 +165,11 @@ fn standalone_dropout_of_every_kind_with_a_frozen_mask() {
     let x = random(&[4, 70], 8, true);
     for kind in [DropoutKind::Bernoulli, DropoutKind::Gaussian, DropoutKind::Alpha] {
         for mode in [Mode::Train, Mode::Frozen(3), Mode::MonteCarlo, Mode::Eval] {
-            let mut d = Dropout::new("p", kind, 0.4, Convention::Inverted, Stream::new(2, "d")).unwrap();
+            let mut d = Dropout::new(kind, 0.4, Convention::Inverted, Stream::new(2, "d")).unwrap();
             check_layer(&mut d, &x, Ctx::new(mode, 11));
         }
     }
     let mut d = Dropout::new(
-        "p",
         DropoutKind::Bernoulli,
         0.4,
         Convention::Standard,
@@ -369,15 +368,15 @@ fn dropconnect_spatial_dropout_and_dropblock_with_fixed_masks() {
                 .with_activation(Activation::Tanh)
                 .init(&mut rng)
                 .unwrap();
-            let dc = Bernoulli::new("p", 0.4, conv_, Stream::new(4, "dc")).unwrap();
+            let dc = Bernoulli::new(0.4, conv_, Stream::new(4, "dc")).unwrap();
             check_layer(&mut d.with_dropconnect(Some(dc)), &x, Ctx::new(mode, 9));
         }
     }
     let x = random(&[3, 6, 4, 4], 18, true);
     for mode in [Mode::Train, Mode::Frozen(2), Mode::MonteCarlo, Mode::Eval] {
-        let b = Bernoulli::new("p", 0.4, Convention::Inverted, Stream::new(5, "sd")).unwrap();
+        let b = Bernoulli::new(0.4, Convention::Inverted, Stream::new(5, "sd")).unwrap();
         check_layer(&mut SpatialDropout::new(b), &x, Ctx::new(mode, 9));
-        let mut db = DropBlock::new("p", 0.3, 2, 0, Stream::new(6, "db")).unwrap();
+        let mut db = DropBlock::new(0.3, 2, 0, Stream::new(6, "db")).unwrap();
         check_layer(&mut db, &x, Ctx::new(mode, 9));
     }
 }
@@ -395,7 +394,7 @@ fn lstm_over_sequences_of_varying_length() {
     check_layer(&mut lstm(2, 3), &x, ctx);
     // Zoneout alone, in training (masks) and at test time (the expectation).
     for mode in [Mode::Train, Mode::Eval] {
-        let z = Some(Bernoulli::new("p", 0.4, Convention::Inverted, Stream::new(8, "zone")).unwrap());
+        let z = Some(Bernoulli::new(0.4, Convention::Inverted, Stream::new(8, "zone")).unwrap());
         check_layer(
             &mut lstm(2, 3).with_zoneout(z),
             &x,
@@ -412,7 +411,7 @@ fn lstm_with_every_recurrent_dropout_and_fixed_masks() {
     for conv_ in [Convention::Inverted, Convention::Standard] {
         for variational in [true, false] {
             for mode in [Mode::Train, Mode::Frozen(2), Mode::MonteCarlo, Mode::Eval] {
-                let b = |name: &str| Some(Bernoulli::new("p", 0.3, conv_, Stream::new(6, name)).unwrap());
+                let b = |name: &str| Some(Bernoulli::new(0.3, conv_, Stream::new(6, name)).unwrap());
                 let mut l = lstm(5, 4)
                     .with_input_dropout(b("in"), variational)
                     .with_recurrent_dropout(b("rec"))
@@ -454,7 +453,7 @@ fn gru_with_lengths_and_every_recurrent_dropout() {
     for conv_ in [Convention::Inverted, Convention::Standard] {
         for variational in [true, false] {
             for mode in [Mode::Train, Mode::Frozen(2), Mode::MonteCarlo, Mode::Eval] {
-                let b = |name: &str| Some(Bernoulli::new("p", 0.3, conv_, Stream::new(6, name)).unwrap());
+                let b = |name: &str| Some(Bernoulli::new(0.3, conv_, Stream::new(6, name)).unwrap());
                 let mut l = gru()
                     .with_input_dropout(b("in"), variational)
                     .with_recurrent_dropout(b("rec"))
@@ -476,8 +475,7 @@ fn embedding_with_and_without_word_dropout() {
     for drop in [None, Some(0.4)] {
         for mode in [Mode::Train, Mode::Frozen(1), Mode::Eval] {
             let mut rng = Stream::new(5, "init").seq();
-            let wd =
-                drop.map(|p| Bernoulli::new("p", p, Convention::Inverted, Stream::new(6, "wd")).unwrap());
+            let wd = drop.map(|p| Bernoulli::new(p, Convention::Inverted, Stream::new(6, "wd")).unwrap());
             let mut e = Embedding::new("emb", 7, 3, &mut rng)
                 .unwrap()
                 .with_word_dropout(wd);

@@ -12,7 +12,7 @@ fn lstm(f: usize, h: usize) -> Lstm {
 }
 
 fn drop(p: f32, name: &str) -> Option<Bernoulli> {
-    Some(Bernoulli::new("p", p, Convention::Inverted, Stream::new(3, name)).unwrap())
+    Some(Bernoulli::new(p, Convention::Inverted, Stream::new(3, name)).unwrap())
 }
 
 fn ones(b: usize, t: usize, f: usize) -> Tensor {

@@ -259,13 +259,7 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
     };
     if d.input > 0.0 && !dropconnect {
         let s = Stream::new(seed, "dropout.input");
-        b.push(Box::new(Dropout::new(
-            "dropout.input",
-            act_kind,
-            d.input,
-            d.convention,
-            s,
-        )?))?;
+        b.push(Box::new(Dropout::new(act_kind, d.input, d.convention, s)?))?;
     }
     let (mut convs, mut hidden, mut dense_seen, mut params) = (0usize, 0usize, 0usize, 0u64);
     let mut i = 0;
@@ -312,17 +306,16 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                 }
                 let p = d.conv_rate(convs);
                 if p > 0.0 {
-                    let field = format!("dropout.conv[{convs}]");
                     let s = Stream::new(seed, "dropout.conv").derive_u64(convs as u64);
                     let layer: Box<dyn Layer> = match d.conv_kind {
                         ConvDropoutKind::Spatial => {
-                            Box::new(SpatialDropout::new(Bernoulli::new(&field, p, d.convention, s)?))
+                            Box::new(SpatialDropout::new(Bernoulli::new(p, d.convention, s)?))
                         }
                         ConvDropoutKind::DropBlock => {
-                            Box::new(DropBlock::new(&field, p, d.block_size, d.ramp_steps, s)?)
+                            Box::new(DropBlock::new(p, d.block_size, d.ramp_steps, s)?)
                         }
                         ConvDropoutKind::Bernoulli => {
-                            Box::new(Dropout::new(&field, DropoutKind::Bernoulli, p, d.convention, s)?)
+                            Box::new(Dropout::new(DropoutKind::Bernoulli, p, d.convention, s)?)
                         }
                     };
                     b.push(layer)?;
@@ -337,7 +330,6 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
             &Token::Dropout(p) => {
                 let s = Stream::new(seed, "dropout.layer").derive_u64(i as u64);
                 b.push(Box::new(Dropout::new(
-                    &format!("model.layers[{i}]"),
                     DropoutKind::Bernoulli,
                     p,
                     d.convention,
@@ -346,19 +338,11 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
             }
             &Token::Spatial(p) => {
                 let s = Stream::new(seed, "dropout.layer").derive_u64(i as u64);
-                let field = format!("model.layers[{i}]");
-                b.push(Box::new(SpatialDropout::new(Bernoulli::new(
-                    &field,
-                    p,
-                    d.convention,
-                    s,
-                )?)))?;
+                b.push(Box::new(SpatialDropout::new(Bernoulli::new(p, d.convention, s)?)))?;
             }
             &Token::DropBlock(p, block) => {
                 let s = Stream::new(seed, "dropout.layer").derive_u64(i as u64);
-                let field = format!("model.layers[{i}]");
                 b.push(Box::new(DropBlock::new(
-                    &field,
                     p,
                     block.unwrap_or(d.block_size),
                     d.ramp_steps,
@@ -392,7 +376,7 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                     };
                     if q > 0.0 {
                         let s = Stream::new(seed, "dropconnect").derive_u64(dense_seen as u64);
-                        dense = dense.with_dropconnect(Some(Bernoulli::new(&field, q, d.convention, s)?));
+                        dense = dense.with_dropconnect(Some(Bernoulli::new(q, d.convention, s)?));
                     }
                 }
                 let p = if output || dropconnect {
@@ -400,11 +384,10 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                 } else {
                     d.hidden_rate(hidden)
                 };
-                let drop_field = format!("dropout.hidden[{hidden}]");
                 let stream = Stream::new(seed, "dropout.hidden").derive_u64(hidden as u64);
                 let fused = p > 0.0 && !bn_next && act_kind == DropoutKind::Bernoulli;
                 if fused {
-                    dense = dense.with_dropout(Some(Bernoulli::new(&drop_field, p, d.convention, stream)?));
+                    dense = dense.with_dropout(Some(Bernoulli::new(p, d.convention, stream)?));
                 }
                 b.push(Box::new(dense))?;
                 if bn_next && !output {
@@ -413,13 +396,7 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                     i += 1;
                 }
                 if p > 0.0 && !fused {
-                    b.push(Box::new(Dropout::new(
-                        &drop_field,
-                        act_kind,
-                        p,
-                        d.convention,
-                        stream,
-                    )?))?;
+                    b.push(Box::new(Dropout::new(act_kind, p, d.convention, stream)?))?;
                 }
                 if !output {
                     hidden += 1;

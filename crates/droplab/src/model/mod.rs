@@ -379,13 +379,7 @@ impl ModelConfig {
         let dropconnect = d.kind == DropoutKind::DropConnect;
         if d.input > 0.0 && !dropconnect {
             let stream = Stream::new(seed, "dropout.input");
-            layers.push(Box::new(Dropout::new(
-                "dropout.input",
-                d.kind,
-                d.input,
-                d.convention,
-                stream,
-            )?));
+            layers.push(Box::new(Dropout::new(d.kind, d.input, d.convention, stream)?));
         }
         let n = self.widths.len() - 1;
         for i in 0..n {
@@ -405,25 +399,19 @@ impl ModelConfig {
                 .init(&mut rng)?;
             let p = if hidden { d.hidden_rate(i) } else { 0.0 };
             let stream = Stream::new(seed, "dropout.hidden").derive_u64(i as u64);
-            let field = format!("dropout.hidden[{i}]");
             let mut extra: Option<Box<dyn Layer>> = None;
             if dropconnect {
                 // The rate that would drop this layer's input units drops its weights.
                 let q = if i == 0 { d.input } else { d.hidden_rate(i - 1) };
                 let stream = Stream::new(seed, "dropconnect").derive_u64(i as u64);
-                let field = if i == 0 {
-                    "dropout.input".to_string()
-                } else {
-                    format!("dropout.hidden[{}]", i - 1)
-                };
                 if q > 0.0 {
-                    dense = dense.with_dropconnect(Some(Bernoulli::new(&field, q, d.convention, stream)?));
+                    dense = dense.with_dropconnect(Some(Bernoulli::new(q, d.convention, stream)?));
                 }
             } else if p > 0.0 {
                 if d.kind == DropoutKind::Bernoulli {
-                    dense = dense.with_dropout(Some(Bernoulli::new(&field, p, d.convention, stream)?));
+                    dense = dense.with_dropout(Some(Bernoulli::new(p, d.convention, stream)?));
                 } else {
-                    extra = Some(Box::new(Dropout::new(&field, d.kind, p, d.convention, stream)?));
+                    extra = Some(Box::new(Dropout::new(d.kind, p, d.convention, stream)?));
                 }
             }
             layers.push(Box::new(dense));

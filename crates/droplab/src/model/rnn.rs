@@ -173,27 +173,23 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
     let mut layers: Vec<Box<dyn Layer>> = Vec::new();
     let mut width = features;
     let (mut k, mut params, mut dense) = (0usize, 0u64, 0usize);
-    let bern = |field: &str, p: f32, name: &str, k: usize| -> Result<Option<Bernoulli>> {
+    let bern = |p: f32, name: &str, k: usize| -> Result<Option<Bernoulli>> {
         if p <= 0.0 {
             return Ok(None);
         }
         let s = Stream::new(seed, name).derive_u64(k as u64);
-        Ok(Some(Bernoulli::new(field, p, d.convention, s)?))
+        Ok(Some(Bernoulli::new(p, d.convention, s)?))
     };
     for (i, tok) in toks.iter().enumerate() {
         match *tok {
             Token::Lstm(h) | Token::Gru(h) => {
                 let mut rng = Stream::new(seed, "init").derive_u64(params).seq();
                 params += 1;
-                let (rate, field) = if k == 0 {
-                    (d.input, "dropout.input".to_string())
-                } else {
-                    (d.hidden_rate(k - 1), format!("dropout.hidden[{}]", k - 1))
-                };
-                let input = bern(&field, rate, "dropout.lstm.input", k)?;
-                let rec = bern("dropout.recurrent", d.recurrent, "dropout.lstm.recurrent", k)?;
-                let weight = bern("dropout.weight", d.weight, "dropout.lstm.weight", k)?;
-                let zone = bern("dropout.zoneout", d.zoneout, "dropout.zoneout", k)?;
+                let rate = if k == 0 { d.input } else { d.hidden_rate(k - 1) };
+                let input = bern(rate, "dropout.lstm.input", k)?;
+                let rec = bern(d.recurrent, "dropout.lstm.recurrent", k)?;
+                let weight = bern(d.weight, "dropout.lstm.weight", k)?;
+                let zone = bern(d.zoneout, "dropout.zoneout", k)?;
                 let field = format!("model.recurrent[{k}]");
                 let layer: Box<dyn Layer> = if matches!(tok, Token::Lstm(_)) {
                     Box::new(
@@ -219,7 +215,7 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
             Token::Embedding(v, dim) => {
                 let mut rng = Stream::new(seed, "init").derive_u64(params).seq();
                 params += 1;
-                let wd = bern("dropout.embedding", d.embedding, "dropout.embedding", 0)?;
+                let wd = bern(d.embedding, "dropout.embedding", 0)?;
                 layers.push(Box::new(
                     Embedding::new("model.embedding", v, dim, &mut rng)?.with_word_dropout(wd),
                 ));
@@ -228,9 +224,7 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
             Token::Pool(kind) => layers.push(Box::new(SeqPool(kind))),
             Token::Dropout(p) => {
                 let s = Stream::new(seed, "dropout.layer").derive_u64(i as u64);
-                let field = format!("model.layers[{i}]");
                 layers.push(Box::new(Dropout::new(
-                    &field,
                     DropoutKind::Bernoulli,
                     p,
                     d.convention,

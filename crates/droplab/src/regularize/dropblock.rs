@@ -36,11 +36,11 @@ pub struct DropBlock {
 impl DropBlock {
     /// DropBlock with drop rate `p` in `[0, 1)`, block size `block >= 1`, and a linear ramp of
     /// the rate over the first `ramp_steps` steps (0 = none).
-    pub fn new(field: &str, p: f32, block: usize, ramp_steps: u64, stream: Stream) -> Result<Self> {
-        check::rate_below_one(field, p)?;
+    pub fn new(p: f32, block: usize, ramp_steps: u64, stream: Stream) -> Result<Self> {
+        check::rate_below_one("p", p)?;
         if block == 0 {
             return Err(Error::ZeroWidth {
-                field: format!("{field}.block_size"),
+                field: "block_size".into(),
             });
         }
         Ok(DropBlock {

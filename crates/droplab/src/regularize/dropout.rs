@@ -44,27 +44,25 @@ pub struct Dropout {
 }
 
 impl Dropout {
-    /// A dropout layer; `p` must lie in `[0, 1]` for Bernoulli and `[0, 1)` for the others.
-    pub fn new(
-        field: &str,
-        kind: DropoutKind,
-        p: f32,
-        convention: Convention,
-        stream: Stream,
-    ) -> Result<Self> {
+    /// A dropout layer of `kind` with rate `p`, its masks (or noise) drawn from `stream`.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidRate`] unless `p` lies in `[0, 1]` for Bernoulli and `[0, 1)`
+    /// for Gaussian and Alpha dropout; an error for DropConnect, which drops weights.
+    pub fn new(kind: DropoutKind, p: f32, convention: Convention, stream: Stream) -> Result<Self> {
         match kind {
-            DropoutKind::Bernoulli => check::rate(field, p)?,
-            DropoutKind::Gaussian | DropoutKind::Alpha => check::rate_below_one(field, p)?,
+            DropoutKind::Bernoulli => check::rate("p", p)?,
+            DropoutKind::Gaussian | DropoutKind::Alpha => check::rate_below_one("p", p)?,
             DropoutKind::DropConnect => {
                 return Err(crate::error::Error::config(
-                    field,
+                    "kind",
                     "dropconnect drops weights, not activations: set it as the model's dropout.kind",
                 ));
             }
         }
         Ok(Dropout {
             kind,
-            bernoulli: Bernoulli::new(field, p, convention, stream)?,
+            bernoulli: Bernoulli::new(p, convention, stream)?,
             plan: DropPlan::Identity,
             bits: Vec::new(),
         })
