@@ -16,6 +16,8 @@
 //! * [`record`], [`weights`], [`staging`], [`hash`]: what a run directory holds and how it
 //!   is written (atomically, so nothing half-written looks finished).
 //! * [`objective`]: k-fold cross-validation of run configs, the objective of a tuning worker.
+//! * [`paper`]: `paper run` of the classification recipes over seeds, with resume and reuse of
+//!   finished runs.
 //! * [`recipes`]: the recipes that reproduce published results.
 //!
 //! Errors are [`Error::Usage`] (the caller can fix it) or [`Error::Runtime`].
@@ -31,6 +33,7 @@ pub mod fetch;
 pub mod gal2016;
 pub mod hash;
 pub mod objective;
+pub mod paper;
 pub mod recipes;
 pub mod record;
 pub mod run;

@@ -4,22 +4,15 @@
 
 mod uci;
 
-use std::path::{Path, PathBuf};
-
-use serde::Serialize;
-
-use droplab::analysis::summary::mean_std;
+use std::path::PathBuf;
 
 use crate::cli::PaperRunArgs;
 use crate::error::{CliError, CliResult};
 use crate::progress::{Progress, run_config};
 use crate::render::finish;
-use droplab_lab::config::RunConfig;
-use droplab_lab::data as dataset;
-use droplab_lab::hash::sha256_hex;
+use droplab_lab::paper::{Options, Source, run_recipe};
 use droplab_lab::recipes::{RECIPES, parse, select};
-use droplab_lab::record::RunRecord;
-use droplab_lab::staging::{Staging, forget, leftovers, take_from};
+use droplab_lab::staging::{Staging, forget, leftovers};
 use droplab_report::{Series, learning_curves_svg, markdown_table, text_table};
 
 /// `droplab paper list`.
@@ -49,22 +42,6 @@ pub fn list() -> CliResult {
         text_table(&["recipe", "source", "row", "published", "epochs"], &rows)
     );
     Ok(())
-}
-
-/// One recipe's results over seeds.
-#[derive(Debug, Serialize)]
-struct RecipeResult {
-    recipe: String,
-    source: String,
-    row: String,
-    dataset: String,
-    published_test_error: Option<f64>,
-    test_errors: Vec<f64>,
-    mean_test_error: f64,
-    std_test_error: f64,
-    epochs: Vec<usize>,
-    minutes: Vec<f64>,
-    runs: Vec<String>,
 }
 
 /// `droplab paper run`.
@@ -116,108 +93,57 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
             out.display()
         );
     }
+    let opts = Options {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        dataset: args.dataset.clone(),
+        data_dir: args.data_dir.clone(),
+        train_size: args.train_size,
+        val_size: args.val_size,
+        threads: args.threads,
+    };
+    let progress = if args.quiet {
+        Progress::Quiet
+    } else {
+        Progress::Auto
+    };
+    let quiet = args.quiet;
     let mut taken_from: Vec<PathBuf> = Vec::new();
     let staging = Staging::new(&out, "--out")?;
     let mut results = Vec::new();
-    let mut curves: Vec<(String, Vec<droplab::train::EpochMetrics>, usize)> = Vec::new();
+    let mut curves = Vec::new();
     for r in recipes {
-        let mut cfg = parse(r)?;
-        if let Some(e) = args.epochs {
-            cfg.train.epochs = e;
-        }
-        if let Some(b) = args.batch_size {
-            cfg.train.batch_size = b;
-        }
-        let mut info = cfg.recipe.clone().unwrap_or_default();
-        if let Some(d) = &args.dataset {
-            // The published number is for the recipe's own dataset: not for another named
-            // one (fashion-mnist for an MNIST recipe); a path (idx:DIR) may hold a copy of it.
-            let named = dataset::NAMED.contains(&d.as_str());
-            if named && *d != cfg.data.dataset {
-                info.published_test_error = None;
-            }
-            cfg.data.dataset = d.clone();
-        }
-        if let Some(d) = &args.data_dir {
-            cfg.data.data_dir = d.display().to_string();
-        }
-        if let Some(n) = args.train_size {
-            cfg.data.train_size = n;
-        }
-        if let Some(n) = args.val_size {
-            cfg.data.val_size = n;
-        }
-        if let Some(t) = args.threads {
-            cfg.threads = t;
-        }
-        cfg.pin_threads();
-        cfg.validate()?;
-        let mut res = RecipeResult {
-            recipe: r.name.to_string(),
-            source: info.source,
-            row: info.row,
-            dataset: cfg.data.dataset.clone(),
-            published_test_error: info.published_test_error,
-            test_errors: Vec::new(),
-            mean_test_error: f64::NAN,
-            std_test_error: f64::NAN,
-            epochs: Vec::new(),
-            minutes: Vec::new(),
-            runs: Vec::new(),
-        };
-        for s in 0..args.seeds as u64 {
-            let mut c = cfg.clone();
-            c.seed = cfg.seed + s;
-            let splits = dataset::load(&c.data, c.seed)?;
-            droplab_lab::run::fit_widths(&mut c, &splits, true)?;
-            let run_name = format!("{}-seed{}", r.name, c.seed);
-            let dest = staging.path().join(&run_name);
-            let rec = if let Some((from, rec)) = take_finished(&earlier, &run_name, &c, &dest) {
-                if !args.quiet {
-                    eprintln!(
-                        "{run_name}: taken from the interrupted run {} (it had trained in {:.1} minutes)",
-                        from.display(),
-                        rec.seconds / 60.0
-                    );
+        let (res, mut c) = run_recipe(
+            r,
+            &opts,
+            args.seeds,
+            staging.path(),
+            (&earlier, &args.reuse),
+            &mut taken_from,
+            &mut |cfg, splits, dest| Ok(run_config(cfg, splits, dest, progress)?.0),
+            &mut |run_name, cfg, source, rec| {
+                if quiet {
+                    return;
                 }
-                if !taken_from.contains(&from) {
-                    taken_from.push(from);
-                }
-                rec
-            } else if let Some((from, rec)) = reuse_recorded(&args.reuse, &run_name, &c, &dest)? {
-                if !args.quiet {
-                    eprintln!(
-                        "{run_name}: reused from {} (it had trained in {:.1} minutes)",
-                        from.display(),
-                        rec.seconds / 60.0
-                    );
-                }
-                rec
-            } else {
-                if !args.quiet {
-                    eprintln!(
+                let minutes = rec.map(|r| r.seconds / 60.0).unwrap_or_default();
+                match source {
+                    Source::Resumed(from) => eprintln!(
+                        "{run_name}: taken from the interrupted run {} (it had trained in {minutes:.1} minutes)",
+                        from.display()
+                    ),
+                    Source::Reused(from) => eprintln!(
+                        "{run_name}: reused from {} (it had trained in {minutes:.1} minutes)",
+                        from.display()
+                    ),
+                    Source::Trained => eprintln!(
                         "{} (seed {}): training {} epochs...",
-                        r.name, c.seed, c.train.epochs
-                    );
+                        r.name, cfg.seed, cfg.train.epochs
+                    ),
                 }
-                let progress = if args.quiet {
-                    Progress::Quiet
-                } else {
-                    Progress::Auto
-                };
-                run_config(&c.clone().check()?, &splits, &dest, progress)?.0
-            };
-            if let Some(msg) = &rec.divergence {
-                return Err(CliError::runtime(format!("{run_name}: {msg}")));
-            }
-            curves.push((run_name.clone(), rec.history.clone(), rec.best_epoch));
-            res.test_errors.push(100.0 * (1.0 - rec.test.accuracy));
-            res.epochs.push(rec.history.len());
-            res.minutes.push(rec.seconds / 60.0);
-            res.runs.push(run_name);
-        }
-        (res.mean_test_error, res.std_test_error) = mean_std(&res.test_errors);
+            },
+        )?;
         results.push(res);
+        curves.append(&mut c);
     }
     let headers = [
         "recipe",
@@ -267,72 +193,6 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
     finish(staging, &results, &headers, &rows)?;
     for dir in taken_from {
         forget(&dir);
-    }
-    Ok(())
-}
-
-/// The finished run `run_name` of exactly `cfg` in one of the interrupted runs' directories,
-/// moved to `dest`: the directory it came from and its record. A run whose config differs, or
-/// whose weights do not match the record's checksum, is left where it is.
-fn take_finished(
-    earlier: &[PathBuf],
-    run_name: &str,
-    cfg: &RunConfig,
-    dest: &Path,
-) -> Option<(PathBuf, RunRecord)> {
-    take_from(earlier, run_name, dest, |src| finished_run(src, cfg, true))
-}
-
-/// The record of the finished run in `src` if it ran exactly `cfg` and its weights match the
-/// record's checksum; without `need_weights`, a run that kept no weights (a recorded result)
-/// passes on its record alone.
-fn finished_run(src: &Path, cfg: &RunConfig, need_weights: bool) -> Option<RunRecord> {
-    let rec = RunRecord::load(src).ok()?;
-    let weights = src.join("model.safetensors");
-    let weights_ok = match std::fs::read(&weights) {
-        Ok(w) => sha256_hex(&w) == rec.model_sha256,
-        Err(_) => !need_weights && !weights.exists(),
-    };
-    (rec.config == *cfg && weights_ok).then_some(rec)
-}
-
-/// The run `run_name` of exactly `cfg` in one of the `--reuse` directories, copied to `dest`:
-/// the directory it came from and its record. A run whose config differs is passed over, as is
-/// one whose weights, where it kept them, do not match the record's checksum.
-fn reuse_recorded(
-    dirs: &[PathBuf],
-    run_name: &str,
-    cfg: &RunConfig,
-    dest: &Path,
-) -> CliResult<Option<(PathBuf, RunRecord)>> {
-    for dir in dirs {
-        let src = dir.join(run_name);
-        let Some(rec) = finished_run(&src, cfg, false) else {
-            continue;
-        };
-        copy_dir(&src, dest).map_err(|e| {
-            CliError::runtime(format!(
-                "--reuse: copying {} to {}: {e}",
-                src.display(),
-                dest.display()
-            ))
-        })?;
-        return Ok(Some((src, rec)));
-    }
-    Ok(None)
-}
-
-/// Copies the directory `src` to `dest` (created), with everything under it.
-fn copy_dir(src: &Path, dest: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dest)?;
-    for e in std::fs::read_dir(src)? {
-        let e = e?;
-        let to = dest.join(e.file_name());
-        if e.file_type()?.is_dir() {
-            copy_dir(&e.path(), &to)?;
-        } else {
-            std::fs::copy(e.path(), to)?;
-        }
     }
     Ok(())
 }
