@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use droplab::tensor::Threads;
-use droplab_report::{markdown_table, text_table};
-
 use droplab_lab::claims::{CLAIMS, ClaimResult, Lab, Plot, cache};
 use droplab_lab::config::DataConfig;
 use droplab_lab::staging::Staging;
-use droplab_report::{CurvePoint, Interval, IntervalSeries, interval_svg, validation_curve_svg};
+use droplab_report::{
+    CurvePoint, Interval, IntervalSeries, interval_svg, markdown_table, text_table, validation_curve_svg,
+};
 
 use crate::cli::ClaimsArgs;
 use crate::error::{CliError, CliResult};
