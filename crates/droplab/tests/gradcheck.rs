@@ -332,7 +332,7 @@ fn pooling_layers_and_flatten() {
         (PoolKind::Avg, 3, Some(1)),
     ] {
         check_layer(
-            &mut Pool2d::new("pool", kind, k, s).unwrap(),
+            &mut Pool2d::new(kind, k, s).unwrap(),
             &x,
             Ctx::new(Mode::Train, 0),
         );
@@ -344,7 +344,7 @@ fn pooling_layers_and_flatten() {
 #[test]
 fn batch_norm_in_training_and_at_test_time() {
     let x = random(&[4, 3, 3, 2], 15, false);
-    let mut bn = BatchNorm::new("bn", 3, true, 0.1, 1e-5).unwrap();
+    let mut bn = BatchNorm::new(3, true, 0.1, 1e-5).unwrap();
     // Move the learned scale and shift off their initial values.
     for (i, v) in bn.params_mut()[0].value.data_mut().iter_mut().enumerate() {
         *v = 0.5 + i as f32;
@@ -353,7 +353,7 @@ fn batch_norm_in_training_and_at_test_time() {
     check_layer(&mut bn, &x, Ctx::new(Mode::Train, 0));
     check_layer(&mut bn, &x, Ctx::new(Mode::Eval, 0));
     let x = random(&[6, 5], 16, false);
-    let mut bn1 = BatchNorm::new("bn", 5, false, 0.1, 1e-5).unwrap();
+    let mut bn1 = BatchNorm::new(5, false, 0.1, 1e-5).unwrap();
     check_layer(&mut bn1, &x, Ctx::new(Mode::Train, 0));
     check_layer(&mut bn1, &x, Ctx::new(Mode::MonteCarlo, 0));
 }
@@ -383,7 +383,7 @@ fn dropconnect_spatial_dropout_and_dropblock_with_fixed_masks() {
 
 fn lstm(f: usize, h: usize) -> Lstm {
     let mut rng = Stream::new(5, "init").seq();
-    Lstm::new("lstm", f, h, &mut rng).unwrap()
+    Lstm::new(f, h, &mut rng).unwrap()
 }
 
 #[test]
@@ -443,7 +443,7 @@ fn gru_with_lengths_and_every_recurrent_dropout() {
     let lengths = [4usize, 2, 1];
     let gru = || {
         let mut rng = Stream::new(5, "init").seq();
-        Gru::new("gru", 5, 3, &mut rng).unwrap()
+        Gru::new(5, 3, &mut rng).unwrap()
     };
     check_layer(
         &mut gru(),
@@ -476,9 +476,7 @@ fn embedding_with_and_without_word_dropout() {
         for mode in [Mode::Train, Mode::Frozen(1), Mode::Eval] {
             let mut rng = Stream::new(5, "init").seq();
             let wd = drop.map(|p| Bernoulli::new(p, Convention::Inverted, Stream::new(6, "wd")).unwrap());
-            let mut e = Embedding::new("emb", 7, 3, &mut rng)
-                .unwrap()
-                .with_word_dropout(wd);
+            let mut e = Embedding::new(7, 3, &mut rng).unwrap().with_word_dropout(wd);
             check_params(&mut e, &x, Ctx::new(mode, 3));
         }
     }

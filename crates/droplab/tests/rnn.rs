@@ -8,7 +8,7 @@ use droplab::tensor::Tensor;
 
 fn lstm(f: usize, h: usize) -> Lstm {
     let mut rng = Stream::new(5, "init").seq();
-    Lstm::new("lstm", f, h, &mut rng).unwrap()
+    Lstm::new(f, h, &mut rng).unwrap()
 }
 
 fn drop(p: f32, name: &str) -> Option<Bernoulli> {
@@ -225,7 +225,7 @@ fn word_dropout_drops_a_word_type_at_every_occurrence_and_bad_ids_are_refused() 
     let ids: Vec<f32> = (0..b * t).map(|_| r.below(v) as f32).collect();
     let x = Tensor::from_vec(&[b, t], ids.clone()).unwrap();
     let mut rng = Stream::new(1, "init").seq();
-    let mut e = Embedding::new("emb", v, 4, &mut rng)
+    let mut e = Embedding::new(v, 4, &mut rng)
         .unwrap()
         .with_word_dropout(drop(p, "wd"));
     let mut y = Tensor::default();

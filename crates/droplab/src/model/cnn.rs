@@ -300,7 +300,7 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                         .init(&mut rng)?,
                 ))?;
                 if bn_next {
-                    b.batchnorm(&format!("{field}.bn"))?;
+                    b.batchnorm()?;
                     b.push(Box::new(Act(cfg.activation)))?;
                     i += 1;
                 }
@@ -323,10 +323,10 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                 convs += 1;
             }
             &Token::Pool { kind, k, stride } => {
-                b.push(Box::new(Pool2d::new("model.pool", kind, k, Some(stride))?))?;
+                b.push(Box::new(Pool2d::new(kind, k, Some(stride))?))?;
             }
             Token::Global => b.push(Box::new(GlobalAvgPool))?,
-            Token::BatchNorm => b.batchnorm(&format!("model.bn[{i}]"))?,
+            Token::BatchNorm => b.batchnorm()?,
             &Token::Dropout(p) => {
                 let s = Stream::new(seed, "dropout.layer").derive_u64(i as u64);
                 b.push(Box::new(Dropout::new(
@@ -391,7 +391,7 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                 }
                 b.push(Box::new(dense))?;
                 if bn_next && !output {
-                    b.batchnorm(&format!("{field}.bn"))?;
+                    b.batchnorm()?;
                     b.push(Box::new(Act(cfg.activation)))?;
                     i += 1;
                 }
@@ -429,10 +429,10 @@ impl Builder {
         Ok(())
     }
 
-    fn batchnorm(&mut self, field: &str) -> Result<()> {
+    fn batchnorm(&mut self) -> Result<()> {
         let image = self.shape.len() == 3;
         let c = self.shape.first().copied().unwrap_or(0);
-        self.push(Box::new(BatchNorm::new(field, c, image, 0.1, 1e-5)?))
+        self.push(Box::new(BatchNorm::new(c, image, 0.1, 1e-5)?))
     }
 }
 

@@ -190,10 +190,9 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                 let rec = bern(d.recurrent, "dropout.lstm.recurrent", k)?;
                 let weight = bern(d.weight, "dropout.lstm.weight", k)?;
                 let zone = bern(d.zoneout, "dropout.zoneout", k)?;
-                let field = format!("model.recurrent[{k}]");
                 let layer: Box<dyn Layer> = if matches!(tok, Token::Lstm(_)) {
                     Box::new(
-                        Lstm::new(&field, width, h, &mut rng)?
+                        Lstm::new(width, h, &mut rng)?
                             .with_input_dropout(input, d.variational)
                             .with_recurrent_dropout(rec)
                             .with_weight_dropout(weight)
@@ -201,7 +200,7 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                     )
                 } else {
                     Box::new(
-                        Gru::new(&field, width, h, &mut rng)?
+                        Gru::new(width, h, &mut rng)?
                             .with_input_dropout(input, d.variational)
                             .with_recurrent_dropout(rec)
                             .with_weight_dropout(weight)
@@ -216,9 +215,7 @@ pub(super) fn build(cfg: &ModelConfig, spec: &str, seed: u64) -> Result<Sequenti
                 let mut rng = Stream::new(seed, "init").derive_u64(params).seq();
                 params += 1;
                 let wd = bern(d.embedding, "dropout.embedding", 0)?;
-                layers.push(Box::new(
-                    Embedding::new("model.embedding", v, dim, &mut rng)?.with_word_dropout(wd),
-                ));
+                layers.push(Box::new(Embedding::new(v, dim, &mut rng)?.with_word_dropout(wd)));
                 width = dim;
             }
             Token::Pool(kind) => layers.push(Box::new(SeqPool(kind))),

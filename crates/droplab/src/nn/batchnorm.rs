@@ -30,16 +30,16 @@ pub struct BatchNorm {
 impl BatchNorm {
     /// Normalization of `channels` features (`image = false`, input `[c]`) or image channels
     /// (`image = true`, input `[c, h, w]`); `momentum` 0.1 and `eps` 1e-5 are PyTorch's.
-    pub fn new(field: &str, channels: usize, image: bool, momentum: f32, eps: f32) -> Result<Self> {
+    pub fn new(channels: usize, image: bool, momentum: f32, eps: f32) -> Result<Self> {
         if channels == 0 {
             return Err(Error::ZeroWidth {
-                field: field.to_string(),
+                field: "batchnorm.channels".into(),
             });
         }
-        crate::error::check::positive(&format!("{field}.eps"), eps as f64)?;
+        crate::error::check::positive("batchnorm.eps", eps as f64)?;
         if !(0.0..=1.0).contains(&momentum) {
             return Err(Error::OutOfRange {
-                field: format!("{field}.momentum"),
+                field: "batchnorm.momentum".into(),
                 value: momentum as f64,
                 range: "[0, 1]".into(),
             });

@@ -18,10 +18,10 @@ pub struct Embedding {
 
 impl Embedding {
     /// A table of `vocab` vectors of `dim` values, N(0, 1) as PyTorch's `nn.Embedding`.
-    pub fn new(field: &str, vocab: usize, dim: usize, rng: &mut SeqRng) -> Result<Self> {
+    pub fn new(vocab: usize, dim: usize, rng: &mut SeqRng) -> Result<Self> {
         if vocab == 0 || dim == 0 {
             return Err(Error::ZeroWidth {
-                field: field.to_string(),
+                field: "embedding".into(),
             });
         }
         let w = Tensor::from_vec(&[vocab, dim], (0..vocab * dim).map(|_| rng.normal()).collect())?;

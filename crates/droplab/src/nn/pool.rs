@@ -33,11 +33,11 @@ pub struct Pool2d {
 
 impl Pool2d {
     /// A pooling layer; `stride` defaults to `k` when `None`.
-    pub fn new(field: &str, kind: PoolKind, k: usize, stride: Option<usize>) -> Result<Self> {
+    pub fn new(kind: PoolKind, k: usize, stride: Option<usize>) -> Result<Self> {
         let stride = stride.unwrap_or(k);
         if k == 0 || stride == 0 {
             return Err(Error::ZeroWidth {
-                field: format!("{field}.kernel"),
+                field: "pool2d.kernel".into(),
             });
         }
         Ok(Pool2d {

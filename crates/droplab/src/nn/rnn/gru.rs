@@ -38,11 +38,9 @@ pub struct Gru {
 impl Gru {
     /// A GRU `input -> hidden` with uniform(-1/sqrt(h), 1/sqrt(h)) weights and biases, as
     /// PyTorch.
-    pub fn new(field: &str, input: usize, hidden: usize, rng: &mut SeqRng) -> Result<Self> {
+    pub fn new(input: usize, hidden: usize, rng: &mut SeqRng) -> Result<Self> {
         if input == 0 || hidden == 0 {
-            return Err(Error::ZeroWidth {
-                field: field.to_string(),
-            });
+            return Err(Error::ZeroWidth { field: "gru".into() });
         }
         let k = 1.0 / (hidden as f32).sqrt();
         let mut uniform =

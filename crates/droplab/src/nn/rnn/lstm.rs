@@ -39,11 +39,9 @@ pub struct Lstm {
 impl Lstm {
     /// An LSTM `input -> hidden` with uniform(-1/sqrt(h), 1/sqrt(h)) weights as PyTorch, and
     /// the forget gate's bias at 1 (Jozefowicz et al. 2015).
-    pub fn new(field: &str, input: usize, hidden: usize, rng: &mut SeqRng) -> Result<Self> {
+    pub fn new(input: usize, hidden: usize, rng: &mut SeqRng) -> Result<Self> {
         if input == 0 || hidden == 0 {
-            return Err(Error::ZeroWidth {
-                field: field.to_string(),
-            });
+            return Err(Error::ZeroWidth { field: "lstm".into() });
         }
         let k = 1.0 / (hidden as f32).sqrt();
         let mut uniform =
