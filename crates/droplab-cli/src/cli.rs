@@ -420,6 +420,9 @@ pub struct TrainArgs {
     /// Decoupled weight decay (adamw).
     #[arg(long)]
     pub weight_decay: Option<f32>,
+    /// RMSprop's decay of the squared-gradient average [default: 0.99, PyTorch's; Keras uses 0.9].
+    #[arg(long)]
+    pub rho: Option<f32>,
     /// constant | step:EVERY:GAMMA | exp:GAMMA | cosine[:MIN_LR] | inverse:T (lr0/(1+t/T)).
     #[arg(long)]
     pub schedule: Option<String>,

@@ -241,6 +241,9 @@ pub fn apply(cfg: &mut RunConfig, a: &TrainArgs, widths_in_file: bool) -> CliRes
     if let Some(v) = a.weight_decay {
         t.optimizer.weight_decay = v;
     }
+    if let Some(v) = a.rho {
+        t.optimizer.rho = v;
+    }
     if let Some(v) = &a.schedule {
         t.schedule = parse_schedule(v)?;
     }

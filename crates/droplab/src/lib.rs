@@ -9,6 +9,8 @@
 //! * [`nn`]: the [`nn::Layer`] trait, Dense, activations, Sequential, losses, initializers.
 //! * [`regularize`]: the dropout family, weight penalties, max-norm, gradient clipping.
 //! * [`optim`]: SGD (classical and Nesterov momentum), Adam, AdamW, RMSprop, schedules.
+//! * [`model`]: the configs that build a [`Sequential`] (MLP widths, `cnn:` and `rnn:` layer
+//!   strings, dropout and regularization), checked before any layer is built.
 //! * [`data`]: datasets, readers (IDX, CSV, the embedded digits), splits and scaling.
 //! * [`train`]: the trainer (fixed step order), metrics, early stopping.
 //! * [`analysis`]: Monte Carlo dropout uncertainty and calibration.

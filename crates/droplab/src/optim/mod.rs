@@ -63,13 +63,18 @@ pub struct OptimizerConfig {
     pub momentum: f32,
     /// SGD and Nesterov: scale the gradient by `1 - mu` in the velocity, `v = mu v + (1 - mu) g`,
     /// the form Hinton et al. 2012 (Appendix A) give for their update, so that the step does
-    /// not grow as a momentum schedule rises (PyTorch's `dampening` set to the momentum).
+    /// not grow as a momentum schedule rises. (Not PyTorch's `dampening`, which leaves the
+    /// first step undampened.)
     /// Off: `v = mu v + g`, PyTorch's default and the update of Srivastava et al.'s own code.
     pub dampen: bool,
     /// Adam's beta1.
     pub beta1: f32,
-    /// Adam's beta2, RMSprop's rho.
+    /// Adam's beta2.
     pub beta2: f32,
+    /// RMSprop's decay of the squared-gradient average (PyTorch's `alpha`, default 0.99;
+    /// Keras's `rho` defaults to 0.9). RMSprop has no bias correction, so its first steps are
+    /// about `lr / sqrt(1 - rho)`.
+    pub rho: f32,
     /// Denominator epsilon of Adam and RMSprop.
     pub eps: f32,
     /// Decoupled weight decay (AdamW only; for coupled L2 use the `l2` penalty).
@@ -85,6 +90,7 @@ impl Default for OptimizerConfig {
             dampen: false,
             beta1: 0.9,
             beta2: 0.999,
+            rho: 0.99,
             eps: 1e-8,
             weight_decay: 0.01,
         }
@@ -98,6 +104,7 @@ impl OptimizerConfig {
         check::in_range("optimizer.momentum", self.momentum as f64, 0.0, 0.999_999)?;
         check::in_range("optimizer.beta1", self.beta1 as f64, 0.0, 0.999_999)?;
         check::in_range("optimizer.beta2", self.beta2 as f64, 0.0, 0.999_999_9)?;
+        check::in_range("optimizer.rho", self.rho as f64, 0.0, 0.999_999_9)?;
         check::positive("optimizer.eps", self.eps as f64)?;
         check::non_negative("optimizer.weight_decay", self.weight_decay as f64)?;
         if self.dampen && !matches!(self.kind, OptimizerKind::Sgd | OptimizerKind::Nesterov) {
@@ -220,7 +227,7 @@ fn update(
             }
         }
         OptimizerKind::Rmsprop => {
-            let rho = c.beta2;
+            let rho = c.rho;
             for ((w, &g), s) in w.iter_mut().zip(g).zip(m.iter_mut()) {
                 *s = rho * *s + (1.0 - rho) * g * g;
                 *w -= lr * g / (s.sqrt() + c.eps);
@@ -319,6 +326,82 @@ mod tests {
         o.step(&mut [&mut p, &mut q], 0.5, 0.0);
         assert!((p.value.data()[0] - 0.95).abs() < 1e-6);
         assert_eq!(q.value.data()[0], 1.0);
+    }
+
+    /// Runs `cfg` for the gradients `gs` from w = 1 at learning rate `lr` (momentum 0.9 for the
+    /// SGD kinds) and returns the weight after each step.
+    fn trajectory(cfg: OptimizerConfig, decay: bool, gs: &[f32], lr: f32) -> Vec<f32> {
+        let mut o = cfg.init().unwrap();
+        let mut p = param(1.0, 0.0);
+        p.reg.decay = decay;
+        gs.iter()
+            .map(|&g| {
+                p.grad.data_mut()[0] = g;
+                o.step(&mut [&mut p], lr, 0.9);
+                p.value.data()[0]
+            })
+            .collect()
+    }
+
+    fn close(got: &[f32], want: &[f64]) {
+        for (g, w) in got.iter().zip(want) {
+            assert!((*g as f64 - w).abs() < 1e-5, "{got:?} against {want:?}");
+        }
+    }
+
+    // Regression for the RMSprop decay that was Adam's beta2 (0.999): one step from w = 1,
+    // g = 0.5, lr = 0.1 gives w = 1 - 0.1 * 0.5 / sqrt(0.01 * 0.25) = 0 in PyTorch.
+    #[test]
+    fn rmsprop_adam_adamw_nesterov_follow_pytorch_formulas_at_its_defaults() {
+        let gs = [0.5f32, -0.2, 0.3];
+        let lr = 0.1;
+        // torch.optim.RMSprop(alpha=0.99, eps=1e-8): s = a s + (1 - a) g^2; w -= lr g / (sqrt(s) + eps).
+        let (mut w, mut sq, mut want) = (1.0f64, 0.0f64, Vec::new());
+        for &g in &gs {
+            let g = g as f64;
+            sq = 0.99 * sq + 0.01 * g * g;
+            w -= 0.1 * g / (sq.sqrt() + 1e-8);
+            want.push(w);
+        }
+        let rms = OptimizerConfig {
+            kind: OptimizerKind::Rmsprop,
+            ..Default::default()
+        };
+        let got = trajectory(rms, false, &gs, lr);
+        assert!(got[0].abs() < 1e-5, "first RMSprop step: {}", got[0]);
+        close(&got, &want);
+        // torch.optim.Adam(betas=(0.9, 0.999), eps=1e-8), and AdamW(weight_decay=0.01), which
+        // first multiplies w by 1 - lr wd.
+        for (kind, wd) in [(OptimizerKind::Adam, 0.0f64), (OptimizerKind::Adamw, 0.01)] {
+            let (mut w, mut m, mut v, mut want) = (1.0f64, 0.0f64, 0.0f64, Vec::new());
+            for (t, &g) in gs.iter().enumerate() {
+                let (g, t) = (g as f64, t as i32 + 1);
+                w *= 1.0 - 0.1 * wd;
+                m = 0.9 * m + 0.1 * g;
+                v = 0.999 * v + 0.001 * g * g;
+                let (mh, vh) = (m / (1.0 - 0.9f64.powi(t)), v / (1.0 - 0.999f64.powi(t)));
+                w -= 0.1 * mh / (vh.sqrt() + 1e-8);
+                want.push(w);
+            }
+            let cfg = OptimizerConfig {
+                kind,
+                ..Default::default()
+            };
+            close(&trajectory(cfg, true, &gs, lr), &want);
+        }
+        // torch.optim.SGD(momentum=0.9, nesterov=True): b = mu b + g; w -= lr (g + mu b).
+        let (mut w, mut b, mut want) = (1.0f64, 0.0f64, Vec::new());
+        for &g in &gs {
+            let g = g as f64;
+            b = 0.9 * b + g;
+            w -= 0.1 * (g + 0.9 * b);
+            want.push(w);
+        }
+        let nesterov = OptimizerConfig {
+            kind: OptimizerKind::Nesterov,
+            ..Default::default()
+        };
+        close(&trajectory(nesterov, false, &gs, lr), &want);
     }
 
     #[test]
