@@ -430,3 +430,37 @@ fn invalid_configs_return_typed_errors_naming_the_field() {
     );
     assert!(ModelConfig::parse_widths("cnn:64").is_err());
 }
+
+// Regression: with min_delta > 0 the restored epoch was the best by any margin while the
+// stopper counted only improvements of more than min_delta (Keras restores the last epoch
+// that improved by more than min_delta, and a stopped run then has best + patience epochs).
+#[test]
+fn early_stopping_restores_the_epoch_its_own_min_delta_rule_picks() {
+    // A run whose validation loss keeps creeping down by less than min_delta after its last
+    // clear improvement (by any margin the best epoch would be 11, by Keras's rule 6).
+    let (min_delta, patience) = (0.01, 5);
+    let c = TrainConfig {
+        early_stopping: Some(EarlyStoppingConfig {
+            monitor: Monitor::ValLoss,
+            min_delta,
+            patience,
+            start_from_epoch: 0,
+        }),
+        ..cfg(60)
+    };
+    let (_, r, _) = train(&mlp(0.5), &c, 5, 2);
+    assert!(
+        r.stopped_early,
+        "expected an early stop, ran {} epochs",
+        r.history.len()
+    );
+    // Keras's rule, written out: the best so far moves only on an improvement > min_delta.
+    let mut best = (f64::INFINITY, 0usize);
+    for m in &r.history {
+        if best.1 == 0 || best.0 - m.val_loss > min_delta {
+            best = (m.val_loss, m.epoch);
+        }
+    }
+    assert_eq!(r.best_epoch, best.1);
+    assert_eq!(r.history.len(), r.best_epoch + patience);
+}

@@ -1,6 +1,8 @@
-//! Early stopping: stop when the monitored metric has not improved by `min_delta` for
-//! `patience` epochs (counted from `start_from_epoch`). The trainer then restores the weights
-//! of the best epoch.
+//! Early stopping: stop when the monitored metric has not improved by more than `min_delta`
+//! for `patience` epochs (counted from `start_from_epoch`). The trainer then restores the
+//! weights of the best epoch, chosen by the same rule (Keras's `restore_best_weights`): the
+//! last epoch that improved on the best by more than `min_delta`, so a stopped run has
+//! `best_epoch + patience` epochs.
 
 use serde::{Deserialize, Serialize};
 

@@ -262,8 +262,11 @@ pub fn fit_until(
     let per_epoch = n.div_ceil(cfg.batch_size) as u64;
     let mut stepper = Stepper::new(cfg, per_epoch * cfg.epochs as u64)?;
     let monitor = cfg.early_stopping.as_ref().map(|e| e.monitor).unwrap_or_default();
+    let min_delta = cfg.early_stopping.as_ref().map(|e| e.min_delta).unwrap_or(0.0);
     let mut stopper = cfg.early_stopping.clone().map(EarlyStopping::new);
-    let mut best = BestTracker::new(monitor);
+    // The best epoch is kept by the stopper's own rule (an improvement of more than
+    // min_delta), as Keras's restore_best_weights does.
+    let mut best = BestTracker::new(monitor, min_delta);
     let mut report = FitReport {
         history: Vec::new(),
         best_epoch: 0,
@@ -446,18 +449,21 @@ impl<'a> Stepper<'a> {
     }
 }
 
-/// Remembers the best epoch and its weights.
+/// Remembers the best epoch and its weights: an epoch is better when it improves on the best
+/// by more than `min_delta` (early stopping's rule).
 struct BestTracker {
     monitor: Monitor,
+    min_delta: f64,
     value: f64,
     epoch: usize,
     weights: Vec<Tensor>,
 }
 
 impl BestTracker {
-    fn new(monitor: Monitor) -> Self {
+    fn new(monitor: Monitor, min_delta: f64) -> Self {
         BestTracker {
             monitor,
+            min_delta,
             value: f64::NAN,
             epoch: 0,
             weights: Vec::new(),
@@ -469,7 +475,7 @@ impl BestTracker {
         let better = if self.value.is_nan() {
             true
         } else {
-            self.monitor.improvement(self.value, v) > 0.0
+            self.monitor.improvement(self.value, v) > self.min_delta
         };
         if better && !v.is_nan() || self.epoch == 0 {
             self.value = v;
