@@ -244,6 +244,30 @@ fn penalties_l1_l2_and_elastic_net() {
     }
 }
 
+// The penalty's gradient against a finite difference of the loss as the README defines it,
+// `l1 * sum |w| + l2 / 2 * sum w^2`, written here rather than taken from `penalty::value`.
+#[test]
+fn penalty_gradient_is_the_derivative_of_the_readme_loss() {
+    let readme_loss = |w: &[f32], l1: f64, l2: f64| -> f64 {
+        w.iter()
+            .map(|&x| l1 * (x as f64).abs() + 0.5 * l2 * (x as f64) * (x as f64))
+            .sum()
+    };
+    for (l1, l2) in [(0.3f32, 0.0f32), (0.0, 0.7), (0.2, 0.5)] {
+        let mut p = weight_param(14, l1, l2);
+        penalty::add_gradient(&mut p);
+        let w = p.value.data().to_vec();
+        for i in 0..w.len() {
+            let (mut up, mut down) = (w.clone(), w.clone());
+            up[i] += H;
+            down[i] -= H;
+            let num = (readme_loss(&up, l1 as f64, l2 as f64) - readme_loss(&down, l1 as f64, l2 as f64))
+                / (2.0 * H as f64);
+            assert!(close(num, p.grad.data()[i] as f64), "l1={l1} l2={l2} [{i}]");
+        }
+    }
+}
+
 #[test]
 fn max_norm_is_the_euclidean_projection_onto_the_ball() {
     // The constraint has no gradient; its check is the projection's defining property:
