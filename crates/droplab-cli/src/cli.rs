@@ -57,7 +57,7 @@ pub struct ClaimsArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Seeds per arm of each experiment.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 3)]
     pub seeds: usize,
     /// Only these claims, comma-separated numbers (e.g. 1,2,12).
     #[arg(long, value_name = "LIST")]
@@ -69,7 +69,7 @@ pub struct ClaimsArgs {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
     /// Keep every trained network here and reuse it when a later run trains the same network
     /// on the same data, so an interrupted run resumes where it stopped (default:
@@ -115,10 +115,10 @@ pub struct CoadaptationArgs {
     #[arg(long, value_name = "RUN_DIR")]
     pub compare: Option<PathBuf>,
     /// Bins of the activation histograms.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 30)]
     pub bins: usize,
     /// First-layer units drawn as images.
-    #[arg(long, default_value_t = 36)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 36)]
     pub units: usize,
 }
 
@@ -127,14 +127,14 @@ pub struct EnsembleArgs {
     #[command(flatten)]
     pub run: RunInput,
     /// Thinned networks to sample (each a fixed mask per unit).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 100)]
     pub networks: usize,
     /// Seed of the first thinned network (the others follow).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0)]
     pub seed: u64,
     /// Also train this many networks of the same size without dropout on bootstrap samples
     /// of the training split (bagging), and average them (this trains; the rest does not).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", default_value_t = 0)]
     pub bagged: usize,
 }
 
@@ -153,7 +153,7 @@ pub struct RunInput {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
     /// Output directory (default: RUN_DIR/analysis/ANALYSIS).
     #[arg(long, value_name = "DIR")]
@@ -168,13 +168,13 @@ pub struct UncertaintyArgs {
     #[command(flatten)]
     pub run: RunInput,
     /// Monte Carlo passes.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 100)]
     pub samples: usize,
     /// Confidence bins of the reliability diagram and ECE.
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 15)]
     pub bins: usize,
     /// Regression: the model precision tau of the Gaussian likelihood.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub tau: Option<f64>,
 }
 
@@ -192,22 +192,22 @@ pub struct TuneArgs {
     #[arg(long)]
     pub sampler: Option<String>,
     /// Trials to run (default 20; a grid runs all its points).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub trials: Option<usize>,
     /// Cross-validation folds (default 5).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub folds: Option<usize>,
     /// Plain k-fold instead of stratified k-fold.
     #[arg(long)]
     pub no_stratify: bool,
     /// Points per real range on a grid (default 5).
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
     pub grid_points: Option<usize>,
     /// Random trials before TPE or GP start modelling (default 5).
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
     pub startup: Option<usize>,
     /// Seed of the samplers and the folds (default: the config's seed).
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
     pub search_seed: Option<u64>,
     /// Median pruning of weak trials across folds and epochs.
     #[arg(long)]
@@ -220,7 +220,7 @@ pub struct TuneArgs {
     pub store: Option<String>,
     /// Local worker processes (default 1; 0 creates the study for `droplab worker` to join);
     /// with --slurm, the array's tasks.
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
     pub workers: Option<usize>,
     /// Train the best config on all training data and evaluate it once on the test set.
     #[arg(long)]
@@ -238,7 +238,7 @@ pub struct TuneArgs {
     #[arg(long)]
     pub no_wait: bool,
     /// Seconds without a heartbeat after which a running trial goes back to the queue.
-    #[arg(long, value_name = "S")]
+    #[arg(long, allow_negative_numbers = true, value_name = "S")]
     pub stale_secs: Option<f64>,
 }
 
@@ -251,13 +251,13 @@ pub struct WorkerArgs {
     #[arg(long)]
     pub study: String,
     /// Threads for training (default: the study's config).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
     /// Seconds without a heartbeat after which a running trial goes back to the queue.
-    #[arg(long, value_name = "S", default_value_t = 60.0)]
+    #[arg(long, allow_negative_numbers = true, value_name = "S", default_value_t = 60.0)]
     pub stale_secs: f64,
     /// Seconds between heartbeats (default: a quarter of --stale-secs, at most 10).
-    #[arg(long, value_name = "S")]
+    #[arg(long, allow_negative_numbers = true, value_name = "S")]
     pub heartbeat_secs: Option<f64>,
     /// No progress output.
     #[arg(long)]
@@ -279,19 +279,19 @@ pub struct PaperRunArgs {
     pub name: String,
     /// Seeds per recipe (the recipe's seed, +1, +2, ...). UCI recipes run over the set's
     /// splits instead.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 3)]
     pub seeds: usize,
     /// UCI recipes: only the first N splits (a quick check).
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
     pub splits: Option<usize>,
     /// UCI recipes: Monte Carlo passes at validation and test time (default: the recipe's).
-    #[arg(long, value_name = "T")]
+    #[arg(long, allow_negative_numbers = true, value_name = "T")]
     pub mc_samples: Option<usize>,
     /// Shorten every run to E epochs (a quick check).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub epochs: Option<usize>,
     /// Train every run at batch size B instead of the recipe's (e.g. to compare protocols).
-    #[arg(long, value_name = "B")]
+    #[arg(long, allow_negative_numbers = true, value_name = "B")]
     pub batch_size: Option<usize>,
     /// Run on another dataset (e.g. fashion-mnist) without editing the recipe.
     #[arg(long)]
@@ -300,13 +300,13 @@ pub struct PaperRunArgs {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Train on a stratified subset of N examples (a quick check).
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
     pub train_size: Option<usize>,
     /// Validation examples held out from the end of the training file.
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
     pub val_size: Option<usize>,
     /// Threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
     /// Output directory (default: runs/paper/NAME).
     #[arg(long, value_name = "DIR")]
@@ -361,29 +361,29 @@ pub struct TrainArgs {
     #[arg(long)]
     pub init: Option<String>,
     /// Dropout rates: the input rate, then one per hidden layer (or one for all): 0.2,0.5,0.5.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub dropout: Option<String>,
     /// bernoulli | gaussian | alpha | dropconnect (drops the weights of the next layer instead).
     #[arg(long)]
     pub dropout_kind: Option<String>,
     /// Convolutional networks: the rate after each convolution (one for all, or one per
     /// convolution): 0.1 or 0.1,0.2.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub conv_dropout: Option<String>,
     /// What --conv-dropout drops: spatial (whole channels) | dropblock | bernoulli.
     #[arg(long)]
     pub conv_dropout_kind: Option<String>,
     /// DropBlock's block side (default 3).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub block_size: Option<usize>,
     /// Recurrent networks: dropout on each LSTM's recurrent state (one mask per sequence).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub recurrent_dropout: Option<f32>,
     /// Recurrent networks: DropConnect on each LSTM's recurrent weights.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub weight_dropout: Option<f32>,
     /// Recurrent networks: zoneout, the probability that a unit keeps its previous state.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub zoneout: Option<f32>,
     /// Recurrent networks: --dropout's input and between-layer masks are drawn once per
     /// sequence (variational, Gal & Ghahramani 2016) instead of per time step.
@@ -397,13 +397,13 @@ pub struct TrainArgs {
     #[arg(long)]
     pub dropout_convention: Option<String>,
     /// L1 penalty coefficient on weights.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub l1: Option<f32>,
     /// L2 penalty coefficient on weights (gradient l2 * w).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub l2: Option<f32>,
     /// Max-norm bound on each unit's incoming weight vector.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub max_norm: Option<f32>,
     /// sgd | nesterov | adam | adamw | rmsprop.
     #[arg(long)]
@@ -412,16 +412,16 @@ pub struct TrainArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub lr: Option<f32>,
     /// Momentum (sgd, nesterov).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub momentum: Option<f32>,
     /// Dampened momentum, v = mu v + (1 - mu) g (Hinton et al. 2012's form; sgd, nesterov).
     #[arg(long)]
     pub dampen: bool,
     /// Decoupled weight decay (adamw).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f32>,
     /// RMSprop's decay of the squared-gradient average [default: 0.99, PyTorch's; Keras uses 0.9].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub rho: Option<f32>,
     /// constant | step:EVERY:GAMMA | exp:GAMMA | cosine[:MIN_LR] | inverse:T (lr0/(1+t/T)).
     #[arg(long)]
@@ -431,37 +431,37 @@ pub struct TrainArgs {
     #[arg(long)]
     pub momentum_schedule: Option<String>,
     /// Label smoothing of the cross-entropy.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub label_smoothing: Option<f32>,
     /// Clip the global gradient norm.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub clip_grad_norm: Option<f32>,
     /// Maximum epochs.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub epochs: Option<usize>,
     /// Minibatch size.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub batch_size: Option<usize>,
     /// Stop after PATIENCE epochs without improvement and restore the best weights.
-    #[arg(long, value_name = "PATIENCE")]
+    #[arg(long, allow_negative_numbers = true, value_name = "PATIENCE")]
     pub early_stopping: Option<usize>,
     /// Smallest improvement that resets early stopping's patience.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub min_delta: Option<f64>,
     /// Metric early stopping watches: val_loss | val_accuracy.
     #[arg(long)]
     pub monitor: Option<String>,
     /// Train on a stratified subset of N examples (to study small data).
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
     pub train_size: Option<usize>,
     /// Feature scaling fitted on the training split: none | standardize | minmax.
     #[arg(long)]
     pub scaling: Option<String>,
     /// Root seed of the run (weights, shuffles, masks, splits).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
     /// Run directory to write (must not exist yet; default runs/<dataset>-<seed>-<time>).
     #[arg(long, value_name = "DIR")]
@@ -488,10 +488,10 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE.csv")]
     pub predictions: Option<PathBuf>,
     /// Monte Carlo averaging over N dropout samples instead of weight scaling.
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
     pub mc: Option<usize>,
     /// Threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
     /// Print one JSON object.
     #[arg(long)]
@@ -504,13 +504,13 @@ pub struct DemoArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Root seed.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0)]
     pub seed: u64,
     /// Epochs per run (shorten for a quick look).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub epochs: Option<usize>,
     /// Threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
     /// No progress output.
     #[arg(long)]
@@ -525,13 +525,13 @@ pub struct BenchArgs {
     #[arg(long)]
     pub json: bool,
     /// Alternating measurement rounds.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 5)]
     pub rounds: usize,
     /// Threads.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 2)]
     pub threads: usize,
     /// Timed training steps per measurement (default: 60 for mlp, 10 for cnn, 20 for lstm).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub steps: Option<usize>,
 }
 

@@ -301,3 +301,64 @@ fn recurrent_models_on_the_wrong_data_and_bad_ts_files() {
     );
     assert_usage_error(&o, &["needs images", "gives sequences"]);
 }
+
+// Regressions for the exit classes and messages of the reliability issue: a negative number
+// reaches validation and is refused naming its flag (it was clap's "unexpected argument
+// '-1' found"), and store addresses and worker timing a user can fix exit 2 at once (they
+// exited 1, the timing only after the workers had started and failed).
+#[test]
+fn negative_numbers_are_refused_naming_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_usage_error(
+        &droplab(tmp.path(), &["train", "--epochs", "-1"]),
+        &["--epochs", "-1"],
+    );
+    assert_usage_error(
+        &train_with(tmp.path(), &["--dropout", "-0.1", "--out", "r"]),
+        &["--dropout", "-0.1", "[0, 1]"],
+    );
+    no_run(tmp.path(), "r");
+}
+
+#[test]
+fn store_addresses_and_worker_timing_are_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tune = |extra: &[&str]| {
+        let mut args = vec![
+            "tune",
+            "--dataset",
+            "digits",
+            "--space",
+            "lr=uniform(0.01,0.1)",
+            "--trials",
+            "1",
+            "--epochs",
+            "1",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        droplab(tmp.path(), &args)
+    };
+    assert_usage_error(
+        &tune(&["--store", "bogus:xyz"]),
+        &["bogus:xyz", "not a store URL"],
+    );
+    assert_usage_error(
+        &tune(&["--store", "sqlite:missing/dir/x.sqlite"]),
+        &["missing/dir", "does not exist"],
+    );
+    for stale in ["0", "nan", "-5"] {
+        assert_usage_error(&tune(&["--stale-secs", stale, "--out", "s"]), &["--stale-secs"]);
+        assert!(
+            !tmp.path().join("s").exists(),
+            "no study directory for --stale-secs {stale}"
+        );
+    }
+    assert_usage_error(
+        &droplab(
+            tmp.path(),
+            &["worker", "--store", "sqlite:none.sqlite", "--study", "nope"],
+        ),
+        &["no study named 'nope'"],
+    );
+}

@@ -18,6 +18,15 @@ pub enum TuneError {
         /// What went wrong.
         msg: String,
     },
+    /// A store address the caller can fix: not a store URL, a directory that does not
+    /// exist, a study that is not there.
+    #[error("store {url}: {msg}")]
+    StoreAddress {
+        /// The store's address.
+        url: String,
+        /// What is wrong, and the fix.
+        msg: String,
+    },
     /// A study of this name exists with other settings.
     #[error("{0}")]
     Conflict(String),

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::error::Result;
+use crate::error::{Result, TuneError};
 use crate::space::Params;
 use crate::store::{Claim, Outcome, Store, TrialState};
 use droplab::analysis::summary::mean_std;
@@ -51,6 +51,28 @@ impl Default for WorkerOptions {
             heartbeat_secs: 10.0,
             poll_secs: 0.25,
         }
+    }
+}
+
+impl WorkerOptions {
+    /// The default options with a trial going stale after `stale_secs` without a heartbeat,
+    /// and a heartbeat every `heartbeat_secs` (default: a quarter of `stale_secs`, at most 10).
+    ///
+    /// # Errors
+    /// [`TuneError::Config`] unless both are finite and positive and a live worker beats
+    /// before it would be presumed dead.
+    pub fn with_timing(stale_secs: f64, heartbeat_secs: Option<f64>) -> Result<Self> {
+        let heartbeat = heartbeat_secs.unwrap_or((stale_secs / 4.0).min(10.0));
+        if !(heartbeat > 0.0 && stale_secs.is_finite() && stale_secs > heartbeat) {
+            return Err(TuneError::Config(format!(
+                "--stale-secs {stale_secs} must exceed --heartbeat-secs {heartbeat} (a live worker must beat before it is presumed dead)"
+            )));
+        }
+        Ok(WorkerOptions {
+            stale_secs,
+            heartbeat_secs: heartbeat,
+            ..WorkerOptions::default()
+        })
     }
 }
 

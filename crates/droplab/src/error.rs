@@ -147,12 +147,18 @@ impl Error {
 pub mod check {
     use super::{Error, Result};
 
+    /// An f32 as the f64 of its shortest decimal form, so that a message shows `-0.1` rather
+    /// than `-0.10000000149011612`.
+    fn shown(p: f32) -> f64 {
+        p.to_string().parse().unwrap_or(p as f64)
+    }
+
     /// `p` must lie in `[0, 1]`.
     pub fn rate(field: &str, p: f32) -> Result<()> {
         if !(0.0..=1.0).contains(&p) {
             return Err(Error::InvalidRate {
                 field: field.into(),
-                value: p as f64,
+                value: shown(p),
                 range: "[0, 1]",
             });
         }
@@ -164,7 +170,7 @@ pub mod check {
         if !(0.0..1.0).contains(&p) {
             return Err(Error::InvalidRate {
                 field: field.into(),
-                value: p as f64,
+                value: shown(p),
                 range: "[0, 1)",
             });
         }

@@ -260,6 +260,10 @@ fn worker_threads(args: &TuneArgs, workers: usize) -> usize {
 
 /// `droplab tune`.
 pub fn run(args: &TuneArgs) -> CliResult {
+    // The workers' timing is checked here, before any work, by the rule each worker applies.
+    if let Some(stale) = args.stale_secs {
+        droplab_tune::WorkerOptions::with_timing(stale, None).map_err(tune_err)?;
+    }
     let r = resolve(args)?;
     // A SQLite store lives in the study directory; a server store is reached first, so that
     // an unreachable one leaves no directory behind.

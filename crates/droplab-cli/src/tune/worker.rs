@@ -5,22 +5,11 @@ use droplab_lab::objective::CvObjective;
 use droplab_tune::{WorkerEvent, WorkerOptions};
 
 use crate::cli::WorkerArgs;
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 
 /// `droplab worker`: serves a study until it has no trial left.
 pub fn worker(args: &WorkerArgs) -> CliResult {
-    let heartbeat = args.heartbeat_secs.unwrap_or((args.stale_secs / 4.0).min(10.0));
-    if !(heartbeat > 0.0 && args.stale_secs > heartbeat) {
-        return Err(CliError::usage(format!(
-            "--stale-secs {} must exceed --heartbeat-secs {heartbeat} (a live worker must beat before it is presumed dead)",
-            args.stale_secs
-        )));
-    }
-    let opts = WorkerOptions {
-        stale_secs: args.stale_secs,
-        heartbeat_secs: heartbeat,
-        ..WorkerOptions::default()
-    };
+    let opts = WorkerOptions::with_timing(args.stale_secs, args.heartbeat_secs).map_err(super::tune_err)?;
     let threads = args.threads;
     let quiet = args.quiet;
     let summary = droplab_tune::run_worker(

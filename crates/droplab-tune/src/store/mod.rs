@@ -171,7 +171,7 @@ impl Store {
                 Some(p) => p,
                 None if url.ends_with(".sqlite") || url.ends_with(".db") => url,
                 None => {
-                    return Err(TuneError::Store {
+                    return Err(TuneError::StoreAddress {
                         url: url.into(),
                         msg: "not a store URL (use sqlite:PATH or postgres://USER@HOST:PORT/DB)".into(),
                     });
@@ -179,7 +179,7 @@ impl Store {
             };
             if let Some(dir) = std::path::Path::new(path).parent() {
                 if !dir.as_os_str().is_empty() && !dir.is_dir() {
-                    return Err(TuneError::Store {
+                    return Err(TuneError::StoreAddress {
                         url: url.into(),
                         msg: format!("the directory {} does not exist", dir.display()),
                     });
@@ -299,7 +299,7 @@ impl Store {
         let rows = self
             .db
             .query("SELECT id, spec FROM studies WHERE name = ?", &[name.into()])?;
-        let r = rows.first().ok_or_else(|| TuneError::Store {
+        let r = rows.first().ok_or_else(|| TuneError::StoreAddress {
             url: self.url.clone(),
             msg: format!("no study named '{name}' (create it with `droplab tune --name {name} ...`)"),
         })?;
