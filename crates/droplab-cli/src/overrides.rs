@@ -275,7 +275,43 @@ pub fn apply(cfg: &mut RunConfig, a: &TrainArgs, widths_in_file: bool) -> CliRes
         }
         t.early_stopping = Some(EarlyStoppingConfig { ..es });
     }
+    check_applies(cfg, a)?;
     Ok(widths_explicit)
+}
+
+/// Refuses a flag that shapes one kind of network when the model is of another kind, naming
+/// the flag and the model's kind (such flags were ignored without a word).
+fn check_applies(cfg: &RunConfig, a: &TrainArgs) -> CliResult {
+    let m = &cfg.model;
+    let kind = if m.is_cnn() {
+        "a convolutional network"
+    } else if m.is_rnn() {
+        "a recurrent network"
+    } else {
+        "an MLP"
+    };
+    let conv = [
+        ("--conv-dropout", a.conv_dropout.is_some()),
+        ("--conv-dropout-kind", a.conv_dropout_kind.is_some()),
+        ("--block-size", a.block_size.is_some()),
+    ];
+    let recurrent = [
+        ("--recurrent-dropout", a.recurrent_dropout.is_some()),
+        ("--weight-dropout", a.weight_dropout.is_some()),
+        ("--zoneout", a.zoneout.is_some()),
+        ("--variational", a.variational),
+    ];
+    let misplaced = |flags: &[(&str, bool)], applies: bool, to: &str| -> CliResult {
+        match flags.iter().find(|(_, given)| *given) {
+            Some((flag, _)) if !applies => Err(CliError::usage(format!(
+                "{flag} applies to {to}; the model ({}) is {kind}",
+                m.model_string()
+            ))),
+            _ => Ok(()),
+        }
+    };
+    misplaced(&conv, m.is_cnn(), "convolutional networks (--model cnn:...)")?;
+    misplaced(&recurrent, m.is_rnn(), "recurrent networks (--model rnn:...)")
 }
 
 /// Resolves `--config` plus flags into a run config.

@@ -362,3 +362,40 @@ fn store_addresses_and_worker_timing_are_usage_errors() {
         &["no study named 'nope'"],
     );
 }
+
+// Regressions: a flag that shapes another kind of network is refused naming the flag and the
+// model's kind (it was ignored), and a run whose record no longer fits its data names the
+// record (it named a --dataset flag nobody passed).
+#[test]
+fn flags_for_another_kind_of_network_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    for flag in [
+        &["--conv-dropout", "0.5"][..],
+        &["--block-size", "3"],
+        &["--recurrent-dropout", "0.3"],
+        &["--weight-dropout", "0.3"],
+        &["--zoneout", "0.1"],
+        &["--variational"],
+    ] {
+        let mut extra = flag.to_vec();
+        extra.extend_from_slice(&["--out", "r"]);
+        assert_usage_error(&train_with(tmp.path(), &extra), &[flag[0], "an MLP"]);
+        no_run(tmp.path(), "r");
+    }
+}
+
+#[test]
+fn a_record_that_does_not_fit_its_data_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = TINY.to_vec();
+    args.extend_from_slice(&["--out", "run"]);
+    assert!(droplab(tmp.path(), &args).status.success());
+    let record = tmp.path().join("run/record.json");
+    let text = std::fs::read_to_string(&record).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["config"]["model"]["widths"][0] = serde_json::json!(65);
+    std::fs::write(&record, serde_json::to_string(&v).unwrap()).unwrap();
+    let o = droplab(tmp.path(), &["eval", "run", "--threads", "1"]);
+    assert_usage_error(&o, &["record.json", "64 features", "65"]);
+    assert!(!stderr(&o).contains("--dataset"), "{}", stderr(&o));
+}

@@ -214,9 +214,17 @@ pub fn load_run(
     let mut model = cfg.model.build(cfg.seed)?;
     let wanted: usize = cfg.model.input_shape().iter().product();
     if data.features() != wanted {
+        // Name what the caller gave: the dataset flag, or else the run's own record.
+        let source = match dataset {
+            Some(d) => format!("--dataset {d}"),
+            None => format!(
+                "{} (dataset {})",
+                dir.join("record.json").display(),
+                data_cfg.dataset
+            ),
+        };
         return Err(Error::usage(format!(
-            "--dataset {}: {} features, the model takes {wanted}",
-            data_cfg.dataset,
+            "{source}: {} features, the run's model takes {wanted}",
             data.features(),
         )));
     }
