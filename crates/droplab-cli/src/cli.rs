@@ -161,6 +161,10 @@ pub struct RunInput {
     /// No tables on the terminal.
     #[arg(long)]
     pub quiet: bool,
+    /// Use weights that do not match record.json's model_sha256, or that are not finite (said
+    /// on stderr).
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, Args)]
@@ -496,6 +500,10 @@ pub struct EvalArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Use weights that do not match record.json's model_sha256, or that are not finite (said
+    /// on stderr).
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,12 @@ use droplab_lab::run::{LoadedRun, load_run};
 /// `droplab eval`.
 pub fn run(args: &EvalArgs) -> CliResult {
     let dir = &args.run_dir;
+    if args.no_verify {
+        eprintln!(
+            "warning: --no-verify: {}'s weights are not checked against its record",
+            dir.display()
+        );
+    }
     let LoadedRun {
         dataset: data_name,
         data,
@@ -22,6 +28,7 @@ pub fn run(args: &EvalArgs) -> CliResult {
         args.dataset.as_deref(),
         args.data_dir.as_deref(),
         &args.split,
+        !args.no_verify,
     )?;
     let threads = Threads::new(args.threads.filter(|&t| t > 0))?;
     let (mode, passes, method) = match args.mc {

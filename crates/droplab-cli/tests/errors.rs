@@ -399,3 +399,65 @@ fn a_record_that_does_not_fit_its_data_is_named() {
     assert_usage_error(&o, &["record.json", "64 features", "65"]);
     assert!(!stderr(&o).contains("--dataset"), "{}", stderr(&o));
 }
+
+// Regressions for bad data accepted silently: a trailing comma made the empty last column the
+// label (test accuracy 1.0000), a one-row CSV trained and reported a test score of nothing,
+// and eval used flipped or NaN weights without a word.
+#[test]
+fn an_empty_label_column_and_an_empty_split_are_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("trailing.csv"), "1,2,0,\n3,4,1,\n5,6,0,\n").unwrap();
+    assert_usage_error(
+        &train_with(tmp.path(), &["--dataset", "csv:trailing.csv", "--out", "r"]),
+        &["trailing.csv:1", "column 4", "label", "empty"],
+    );
+    std::fs::write(tmp.path().join("one.csv"), "1,2,0\n").unwrap();
+    assert_usage_error(
+        &train_with(tmp.path(), &["--dataset", "csv:one.csv", "--out", "r"]),
+        &["csv:one.csv", "split is empty"],
+    );
+    no_run(tmp.path(), "r");
+}
+
+#[test]
+fn eval_verifies_the_weights_against_the_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = TINY.to_vec();
+    args.extend_from_slice(&["--out", "run"]);
+    assert!(droplab(tmp.path(), &args).status.success());
+    let weights = tmp.path().join("run/model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    // Flip a byte of the last weight (the data block ends the file).
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&weights, &bytes).unwrap();
+    let eval = |extra: &[&str]| {
+        let mut a = vec!["eval", "run", "--threads", "1", "--json"];
+        a.extend_from_slice(extra);
+        droplab(tmp.path(), &a)
+    };
+    assert_usage_error(&eval(&[]), &["model.safetensors", "model_sha256", "--no-verify"]);
+    let o = eval(&["--no-verify"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--no-verify"),
+        "the override is said: {}",
+        stderr(&o)
+    );
+    // NaN weights whose checksum is made to match the record are refused too.
+    let n = bytes.len();
+    for b in &mut bytes[n - 4..] {
+        *b = 0xff; // an f32 NaN
+    }
+    std::fs::write(&weights, &bytes).unwrap();
+    let record = tmp.path().join("run/record.json");
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    v["model_sha256"] = serde_json::json!(sha);
+    std::fs::write(&record, serde_json::to_string(&v).unwrap()).unwrap();
+    assert_usage_error(&eval(&[]), &["NaN or infinite", "--no-verify"]);
+}

@@ -187,12 +187,14 @@ pub struct LoadedRun {
 }
 
 /// Loads `dir` (written by `droplab train`) with the data of `split`, optionally from
-/// another dataset or data directory.
+/// another dataset or data directory. With `verify`, the weights must match the record's
+/// `model_sha256` and be finite.
 pub fn load_run(
     dir: &std::path::Path,
     dataset: Option<&str>,
     data_dir: Option<&std::path::Path>,
     split: &str,
+    verify: bool,
 ) -> Result<LoadedRun> {
     let model_path = dir.join("model.safetensors");
     if !model_path.is_file() {
@@ -228,7 +230,31 @@ pub fn load_run(
             data.features(),
         )));
     }
+    if verify {
+        let bytes = std::fs::read(&model_path).map_err(|e| crate::error::io_err(&model_path, e))?;
+        if sha256_hex(&bytes) != record.model_sha256 {
+            return Err(Error::usage(format!(
+                "{}: its sha256 does not match record.json's model_sha256: the file changed after \
+                 training (pass --no-verify to use it anyway)",
+                model_path.display()
+            )));
+        }
+    }
     weights::load_into(&mut model, &model_path)?;
+    if verify {
+        let names = model.torch_param_names();
+        if let Some((name, _)) = names
+            .iter()
+            .zip(model.params())
+            .find(|(_, p)| p.value.data().iter().any(|v| !v.is_finite()))
+        {
+            return Err(Error::usage(format!(
+                "{}: tensor '{name}' holds NaN or infinite weights (a diverged run; pass \
+                 --no-verify to use it anyway)",
+                model_path.display()
+            )));
+        }
+    }
     Ok(LoadedRun {
         record,
         dataset: data_cfg.dataset,

@@ -44,11 +44,18 @@ use droplab_lab::run::{LoadedRun, load_run};
 impl RunInput {
     /// The run at `dir` with this input's split, dataset and data directory.
     fn load(&self, dir: &Path) -> CliResult<LoadedRun> {
+        if self.no_verify {
+            eprintln!(
+                "warning: --no-verify: {}'s weights are not checked against its record",
+                dir.display()
+            );
+        }
         load_run(
             dir,
             self.dataset.as_deref(),
             self.data_dir.as_deref(),
             &self.split,
+            !self.no_verify,
         )
     }
 

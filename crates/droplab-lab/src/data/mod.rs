@@ -239,6 +239,17 @@ pub fn load(cfg: &DataConfig, seed: u64) -> Result<Splits> {
             )
         }
     };
+    // A split left empty would train on nothing or report a test score of nothing.
+    let total = train.len() + val.len() + test.len();
+    for (split, d) in [("training", &train), ("test", &test)] {
+        if d.is_empty() {
+            return Err(Error::usage(format!(
+                "--dataset {}: the {split} split is empty ({total} examples in all); give more \
+                 data, or smaller data.val_fraction / data.test_fraction",
+                cfg.dataset
+            )));
+        }
+    }
     if cfg.train_size > 0 {
         if cfg.train_size > train.len() {
             return Err(Error::usage(format!(

@@ -197,6 +197,19 @@ pub fn parse_csv(name: &str, text: &str, opts: &CsvOptions) -> Result<Dataset> {
         }
         for (c, cell) in cells.iter().enumerate() {
             if c == label_col {
+                // An empty label is missing data, not a class of its own (a trailing comma on
+                // every row would otherwise make an empty last column the label).
+                if cell.is_empty() {
+                    return Err(Error::data(
+                        name,
+                        Some(*line),
+                        format!(
+                            "{} (the label) is empty; fill it, or if every row ends with the \
+                             delimiter remove the trailing one",
+                            col_name(c)
+                        ),
+                    ));
+                }
                 labels.push((*line, cell.as_str()));
             } else {
                 x.push(number(name, *line, &col_name(c), cell)?);
@@ -513,6 +526,17 @@ mod tests {
         };
         let e = err("1,2,0\n", &o);
         assert!(e.contains("index 3 is out of range"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_label_is_an_error_naming_line_and_column() {
+        // Regression: a trailing comma on every row made the empty last column the label and
+        // the real label a feature.
+        let e = err("1,2,0,\n3,4,1,\n", &opts());
+        assert!(
+            e.contains(":1") && e.contains("column 4") && e.contains("label"),
+            "{e}"
+        );
     }
 
     #[test]
