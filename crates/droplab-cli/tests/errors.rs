@@ -461,3 +461,29 @@ fn eval_verifies_the_weights_against_the_record() {
     std::fs::write(&record, serde_json::to_string(&v).unwrap()).unwrap();
     assert_usage_error(&eval(&[]), &["NaN or infinite", "--no-verify"]);
 }
+
+// Regression: a test file that does not match its training file was found only when the test
+// set was evaluated, after every epoch, with no file named.
+#[test]
+fn a_test_file_that_does_not_match_the_training_file_fails_before_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("idx");
+    std::fs::create_dir(&d).unwrap();
+    let labels: Vec<u8> = (0..20).map(|i| (i % 2) as u8).collect();
+    write_idx(&d.join("train-images-idx3-ubyte"), &[20, 8, 8], &[7u8; 20 * 64]);
+    write_idx(&d.join("train-labels-idx1-ubyte"), &[20], &labels);
+    write_idx(&d.join("t10k-images-idx3-ubyte"), &[4, 7, 7], &[7u8; 4 * 49]);
+    write_idx(&d.join("t10k-labels-idx1-ubyte"), &[4], &[0, 1, 0, 1]);
+    let args = ["--dataset", "idx:idx", "--out", "r"];
+    assert_usage_error(
+        &train_with(tmp.path(), &args),
+        &["t10k-images-idx3-ubyte", "[1, 7, 7]", "[1, 8, 8]"],
+    );
+    write_idx(&d.join("t10k-images-idx3-ubyte"), &[4, 8, 8], &[7u8; 4 * 64]);
+    write_idx(&d.join("t10k-labels-idx1-ubyte"), &[4], &[0, 1, 5, 1]);
+    assert_usage_error(
+        &train_with(tmp.path(), &args),
+        &["t10k-labels-idx1-ubyte", "label 5"],
+    );
+    no_run(tmp.path(), "r");
+}

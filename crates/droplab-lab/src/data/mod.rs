@@ -83,6 +83,13 @@ fn load_raw(cfg: &DataConfig) -> Result<(Dataset, Option<Dataset>)> {
     let idx_pair = |dir: &Path| -> Result<(Dataset, Option<Dataset>)> {
         let train = load_idx_dir(dir, IdxSplit::Train).map_err(|e| data_error(spec, e))?;
         let test = load_idx_dir(dir, IdxSplit::Test).map_err(|e| data_error(spec, e))?;
+        let file = |f: &str| dir.join(f).display().to_string();
+        check_pair(
+            &train,
+            &test,
+            &file("t10k-images-idx3-ubyte"),
+            &file("t10k-labels-idx1-ubyte"),
+        )?;
         Ok((train, Some(test)))
     };
     match spec {
@@ -150,8 +157,37 @@ fn ts_pair(train: &Path, test: &Path) -> Result<(Dataset, Option<Dataset>)> {
     };
     let (tr, names) = droplab::data::ts::parse(&train.display().to_string(), &read(train)?, None)?;
     let (te, _) = droplab::data::ts::parse(&test.display().to_string(), &read(test)?, Some(&names))?;
+    let name = test.display().to_string();
+    check_pair(&tr, &te, &name, &name)?;
     let steps = tr.x.shape()[1].max(te.x.shape()[1]);
     Ok((pad_time(tr, steps)?, Some(pad_time(te, steps)?)))
+}
+
+/// Checks a test file against its training file before any training: examples of the same
+/// shape (for sequences, the same number of dimensions per step) and, for classes, labels
+/// among the training file's. `images` and `labels` name the test file(s) in errors.
+fn check_pair(train: &Dataset, test: &Dataset, images: &str, labels: &str) -> Result<()> {
+    let (a, b) = (&train.x.shape()[1..], &test.x.shape()[1..]);
+    let same = if train.lengths.is_some() {
+        a.last() == b.last()
+    } else {
+        a == b
+    };
+    if !same {
+        return Err(Error::usage(format!(
+            "{images}: the test examples have shape {b:?}, the training file's {a:?}; give the test \
+             file of the same dataset"
+        )));
+    }
+    if let (Some(_), Some(te)) = (train.y.classes(), test.y.classes()) {
+        if let Some(&c) = te.iter().find(|&&c| c as usize >= train.classes) {
+            return Err(Error::usage(format!(
+                "{labels}: test label {c} is not among the training file's {} classes",
+                train.classes
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Pads sequences `[n, t, d]` with zeros to `steps` time steps.
