@@ -424,6 +424,10 @@ pub struct TrainArgs {
     /// Decoupled weight decay (adamw).
     #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f32>,
+    /// Divergence: an epoch's training loss above this many times the untrained network's
+    /// (0: off) [default: 20]; a NaN or infinite loss or weight always is.
+    #[arg(long, allow_negative_numbers = true)]
+    pub divergence_factor: Option<f64>,
     /// RMSprop's decay of the squared-gradient average [default: 0.99, PyTorch's; Keras uses 0.9].
     #[arg(long, allow_negative_numbers = true)]
     pub rho: Option<f32>,

@@ -3,7 +3,7 @@
 
 use droplab::nn::Mode;
 use droplab::tensor::Threads;
-use droplab::train::predict_proba;
+use droplab::train::{evaluate, predict_proba};
 
 use crate::cli::EvalArgs;
 use crate::error::{CliError, CliResult};
@@ -19,10 +19,10 @@ pub fn run(args: &EvalArgs) -> CliResult {
         );
     }
     let LoadedRun {
+        record,
         dataset: data_name,
         data,
         mut model,
-        ..
     } = load_run(
         dir,
         args.dataset.as_deref(),
@@ -40,6 +40,22 @@ pub fn run(args: &EvalArgs) -> CliResult {
     if let Some(path) = &args.predictions {
         write_predictions(path, &data, &pred.probs)?;
     }
+    // Weight scaling reports the loss and accuracy the way training and the record compute
+    // them (the run's loss, from the logits); Monte Carlo the NLL of the averaged probabilities.
+    let (loss, accuracy) = match mode {
+        Mode::Eval => {
+            let m = evaluate(
+                &mut model,
+                &data,
+                &record.config.train.loss,
+                500,
+                &threads,
+                Mode::Eval,
+            )?;
+            (m.mean_loss(), m.accuracy())
+        }
+        _ => (pred.nll, pred.accuracy),
+    };
     if args.json {
         let v = serde_json::json!({
             "run": dir.display().to_string(),
@@ -48,8 +64,8 @@ pub fn run(args: &EvalArgs) -> CliResult {
             "examples": data.len(),
             "method": if args.mc.is_some() { "monte_carlo" } else { "weight_scaling" },
             "samples": passes,
-            "loss": pred.nll,
-            "accuracy": pred.accuracy,
+            "loss": loss,
+            "accuracy": accuracy,
         });
         println!("{v}");
     } else {
@@ -58,8 +74,8 @@ pub fn run(args: &EvalArgs) -> CliResult {
             data_name,
             args.split,
             data.len(),
-            pred.nll,
-            pred.accuracy
+            loss,
+            accuracy
         );
     }
     Ok(())

@@ -244,6 +244,9 @@ pub fn apply(cfg: &mut RunConfig, a: &TrainArgs, widths_in_file: bool) -> CliRes
     if let Some(v) = a.rho {
         t.optimizer.rho = v;
     }
+    if let Some(v) = a.divergence_factor {
+        t.divergence_factor = v;
+    }
     if let Some(v) = &a.schedule {
         t.schedule = parse_schedule(v)?;
     }

@@ -529,3 +529,31 @@ fn an_lstm_trains_on_ts_sequences_and_evaluates() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+// Regression: at lr 1e6 the training loss reached 8e5 to 3e12 at chance accuracy and the run
+// exited 0 with `diverged: false`; divergence now includes a loss far above the untrained
+// network's. And `eval` reports the record's own test loss for the same split.
+#[test]
+fn a_blown_up_loss_is_divergence_and_eval_agrees_with_the_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    for opt in ["adam", "rmsprop"] {
+        let out = format!("blown-{opt}");
+        let mut args = TINY.to_vec();
+        args.extend(["--out", &out, "--lr", "1e6", "--optimizer", opt]);
+        let o = droplab(tmp.path(), &args);
+        assert_eq!(o.status.code(), Some(1), "{opt}: {}", stderr(&o));
+        let r = json(&tmp.path().join(&out).join("record.json"));
+        assert_eq!(r["diverged"], true, "{opt}");
+    }
+    let mut args = TINY.to_vec();
+    args.extend(["--out", "fine"]);
+    assert!(droplab(tmp.path(), &args).status.success());
+    let r = json(&tmp.path().join("fine/record.json"));
+    assert_eq!(r["diverged"], false);
+    let o = droplab(tmp.path(), &["eval", "fine", "--json", "--threads", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (a, b) = (e["loss"].as_f64().unwrap(), r["test"]["loss"].as_f64().unwrap());
+    assert!((a - b).abs() < 1e-9, "eval loss {a} against the record's {b}");
+    assert_eq!(e["accuracy"], r["test"]["accuracy"]);
+}

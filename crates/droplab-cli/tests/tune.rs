@@ -475,3 +475,37 @@ fn slurm_array_completes_a_small_study() {
         .count();
     assert_eq!(logs, 2, "one log per array task");
 }
+
+// Regression: a trial whose training loss blew up (lr 1e6) was "done" with a score at chance;
+// it is a diverged run, so the trial fails, and a sound trial beside it is the best.
+#[test]
+fn a_diverging_trial_is_failed_not_done() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = droplab(
+        tmp.path(),
+        &tune_args(
+            "dv",
+            &[
+                "--space",
+                "lr=[0.05,1000000]",
+                "--optimizer",
+                "adam",
+                "--sampler",
+                "grid",
+                "--quiet",
+            ],
+        ),
+    );
+    let j = study_json(&tmp.path().join("dv"));
+    let trials = j["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 2, "{}", stderr(&o));
+    let state = |lr: f64| {
+        trials
+            .iter()
+            .find(|t| t["params"]["train.optimizer.lr"].as_f64() == Some(lr))
+            .map(|t| t["state"].clone())
+            .unwrap()
+    };
+    assert_eq!(state(1e6), "failed");
+    assert_eq!(state(0.05), "done");
+}

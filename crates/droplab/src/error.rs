@@ -68,7 +68,8 @@ pub enum Error {
         /// The shape that came.
         got: Vec<usize>,
     },
-    /// The loss became NaN or infinite.
+    /// The loss or a weight became NaN or infinite, or the loss grew past
+    /// `train.divergence_factor` times the untrained network's.
     #[error("training diverged at epoch {epoch} (step {step}): loss is {loss}; lower the learning rate")]
     Diverged {
         /// The epoch (1-based).
