@@ -487,3 +487,64 @@ fn a_test_file_that_does_not_match_the_training_file_fails_before_training() {
     );
     no_run(tmp.path(), "r");
 }
+
+// Regressions: widths, filter counts and thread or epoch counts beyond what the machine can
+// give aborted (SIGABRT, "memory allocation of ... failed") or started thousands of threads,
+// leaving a staging directory behind. The memory cap is lowered so that small widths exceed it.
+#[test]
+fn models_that_do_not_fit_in_memory_are_refused_before_allocation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let capped = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_droplab"))
+            .args(args)
+            .current_dir(tmp.path())
+            .env("DROPLAB_MEMORY_LIMIT", "20M")
+            .output()
+            .unwrap()
+    };
+    for (model, field) in [
+        ("mlp:64-100000-10", "model.widths"),
+        ("cnn:c100000k3-10", "model.layers"),
+        ("cnn:c4k3-f100000-10", "model.layers"),
+    ] {
+        let mut args = BASE.to_vec();
+        args.extend_from_slice(&["--model", model, "--out", "big"]);
+        assert_usage_error(&capped(&args), &[field, "needs about", "available"]);
+        no_run(tmp.path(), "big");
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(".partial-"))
+            .collect();
+        assert!(left.is_empty(), "a staging directory was left behind");
+    }
+    // The same widths in a config file, and in a run's record read by eval.
+    std::fs::write(
+        tmp.path().join("big.toml"),
+        "[model]\nwidths = [64, 100000, 10]\n",
+    )
+    .unwrap();
+    let mut args = BASE.to_vec();
+    args.extend_from_slice(&["--config", "big.toml", "--out", "big"]);
+    assert_usage_error(&capped(&args), &["model.widths", "needs about"]);
+    let mut args = TINY.to_vec();
+    args.extend_from_slice(&["--out", "run"]);
+    assert!(droplab(tmp.path(), &args).status.success());
+    let record = tmp.path().join("run/record.json");
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    v["config"]["model"]["widths"] = serde_json::json!([64, 100000, 10]);
+    std::fs::write(&record, serde_json::to_string(&v).unwrap()).unwrap();
+    assert_usage_error(
+        &capped(&["eval", "run", "--threads", "1"]),
+        &["model.widths", "needs about"],
+    );
+    assert_usage_error(
+        &train_with(tmp.path(), &["--threads", "100000", "--out", "t"]),
+        &["threads", "100000", "1024"],
+    );
+    assert_usage_error(
+        &train_with(tmp.path(), &["--epochs", "1000000000", "--out", "t"]),
+        &["train.epochs", "1000000000"],
+    );
+    no_run(tmp.path(), "t");
+}

@@ -146,6 +146,13 @@ impl RunConfig {
     /// # Errors
     /// The first rule broken, naming its field and the bad value.
     pub fn validate(&self) -> Result<()> {
+        if self.threads > crate::limits::MAX_THREADS {
+            return Err(Error::usage(format!(
+                "threads: {} is more than droplab uses ({} at most; 0 takes every core)",
+                self.threads,
+                crate::limits::MAX_THREADS
+            )));
+        }
         self.model.validate()?;
         self.train.validate()?;
         Ok(())
@@ -189,10 +196,13 @@ impl RunConfig {
         c
     }
 
-    /// The config, checked ([`RunConfig::validate`]): the only way to a [`ValidRun`], which
-    /// is what a training run takes (in the spirit of linfa's `ParamGuard`).
+    /// The config, checked ([`RunConfig::validate`], and [`crate::limits::check`]: the
+    /// memory its model will need, before anything is allocated): the only way to a
+    /// [`ValidRun`], which is what a training run takes (in the spirit of linfa's
+    /// `ParamGuard`).
     pub fn check(self) -> Result<ValidRun> {
         self.validate()?;
+        crate::limits::check(&self)?;
         Ok(ValidRun(self))
     }
 }

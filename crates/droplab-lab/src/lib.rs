@@ -18,6 +18,8 @@
 //! * [`objective`]: k-fold cross-validation of run configs, the objective of a tuning worker.
 //! * [`paper`]: `paper run` of the classification recipes over seeds, with resume and reuse of
 //!   finished runs.
+//! * [`limits`]: the memory a model will need, checked against the machine's before any
+//!   allocation.
 //! * [`recipes`]: the recipes that reproduce published results.
 //!
 //! Errors are [`Error::Usage`] (the caller can fix it) or [`Error::Runtime`].
@@ -32,6 +34,7 @@ pub mod error;
 pub mod fetch;
 pub mod gal2016;
 pub mod hash;
+pub mod limits;
 pub mod objective;
 pub mod paper;
 pub mod recipes;

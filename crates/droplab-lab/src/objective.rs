@@ -74,6 +74,7 @@ impl CvObjective {
             cfg.threads = t;
         }
         cfg.validate()?;
+        crate::limits::check(&cfg)?;
         let d = self.folds(&cfg)?;
         let (tr, va) = &d.folds[fold];
         let (mut train, mut val) = (d.pool.select(tr), d.pool.select(va));

@@ -213,6 +213,7 @@ pub fn load_run(
         data_cfg.data_dir = d.display().to_string();
     }
     let data = data::load_for_eval(&data_cfg, cfg.seed, split, &record.scaler)?;
+    crate::limits::check(&cfg)?;
     let mut model = cfg.model.build(cfg.seed)?;
     let wanted: usize = cfg.model.input_shape().iter().product();
     if data.features() != wanted {

@@ -12,6 +12,7 @@
 
 pub mod cnn;
 pub mod rnn;
+pub mod size;
 
 use serde::{Deserialize, Serialize};
 

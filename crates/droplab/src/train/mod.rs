@@ -61,6 +61,9 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
 }
 
+/// The most epochs a run may ask for (the dropout paper's longest runs took about 3,000).
+pub const MAX_EPOCHS: usize = 1_000_000;
+
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
@@ -83,6 +86,13 @@ impl TrainConfig {
     /// Checks every field.
     pub fn validate(&self) -> Result<()> {
         check::positive("train.epochs", self.epochs as f64)?;
+        if self.epochs > MAX_EPOCHS {
+            return Err(Error::OutOfRange {
+                field: "train.epochs".into(),
+                value: self.epochs as f64,
+                range: format!("1..={MAX_EPOCHS}"),
+            });
+        }
         check::positive("train.batch_size", self.batch_size as f64)?;
         self.optimizer.validate()?;
         self.schedule.validate()?;
