@@ -40,7 +40,9 @@ pub fn run(args: &TrainArgs) -> CliResult {
     // Checked before any work, and again once the widths are fitted to the data.
     cfg.validate()?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&cfg));
-    // Fail on an unusable --out before any work.
+    // What an interrupted run left for this --out goes; then fail on an unusable --out (or
+    // one another process is writing) before any work.
+    droplab_lab::staging::remove_leftovers(&out);
     drop(Staging::new(&out, "--out")?);
     let splits = dataset::load(&cfg.data, cfg.seed)?;
     fit_widths(&mut cfg, &splits, explicit)?;

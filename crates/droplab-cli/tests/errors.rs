@@ -548,3 +548,79 @@ fn models_that_do_not_fit_in_memory_are_refused_before_allocation() {
     );
     no_run(tmp.path(), "t");
 }
+
+/// Waits (at most a minute) until `found` says yes.
+fn wait_for(mut found: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !found() {
+        assert!(start.elapsed().as_secs() < 60, "timed out");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+// Regressions: a second `train` on the same --out trained in full and only then failed
+// ("Directory not empty"), a killed run's staging directory stayed forever, and two `tune`
+// commands on one study wrote the same worker logs.
+#[test]
+fn a_second_command_on_the_same_out_is_refused_at_once_and_leftovers_go() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut long = BASE.to_vec();
+    long.extend_from_slice(&["--epochs", "100000", "--out", "busy"]);
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_droplab"))
+        .args(&long)
+        .current_dir(tmp.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let staging = format!(".busy.partial-{}", first.id());
+    wait_for(|| tmp.path().join(&staging).is_dir());
+    let second = train_with(tmp.path(), &["--out", "busy"]);
+    assert_usage_error(&second, &["busy", "another droplab", &first.id().to_string()]);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(
+        tmp.path().join(&staging).is_dir(),
+        "the killed run left its staging directory"
+    );
+    let third = train_with(tmp.path(), &["--out", "busy"]);
+    assert!(third.status.success(), "{}", stderr(&third));
+    assert!(
+        !tmp.path().join(&staging).exists(),
+        "the next command removed the leftover"
+    );
+    assert!(tmp.path().join("busy/record.json").is_file());
+}
+
+#[test]
+fn a_second_tune_on_the_same_study_is_refused_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tune = [
+        "tune",
+        "--dataset",
+        "digits",
+        "--model",
+        "mlp:64-32-10",
+        "--space",
+        "lr=uniform(0.01,0.1)",
+        "--trials",
+        "1",
+        "--epochs",
+        "1",
+        "--folds",
+        "2",
+        "--threads",
+        "1",
+        "--quiet",
+        "--out",
+        "st",
+    ];
+    // A running `droplab tune` holds this lock for as long as it runs.
+    std::fs::create_dir(tmp.path().join("st")).unwrap();
+    let held = std::fs::File::create(tmp.path().join("st/.tune.lock")).unwrap();
+    held.lock().unwrap();
+    assert_usage_error(&droplab(tmp.path(), &tune), &["st", "another `droplab tune`"]);
+    assert!(!tmp.path().join("st/workers").exists(), "no worker was started");
+    drop(held);
+    let o = droplab(tmp.path(), &tune);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -13,10 +13,10 @@ use std::process::Command;
 use common::*;
 
 fn browser() -> Option<PathBuf> {
-    if let Ok(b) = std::env::var("DROPLAB_TEST_BROWSER") {
-        if !b.is_empty() {
-            return Some(PathBuf::from(b));
-        }
+    if let Ok(b) = std::env::var("DROPLAB_TEST_BROWSER")
+        && !b.is_empty()
+    {
+        return Some(PathBuf::from(b));
     }
     let path = std::env::var_os("PATH")?;
     for name in ["chromium-headless-shell", "chromium"] {

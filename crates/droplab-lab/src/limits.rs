@@ -53,26 +53,26 @@ fn show(bytes: u128) -> String {
 pub fn check(cfg: &RunConfig) -> Result {
     let size = droplab::model::size::size(&cfg.model)?;
     let need = size.training_bytes(cfg.train.batch_size);
-    if let Some(have) = available_memory() {
-        if need > have {
-            let field = if cfg.model.is_cnn() {
-                "model.layers"
-            } else if cfg.model.is_rnn() {
-                "model.recurrent"
-            } else {
-                "model.widths"
-            };
-            return Err(Error::usage(format!(
-                "{field} ({}): the model needs about {} ({} parameters with their gradients and \
+    if let Some(have) = available_memory()
+        && need > have
+    {
+        let field = if cfg.model.is_cnn() {
+            "model.layers"
+        } else if cfg.model.is_rnn() {
+            "model.recurrent"
+        } else {
+            "model.widths"
+        };
+        return Err(Error::usage(format!(
+            "{field} ({}): the model needs about {} ({} parameters with their gradients and \
                  optimizer state, and the activations of a batch of {}), more than the {} \
                  available; use smaller layers or a smaller batch",
-                cfg.model.model_string(),
-                show(need),
-                size.params,
-                cfg.train.batch_size,
-                show(have)
-            )));
-        }
+            cfg.model.model_string(),
+            show(need),
+            size.params,
+            cfg.train.batch_size,
+            show(have)
+        )));
     }
     Ok(())
 }

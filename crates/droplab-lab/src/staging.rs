@@ -24,6 +24,18 @@ impl Staging {
                 out.display()
             )));
         }
+        // A live process writing the same directory: refuse at once rather than after the
+        // work (the rename at the end would fail).
+        if let Some((_, pid)) = partials(out)
+            .into_iter()
+            .find(|(_, pid)| process_alive(*pid) == Some(true))
+        {
+            return Err(Error::usage(format!(
+                "{flag} {}: another droplab (process {pid}) is writing it; wait for it to \
+                 finish or choose another directory",
+                out.display()
+            )));
+        }
         let (parent, prefix) = staging_prefix(out);
         std::fs::create_dir_all(&parent).map_err(|e| {
             Error::usage(format!(
@@ -94,6 +106,14 @@ pub fn partials(out: &Path) -> Vec<(PathBuf, u32)> {
 /// Whether process `pid` is running, where that can be told (Linux); `None` elsewhere.
 pub fn process_alive(pid: u32) -> Option<bool> {
     cfg!(target_os = "linux").then(|| Path::new("/proc").join(pid.to_string()).exists())
+}
+
+/// Removes the staging directories for `out` that interrupted runs left behind (for a command
+/// that does not resume from them).
+pub fn remove_leftovers(out: &Path) {
+    for dir in leftovers(out) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// Staging directories for `out` that interrupted runs left behind: their process is gone

@@ -247,16 +247,16 @@ pub fn run_worker(
             let result = objective.run_fold(&t.params, fold, &mut |e| {
                 best = best.max(e.val_score);
                 epochs.push(e.clone());
-                if let Some(p) = &spec.prune {
-                    if let Some(others) = reference.get(&e.epoch) {
-                        let mut others = others.clone();
-                        if e.epoch > p.warmup_epochs
-                            && others.len() >= p.startup_trials
-                            && best < median(&mut others)
-                        {
-                            pruned = true;
-                            return false;
-                        }
+                if let Some(p) = &spec.prune
+                    && let Some(others) = reference.get(&e.epoch)
+                {
+                    let mut others = others.clone();
+                    if e.epoch > p.warmup_epochs
+                        && others.len() >= p.startup_trials
+                        && best < median(&mut others)
+                    {
+                        pruned = true;
+                        return false;
                     }
                 }
                 true

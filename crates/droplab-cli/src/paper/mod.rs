@@ -85,7 +85,13 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs/paper").join(&args.name));
-    let earlier = if args.resume { leftovers(&out) } else { Vec::new() };
+    // An interrupted run's finished parts are taken with --resume; without it, they go.
+    let earlier = if args.resume {
+        leftovers(&out)
+    } else {
+        droplab_lab::staging::remove_leftovers(&out);
+        Vec::new()
+    };
     if args.resume && !args.quiet {
         eprintln!(
             "--resume: {} interrupted run(s) of {} to take finished seeds from",

@@ -40,7 +40,13 @@ pub fn run(recipes: &[&'static Recipe], args: &PaperRunArgs) -> CliResult {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs/paper").join(&args.name));
-    let earlier = if args.resume { leftovers(&out) } else { Vec::new() };
+    // An interrupted run's finished parts are taken with --resume; without it, they go.
+    let earlier = if args.resume {
+        leftovers(&out)
+    } else {
+        droplab_lab::staging::remove_leftovers(&out);
+        Vec::new()
+    };
     let mut taken_from = Vec::new();
     let staging = Staging::new(&out, "--out")?;
     let workers = match args.threads {

@@ -258,6 +258,27 @@ fn worker_threads(args: &TuneArgs, workers: usize) -> usize {
     })
 }
 
+/// An exclusive lock on `dir/.tune.lock`, held while the returned file lives; a second
+/// `droplab tune` on the same study directory is refused at once.
+fn lock_study_dir(dir: &std::path::Path) -> CliResult<std::fs::File> {
+    let path = dir.join(".tune.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| crate::error::io_err(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(CliError::usage(format!(
+            "--out {}: another `droplab tune` is running this study (its workers log here); wait \
+             for it to finish, or give this one another --out",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(crate::error::io_err(&path, e)),
+    }
+}
+
 /// `droplab tune`.
 pub fn run(args: &TuneArgs) -> CliResult {
     // The workers' timing is checked here, before any work, by the rule each worker applies.
@@ -275,6 +296,8 @@ pub fn run(args: &TuneArgs) -> CliResult {
     if !local {
         std::fs::create_dir_all(&r.out).map_err(|e| crate::error::io_err(&r.out, e))?;
     }
+    // One `droplab tune` per study directory: a second would write the same worker logs.
+    let _lock = lock_study_dir(&r.out)?;
     let sid = store.create_study(&r.spec).map_err(tune_err)?;
     let limit = r.spec.trial_limit();
     if args.workers == Some(0) && !args.slurm {

@@ -288,13 +288,13 @@ impl Lab {
             .cache
             .as_ref()
             .map(|_| Cache::key(&cfg, tc, train, val, seed));
-        if let (Some(c), Some(k)) = (&self.cache, &key) {
-            if let Some((state, report)) = c.get(k, &model.state()) {
-                let (n, hit, secs) = self.counts.get();
-                let took: f64 = report.history.iter().map(|e| e.seconds).sum();
-                self.counts.set((n, hit + 1, secs + took));
-                return Ok(Trained { cfg, state, report });
-            }
+        if let (Some(c), Some(k)) = (&self.cache, &key)
+            && let Some((state, report)) = c.get(k, &model.state())
+        {
+            let (n, hit, secs) = self.counts.get();
+            let took: f64 = report.history.iter().map(|e| e.seconds).sum();
+            self.counts.set((n, hit + 1, secs + took));
+            return Ok(Trained { cfg, state, report });
         }
         let report = fit(
             &mut model,

@@ -179,13 +179,13 @@ fn check_pair(train: &Dataset, test: &Dataset, images: &str, labels: &str) -> Re
              file of the same dataset"
         )));
     }
-    if let (Some(_), Some(te)) = (train.y.classes(), test.y.classes()) {
-        if let Some(&c) = te.iter().find(|&&c| c as usize >= train.classes) {
-            return Err(Error::usage(format!(
-                "{labels}: test label {c} is not among the training file's {} classes",
-                train.classes
-            )));
-        }
+    if let (Some(_), Some(te)) = (train.y.classes(), test.y.classes())
+        && let Some(&c) = te.iter().find(|&&c| c as usize >= train.classes)
+    {
+        return Err(Error::usage(format!(
+            "{labels}: test label {c} is not among the training file's {} classes",
+            train.classes
+        )));
     }
     Ok(())
 }

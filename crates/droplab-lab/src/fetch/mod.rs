@@ -227,10 +227,10 @@ pub fn installed_dir(data_dir: &Path, name: &str) -> Option<PathBuf> {
     if listed.is_empty() {
         return None;
     }
-    if let Some(spec) = spec_of(name) {
-        if !spec.files.iter().all(|&(f, sha)| listed.contains(&(sha, f))) {
-            return None;
-        }
+    if let Some(spec) = spec_of(name)
+        && !spec.files.iter().all(|&(f, sha)| listed.contains(&(sha, f)))
+    {
+        return None;
     }
     listed.iter().all(|(_, f)| dir.join(f).is_file()).then_some(dir)
 }

@@ -177,13 +177,14 @@ impl Store {
                     });
                 }
             };
-            if let Some(dir) = std::path::Path::new(path).parent() {
-                if !dir.as_os_str().is_empty() && !dir.is_dir() {
-                    return Err(TuneError::StoreAddress {
-                        url: url.into(),
-                        msg: format!("the directory {} does not exist", dir.display()),
-                    });
-                }
+            if let Some(dir) = std::path::Path::new(path).parent()
+                && !dir.as_os_str().is_empty()
+                && !dir.is_dir()
+            {
+                return Err(TuneError::StoreAddress {
+                    url: url.into(),
+                    msg: format!("the directory {} does not exist", dir.display()),
+                });
             }
             Box::new(backend::Sqlite::open(path, url)?)
         };
@@ -209,11 +210,9 @@ impl Store {
 
     fn tx_with<T>(&mut self, durable: bool, f: impl FnOnce(&mut dyn Backend) -> Result<T>) -> Result<T> {
         self.db.begin()?;
-        if !durable {
-            if let Err(e) = self.db.relax_durability() {
-                let _ = self.db.rollback();
-                return Err(e);
-            }
+        if !durable && let Err(e) = self.db.relax_durability() {
+            let _ = self.db.rollback();
+            return Err(e);
         }
         match f(self.db.as_mut()) {
             Ok(v) => {

@@ -40,13 +40,13 @@ impl Dataset {
                 got: vec![y.len()],
             });
         }
-        if let Targets::Classes(c) = &y {
-            if let Some(&bad) = c.iter().find(|&&c| c as usize >= classes) {
-                return Err(Error::config(
-                    "dataset",
-                    format!("label {bad} is not below the class count {classes}"),
-                ));
-            }
+        if let Targets::Classes(c) = &y
+            && let Some(&bad) = c.iter().find(|&&c| c as usize >= classes)
+        {
+            return Err(Error::config(
+                "dataset",
+                format!("label {bad} is not below the class count {classes}"),
+            ));
         }
         Ok(Dataset {
             x,

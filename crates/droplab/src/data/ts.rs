@@ -90,14 +90,14 @@ pub fn parse(path: &str, text: &str, labels: Option<&[String]>) -> Result<(Datas
                 "the dimensions of a series differ in length",
             ));
         }
-        if let Some(n) = dims {
-            if ds.len() != n {
-                return Err(Error::data(
-                    path,
-                    Some(ln),
-                    format!("{} dimensions, the header says {n}", ds.len()),
-                ));
-            }
+        if let Some(n) = dims
+            && ds.len() != n
+        {
+            return Err(Error::data(
+                path,
+                Some(ln),
+                format!("{} dimensions, the header says {n}", ds.len()),
+            ));
         }
         raw_labels.push((label.trim().to_string(), ln));
         series.push((ds, 0, ln));

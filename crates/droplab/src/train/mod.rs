@@ -405,11 +405,11 @@ pub fn fit_until(
             report.interrupted = true;
             break;
         }
-        if let Some(s) = stopper.as_mut() {
-            if s.should_stop(&m) {
-                report.stopped_early = epoch + 1 < cfg.epochs;
-                break;
-            }
+        if let Some(s) = stopper.as_mut()
+            && s.should_stop(&m)
+        {
+            report.stopped_early = epoch + 1 < cfg.epochs;
+            break;
         }
     }
     report.best_epoch = best.epoch;
