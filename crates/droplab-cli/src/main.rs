@@ -27,7 +27,24 @@ use clap::Parser;
 use crate::cli::{AnalyzeCommand, Cli, Command, DataCommand, PaperCommand};
 use crate::error::Report;
 
+/// On SIGINT or SIGTERM: remove what this process was writing and exit as the shell expects
+/// (130, 143), so that an interrupted command leaves no staging directory behind.
+fn on_interrupt() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            droplab_lab::staging::remove_active();
+            eprintln!("interrupted: nothing half-written was left behind");
+            std::process::exit(128 + sig);
+        }
+    });
+}
+
 fn main() -> ExitCode {
+    on_interrupt();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => return error::clap_exit(e),

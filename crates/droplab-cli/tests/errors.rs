@@ -624,3 +624,34 @@ fn a_second_tune_on_the_same_study_is_refused_at_once() {
     let o = droplab(tmp.path(), &tune);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+// Regression: SIGINT and SIGTERM (exit 130 / 143) left the staging directory behind.
+#[test]
+fn an_interrupted_train_leaves_nothing_behind() {
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let mut long = BASE.to_vec();
+        long.extend_from_slice(&["--epochs", "100000", "--out", "run"]);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_droplab"))
+            .args(&long)
+            .current_dir(tmp.path())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let staging = tmp.path().join(format!(".run.partial-{}", child.id()));
+        wait_for(|| staging.is_dir());
+        // SAFETY: `kill` with the id of a child this test started and has not reaped.
+        let sent = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        assert_eq!(sent, 0);
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.code(),
+            Some(code),
+            "{signal}: {status:?} (signal {:?})",
+            status.signal()
+        );
+        assert!(!staging.exists(), "{signal} left {}", staging.display());
+        no_run(tmp.path(), "run");
+    }
+}

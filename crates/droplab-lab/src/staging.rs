@@ -4,7 +4,27 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Mutex;
+
 use crate::error::{Error, Result, io_err};
+
+/// The staging directories this process is writing, for [`remove_active`].
+static ACTIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes every staging directory this process is writing: for a signal handler about to
+/// end the process (SIGINT, SIGTERM), so that an interrupted command leaves nothing behind.
+pub fn remove_active() {
+    let dirs = ACTIVE.lock().map(|d| d.clone()).unwrap_or_default();
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+fn forget_active(dir: &Path) {
+    if let Ok(mut d) = ACTIVE.lock() {
+        d.retain(|p| p != dir);
+    }
+}
 
 /// A run directory being written: files go to `OUT.partial-PID`, renamed to `OUT` by
 /// [`Staging::commit`]. Dropped without commit, the staging directory is removed, so an
@@ -47,6 +67,9 @@ impl Staging {
         let dir = parent.join(format!("{prefix}{}", std::process::id()));
         std::fs::create_dir(&dir)
             .map_err(|e| Error::usage(format!("{flag} {}: cannot write there: {e}", out.display())))?;
+        if let Ok(mut active) = ACTIVE.lock() {
+            active.push(dir.clone());
+        }
         Ok(Staging {
             dir,
             out: out.to_path_buf(),
@@ -70,6 +93,7 @@ impl Staging {
         std::fs::rename(&self.dir, &self.out)
             .map_err(|e| Error::runtime(format!("{}: cannot finish writing: {e}", self.out.display())))?;
         self.committed = true;
+        forget_active(&self.dir);
         Ok(self.out.clone())
     }
 }
@@ -163,6 +187,7 @@ impl Drop for Staging {
     fn drop(&mut self) {
         if !self.committed {
             let _ = std::fs::remove_dir_all(&self.dir);
+            forget_active(&self.dir);
         }
     }
 }
