@@ -509,3 +509,77 @@ fn a_diverging_trial_is_failed_not_done() {
     assert_eq!(state(1e6), "failed");
     assert_eq!(state(0.05), "done");
 }
+
+/// The processes whose parent is `parent` (from `/proc`).
+fn children_of(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // `pid (comm) state ppid ...`: the fields after the last ')'.
+            let ppid: u32 = stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == parent).then_some(pid)
+        })
+        .collect()
+}
+
+// Regression: when one of `tune`'s workers was killed, its trial waited --stale-secs for its
+// heartbeat to go stale, and `tune` then exited 1 without study.json. Now the dead child's
+// trial goes back to the queue at once (the stale limit here is 600 s, so waiting for it would
+// time the test out) and the study's outputs are written when it completes.
+#[test]
+fn tune_requeues_a_dead_workers_trial_at_once_and_still_writes_its_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let args = slow_args(
+        "dropout.hidden=[0.2,0.4]",
+        &["--workers", "2", "--stale-secs", "600", "--quiet"],
+    );
+    let tune = Command::new(env!("CARGO_BIN_EXE_droplab"))
+        .args(&args)
+        .current_dir(cwd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let store = "sqlite:st/study.sqlite";
+    let url = format!("sqlite:{}", cwd.join("st/study.sqlite").display());
+    let start = Instant::now();
+    while !cwd.join("st/study.sqlite").is_file()
+        || Store::open(&url).and_then(|mut s| s.open_study("study")).is_err()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the study never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Once a trial is running, kill the worker that holds it (SIGKILL).
+    let victim = std::cell::RefCell::new(String::new());
+    wait_for(store, cwd, "a running trial", |t, _| {
+        match t.iter().find(|t| t.state == TrialState::Running) {
+            Some(t) => {
+                *victim.borrow_mut() = t.worker.clone().unwrap_or_default();
+                true
+            }
+            None => false,
+        }
+    });
+    let victim = victim.into_inner();
+    let pid = children_of(tune.id())
+        .into_iter()
+        .find(|p| victim.ends_with(&format!(":{p}")))
+        .expect("the worker holding the trial is a child of tune");
+    // SAFETY: `kill` with the id of a live child process of the tune this test started.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) }, 0);
+    let out = tune.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("went back to the queue"), "{err}");
+    let j = study_json(&cwd.join("st"));
+    let trials = j["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 2);
+    assert!(trials.iter().all(|t| t["state"] == "done"), "{trials:?}");
+}

@@ -78,12 +78,17 @@ impl WorkerOptions {
 
 /// `host:pid`.
 pub fn default_worker_name() -> String {
+    worker_name_of(std::process::id())
+}
+
+/// The default name of the worker process `pid` on this host (`host:pid`).
+pub fn worker_name_of(pid: u32) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "localhost".into());
-    format!("{host}:{}", std::process::id())
+    format!("{host}:{pid}")
 }
 
 /// What a worker reports as it goes.

@@ -341,22 +341,48 @@ pub fn run(args: &TuneArgs) -> CliResult {
         })?;
     } else {
         let mut children = spawn_workers(&r, workers, threads, args.stale_secs)?;
-        let alive = &mut || children.iter_mut().any(|c| matches!(c.1.try_wait(), Ok(None)));
-        monitor(&mut store, sid, limit, args.train.quiet, alive)?;
-        for (log, mut c) in children {
-            let status = c.wait().map_err(|e| CliError::runtime(format!("worker: {e}")))?;
-            if !status.success() {
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
-                let last = text
-                    .lines()
-                    .rev()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("no output");
-                return Err(CliError::runtime(format!(
-                    "a worker failed ({status}): {last} (log: {})",
-                    log.display()
-                )));
+        // A second connection puts a dead worker's trials back in the queue at once (the
+        // monitor holds the first), instead of after --stale-secs without a heartbeat.
+        let mut requeue = Store::open(&r.store).map_err(tune_err)?;
+        let mut failed: Vec<String> = Vec::new();
+        let alive = &mut || {
+            let mut any = false;
+            for (log, c, done) in children.iter_mut() {
+                match c.try_wait() {
+                    Ok(None) => any = true,
+                    Ok(Some(status)) if !*done => {
+                        *done = true;
+                        if !status.success() {
+                            let name = droplab_tune::worker::worker_name_of(c.id());
+                            let n = requeue.requeue_worker(sid, &name).unwrap_or(0);
+                            let line = format!(
+                                "a worker stopped ({status}); {n} of its trials went back to the queue (log: {})",
+                                log.display()
+                            );
+                            eprintln!("warning: {line}");
+                            failed.push(line);
+                        }
+                    }
+                    _ => {}
+                }
             }
+            any
+        };
+        monitor(&mut store, sid, limit, args.train.quiet, alive)?;
+        for (_, c, _) in children.iter_mut() {
+            let _ = c.wait();
+        }
+        let unfinished = store
+            .trials(sid)
+            .map_err(tune_err)?
+            .iter()
+            .filter(|t| matches!(t.state, TrialState::Queued | TrialState::Running))
+            .count();
+        if unfinished > 0 && !failed.is_empty() {
+            return Err(CliError::runtime(format!(
+                "the workers stopped with {unfinished} trials unfinished: {}; run the same command again to resume",
+                failed.join("; ")
+            )));
         }
     }
     let trials = store.trials(sid).map_err(tune_err)?;
@@ -377,7 +403,7 @@ fn spawn_workers(
     n: usize,
     threads: usize,
     stale: Option<f64>,
-) -> CliResult<Vec<(PathBuf, Child)>> {
+) -> CliResult<Vec<(PathBuf, Child, bool)>> {
     let exe = std::env::current_exe()
         .map_err(|e| CliError::runtime(format!("cannot find the droplab binary: {e}")))?;
     let logs = r.out.join("workers");
@@ -398,7 +424,7 @@ fn spawn_workers(
         let child = cmd
             .spawn()
             .map_err(|e| CliError::runtime(format!("cannot start a worker: {e}")))?;
-        out.push((log, child));
+        out.push((log, child, false));
     }
     Ok(out)
 }

@@ -106,6 +106,20 @@ impl Store {
         })
     }
 
+    /// Puts the running trials of `worker` (a process known to be dead) back in the queue at
+    /// once, without waiting for their heartbeat to go stale; its finished folds stay, and its
+    /// lease is void. Returns how many trials went back.
+    pub fn requeue_worker(&mut self, study: i64, worker: &str) -> Result<usize> {
+        self.tx(|db| {
+            db.exec(
+                "UPDATE trials SET state = 'queued', worker = NULL, lease = NULL \
+                 WHERE study_id = ? AND state = 'running' AND worker = ?",
+                &[study.into(), worker.into()],
+            )
+            .map(|n| n as usize)
+        })
+    }
+
     /// Marks the worker of a trial alive. `false`: the trial is no longer this lease's.
     pub fn heartbeat(&mut self, trial: i64, lease: &str) -> Result<bool> {
         let now = self.db.dialect().now();
