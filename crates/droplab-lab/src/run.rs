@@ -103,6 +103,10 @@ pub fn run_config(
     out: &Path,
     on_event: &mut (dyn FnMut(Event<'_>) + Send),
 ) -> Result<(RunRecord, PathBuf)> {
+    if splits.test.is_empty() {
+        let total = splits.train.len() + splits.val.len();
+        return Err(data::empty_split(&cfg.data, "test", total));
+    }
     let staging = Staging::new(out, "--out")?;
     let start = Instant::now();
     let threads = Threads::new((cfg.threads > 0).then_some(cfg.threads))?;

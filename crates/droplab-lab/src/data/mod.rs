@@ -206,6 +206,15 @@ fn pad_time(d: Dataset, steps: usize) -> Result<Dataset> {
     Ok(out)
 }
 
+/// The error for a split that ended up empty, out of `total` examples.
+pub fn empty_split(cfg: &DataConfig, split: &str, total: usize) -> Error {
+    Error::usage(format!(
+        "--dataset {}: the {split} split is empty ({total} examples in all); give more data, or \
+         smaller data.val_fraction / data.test_fraction",
+        cfg.dataset
+    ))
+}
+
 /// Loads, splits and scales the data of a run.
 pub fn load(cfg: &DataConfig, seed: u64) -> Result<Splits> {
     if !(0.0..1.0).contains(&cfg.val_fraction) || !(0.0..1.0).contains(&cfg.test_fraction) {
@@ -275,16 +284,10 @@ pub fn load(cfg: &DataConfig, seed: u64) -> Result<Splits> {
             )
         }
     };
-    // A split left empty would train on nothing or report a test score of nothing.
-    let total = train.len() + val.len() + test.len();
-    for (split, d) in [("training", &train), ("test", &test)] {
-        if d.is_empty() {
-            return Err(Error::usage(format!(
-                "--dataset {}: the {split} split is empty ({total} examples in all); give more \
-                 data, or smaller data.val_fraction / data.test_fraction",
-                cfg.dataset
-            )));
-        }
+    // A training split left empty would train on nothing (an empty test split is refused
+    // where a test score is asked for: `run::run_config`; a search never reads it).
+    if train.is_empty() {
+        return Err(empty_split(cfg, "training", train.len() + val.len() + test.len()));
     }
     if cfg.train_size > 0 {
         if cfg.train_size > train.len() {
