@@ -355,8 +355,14 @@ pub fn run(args: &TuneArgs) -> CliResult {
                         if !status.success() {
                             let name = droplab_tune::worker::worker_name_of(c.id());
                             let n = requeue.requeue_worker(sid, &name).unwrap_or(0);
+                            let text = std::fs::read_to_string(&*log).unwrap_or_default();
+                            let last = text
+                                .lines()
+                                .rev()
+                                .find(|l| !l.trim().is_empty())
+                                .unwrap_or("no output");
                             let line = format!(
-                                "a worker stopped ({status}); {n} of its trials went back to the queue (log: {})",
+                                "a worker stopped ({status}: {last}); {n} of its trials went back to the queue (log: {})",
                                 log.display()
                             );
                             eprintln!("warning: {line}");
