@@ -41,6 +41,11 @@ pub enum Command {
     Report(ReportArgs),
     /// Twelve common claims about dropout tested by experiment, each with a verdict.
     Claims(ClaimsArgs),
+    /// Print a shell completion script: `droplab completions bash > ~/.local/share/bash-completion/completions/droplab`.
+    Completions {
+        /// bash | zsh | fish | elvish | powershell.
+        shell: clap_complete::Shell,
+    },
     /// Datasets.
     Data {
         #[command(subcommand)]

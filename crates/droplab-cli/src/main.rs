@@ -76,6 +76,11 @@ fn main() -> ExitCode {
         Command::Data {
             command: DataCommand::Fetch(args),
         } => data_cmd::fetch(&args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "droplab", &mut std::io::stdout());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -557,3 +557,29 @@ fn a_blown_up_loss_is_divergence_and_eval_agrees_with_the_record() {
     assert!((a - b).abs() < 1e-9, "eval loss {a} against the record's {b}");
     assert_eq!(e["accuracy"], r["test"]["accuracy"]);
 }
+
+#[test]
+fn completions_cover_every_command_and_refuse_an_unknown_shell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let help = droplab(tmp.path(), &["--help"]);
+    let help = String::from_utf8_lossy(&help.stdout).to_string();
+    let bash = droplab(tmp.path(), &["completions", "bash"]);
+    assert!(bash.status.success());
+    let bash = String::from_utf8_lossy(&bash.stdout).to_string();
+    // Every command `--help` lists is completed.
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 10, "{help}");
+    for c in &commands {
+        assert!(bash.contains(c), "bash completion lacks '{c}'");
+    }
+    let zsh = droplab(tmp.path(), &["completions", "zsh"]);
+    assert!(String::from_utf8_lossy(&zsh.stdout).contains("--divergence-factor"));
+    assert_usage_error(&droplab(tmp.path(), &["completions", "tcsh"]), &["tcsh"]);
+}
