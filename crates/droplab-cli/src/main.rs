@@ -43,7 +43,18 @@ fn on_interrupt() {
     });
 }
 
+/// A closed pipe on stdout (`droplab paper list | head`) ends the command quietly, as it
+/// does any Unix tool, instead of a panic in `println!`.
+fn default_sigpipe() {
+    // SAFETY: restores the default disposition of SIGPIPE at the start of `main`, before any
+    // other thread exists; no handler is installed.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    default_sigpipe();
     on_interrupt();
     let cli = match Cli::try_parse() {
         Ok(c) => c,

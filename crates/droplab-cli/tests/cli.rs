@@ -583,3 +583,33 @@ fn completions_cover_every_command_and_refuse_an_unknown_shell() {
     assert!(String::from_utf8_lossy(&zsh.stdout).contains("--divergence-factor"));
     assert_usage_error(&droplab(tmp.path(), &["completions", "tcsh"]), &["tcsh"]);
 }
+
+// Regressions: `paper list` was 178 columns wide; a closed stdout (`| head`) made a command
+// panic in println! instead of ending quietly.
+#[test]
+fn paper_list_fits_100_columns_and_a_closed_pipe_ends_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = droplab(tmp.path(), &["paper", "list"]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.lines().count() >= 2 * 23, "{out}");
+    for line in out.lines() {
+        assert!(
+            line.chars().count() < 100,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(out.contains("srivastava2014-table9-dropout-maxnorm") && out.contains("published 1.05 %"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_droplab"))
+        .args(["paper", "list"])
+        .current_dir(tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before the first line
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -13,35 +13,56 @@ use crate::render::finish;
 use droplab_lab::paper::{Options, Source, run_recipe};
 use droplab_lab::recipes::{RECIPES, parse, select};
 use droplab_lab::staging::{Staging, forget, leftovers};
-use droplab_report::{Series, learning_curves_svg, markdown_table, text_table};
+use droplab_report::{Series, learning_curves_svg, markdown_table};
 
 /// `droplab paper list`.
 pub fn list() -> CliResult {
-    let mut rows = Vec::new();
+    let mut entries = Vec::new();
     for r in RECIPES {
         let c = parse(r)?;
         let info = c.recipe.unwrap_or_default();
         let published = match (&info.published_test_error, &info.uci) {
-            (Some(e), _) => format!("{e:.2} %"),
+            (Some(e), _) => format!("published {e:.2} %"),
             (None, Some(u)) => match (u.published_rmse, u.published_ll) {
-                (Some([r, _]), Some([l, _])) => format!("RMSE {r}, LL {l}"),
+                (Some([r, _]), Some([l, _])) => format!("published RMSE {r}, LL {l}"),
                 _ => String::new(),
             },
-            _ => String::new(),
+            _ => "droplab's own comparison".to_string(),
         };
-        rows.push(vec![
-            r.name.to_string(),
-            info.source,
-            info.row,
+        entries.push((
+            r.name,
             published,
-            c.train.epochs.to_string(),
-        ]);
+            c.train.epochs,
+            format!("{}: {}", info.source, info.row),
+        ));
     }
-    println!(
-        "{}",
-        text_table(&["recipe", "source", "row", "published", "epochs"], &rows)
-    );
+    // Two lines a recipe, under 100 columns: name, published number, epochs; then its paper
+    // and row, wrapped.
+    let w = entries.iter().map(|e| e.0.len()).max().unwrap_or(0);
+    for (name, published, epochs, about) in &entries {
+        println!("{name:<w$}  {published:<30} {epochs:>5} epochs");
+        for line in wrap(about, 92) {
+            println!("    {line}");
+        }
+    }
     Ok(())
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("one line");
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
 }
 
 /// `droplab paper run`.
