@@ -30,7 +30,41 @@ fn default_out(cfg: &RunConfig) -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    PathBuf::from("runs").join(format!("{name}-s{}-{secs}", cfg.seed))
+    PathBuf::from("runs").join(format!("{name}-s{}-{}", cfg.seed, utc_stamp(secs)))
+}
+
+/// `YYYYMMDD-HHMMSS` (UTC) of a Unix time: the civil date from the day count (Howard
+/// Hinnant's days-to-civil algorithm).
+fn utc_stamp(secs: u64) -> String {
+    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rest / 3_600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_stamp;
+
+    #[test]
+    fn run_names_carry_a_readable_utc_time() {
+        // Known instants: the epoch, 2000-02-29 12:34:56 and 2026-12-05 13:59:41 (UTC).
+        assert_eq!(utc_stamp(0), "19700101-000000");
+        assert_eq!(utc_stamp(951_827_696), "20000229-123456");
+        assert_eq!(utc_stamp(1_796_479_181), "20261205-135941");
+    }
 }
 
 /// `droplab train`.
