@@ -54,19 +54,6 @@ fn utc_stamp(secs: u64) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::utc_stamp;
-
-    #[test]
-    fn run_names_carry_a_readable_utc_time() {
-        // Known instants: the epoch, 2000-02-29 12:34:56 and 2026-12-05 13:59:41 (UTC).
-        assert_eq!(utc_stamp(0), "19700101-000000");
-        assert_eq!(utc_stamp(951_827_696), "20000229-123456");
-        assert_eq!(utc_stamp(1_796_479_181), "20261205-135941");
-    }
-}
-
 /// `droplab train`.
 pub fn run(args: &TrainArgs) -> CliResult {
     let (mut cfg, explicit) = resolve(args)?;
@@ -128,4 +115,17 @@ pub fn run(args: &TrainArgs) -> CliResult {
         println!("run written to {}", dir.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_stamp;
+
+    #[test]
+    fn run_names_carry_a_readable_utc_time() {
+        // Known instants: the epoch, 2000-02-29 12:34:56 and 2026-12-05 13:59:41 (UTC).
+        assert_eq!(utc_stamp(0), "19700101-000000");
+        assert_eq!(utc_stamp(951_827_696), "20000229-123456");
+        assert_eq!(utc_stamp(1_796_479_181), "20261205-135941");
+    }
 }
