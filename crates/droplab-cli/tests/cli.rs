@@ -613,3 +613,47 @@ fn paper_list_fits_100_columns_and_a_closed_pipe_ends_quietly() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+// Help and README agree: every flag any command's --help lists is documented in the README.
+#[test]
+fn every_flag_in_help_is_in_the_readme() {
+    let tmp = tempfile::tempdir().unwrap();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let commands: &[&[&str]] = &[
+        &["train"],
+        &["eval"],
+        &["demo"],
+        &["bench"],
+        &["paper", "run"],
+        &["tune"],
+        &["worker"],
+        &["analyze", "uncertainty"],
+        &["analyze", "ensemble"],
+        &["analyze", "coadaptation"],
+        &["report"],
+        &["claims"],
+        &["data", "fetch"],
+        &["completions"],
+    ];
+    let mut missing = Vec::new();
+    for cmd in commands {
+        let mut args = cmd.to_vec();
+        args.push("--help");
+        let o = droplab(tmp.path(), &args);
+        assert!(o.status.success(), "{cmd:?}");
+        for line in String::from_utf8_lossy(&o.stdout).lines() {
+            let Some(flag) = line
+                .split_whitespace()
+                .map(|w| w.trim_end_matches(','))
+                .find(|w| w.starts_with("--"))
+            else {
+                continue;
+            };
+            let flag = flag.split(['=', '<', '[']).next().unwrap();
+            if flag != "--help" && line.trim_start().starts_with('-') && !readme.contains(flag) {
+                missing.push(format!("{} {flag}", cmd.join(" ")));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "flags missing from the README: {missing:?}");
+}
