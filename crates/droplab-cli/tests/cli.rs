@@ -657,3 +657,47 @@ fn every_flag_in_help_is_in_the_readme() {
     }
     assert!(missing.is_empty(), "flags missing from the README: {missing:?}");
 }
+
+// Regression: an exported LSTM lacked `bias_hh_l0`, so PyTorch's strict `load_state_dict`
+// failed ("Missing key(s): 0.bias_hh_l0"). The state dict of `nn.LSTM(input, hidden)` is
+// weight_ih_l0 [4h, in], weight_hh_l0 [4h, h], bias_ih_l0 [4h], bias_hh_l0 [4h]; droplab's one
+// bias is exported as bias_ih_l0 and bias_hh_l0 is zeros.
+#[test]
+fn an_exported_lstm_has_every_tensor_of_torch_lstm() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_ts(tmp.path(), "train.ts", 60, 1);
+    write_ts(tmp.path(), "test.ts", 20, 2);
+    let o = droplab(
+        tmp.path(),
+        &[
+            "train",
+            "--dataset",
+            "ts:train.ts,test.ts",
+            "--model",
+            "rnn:lstm8-last-2",
+            "--epochs",
+            "1",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+            "a",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(tmp.path().join("a/model.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let shape = |n: &str| {
+        st.tensor(n)
+            .unwrap_or_else(|_| panic!("{n} missing"))
+            .shape()
+            .to_vec()
+    };
+    assert_eq!(shape("0.weight_ih_l0"), vec![32, 2]);
+    assert_eq!(shape("0.weight_hh_l0"), vec![32, 8]);
+    assert_eq!(shape("0.bias_ih_l0"), vec![32]);
+    assert_eq!(shape("0.bias_hh_l0"), vec![32]);
+    assert!(st.tensor("0.bias_hh_l0").unwrap().data().iter().all(|&b| b == 0));
+    // The run still reloads (eval ignores the extra tensor).
+    assert!(droplab(tmp.path(), &["eval", "a", "--json"]).status.success());
+}

@@ -49,6 +49,17 @@ pub fn to_bytes(model: &Sequential, metadata: HashMap<String, String>) -> Result
                 .map(|m| format!("{m}.num_batches_tracked"))
         })
         .collect();
+    // droplab's LSTM has one bias; PyTorch's `nn.LSTM` has two that it adds. A zero
+    // `bias_hh_l0` beside `bias_ih_l0` makes a strict `load_state_dict` work and changes nothing.
+    let hh: Vec<(String, Vec<usize>, Vec<u8>)> = names
+        .iter()
+        .zip(params.iter())
+        .filter_map(|(name, p)| {
+            let stem = name.strip_suffix(".bias_ih_l0")?;
+            let twin = format!("{stem}.bias_hh_l0");
+            (!names.contains(&twin)).then(|| (twin, p.value.shape().to_vec(), vec![0u8; 4 * p.value.len()]))
+        })
+        .collect();
     let zero = 0i64.to_le_bytes();
     let mut views = Vec::new();
     let tensors = names
@@ -58,6 +69,11 @@ pub fn to_bytes(model: &Sequential, metadata: HashMap<String, String>) -> Result
         .chain(buffers.iter().map(|(n, t)| (n, t.shape())).zip(&buffer_bytes));
     for ((name, shape), b) in tensors {
         let view = TensorView::new(Dtype::F32, shape.to_vec(), b)
+            .map_err(|e| Error::runtime(format!("safetensors: {name}: {e}")))?;
+        views.push((name.clone(), view));
+    }
+    for (name, shape, b) in &hh {
+        let view = TensorView::new(Dtype::F32, shape.clone(), b)
             .map_err(|e| Error::runtime(format!("safetensors: {name}: {e}")))?;
         views.push((name.clone(), view));
     }
