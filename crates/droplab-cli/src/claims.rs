@@ -86,7 +86,6 @@ pub fn run(args: &ClaimsArgs) -> CliResult {
             "runs/claims"
         })
     });
-    droplab_lab::staging::remove_leftovers(&out);
     let staging = Staging::new(&out, "--out")?;
     let start = Instant::now();
     let mut results = Vec::new();

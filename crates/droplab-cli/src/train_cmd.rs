@@ -61,9 +61,8 @@ pub fn run(args: &TrainArgs) -> CliResult {
     // Checked before any work, and again once the widths are fitted to the data.
     cfg.validate()?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&cfg));
-    // What an interrupted run left for this --out goes; then fail on an unusable --out (or
-    // one another process is writing) before any work.
-    droplab_lab::staging::remove_leftovers(&out);
+    // Fail on an unusable --out (or one another process is writing) before any work; what an
+    // interrupted run left for it goes.
     drop(Staging::new(&out, "--out")?);
     let splits = dataset::load(&cfg.data, cfg.seed)?;
     fit_widths(&mut cfg, &splits, explicit)?;

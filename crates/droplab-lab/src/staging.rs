@@ -36,8 +36,16 @@ pub struct Staging {
 }
 
 impl Staging {
-    /// Checks that `out` can be created and creates its staging directory.
+    /// Checks that `out` can be created and creates its staging directory. What interrupted
+    /// runs left for `out` (their process is gone) is removed first.
     pub fn new(out: &Path, flag: &str) -> Result<Self> {
+        Ok(Self::open(out, flag, false)?.0)
+    }
+
+    /// [`Staging::new`], keeping what interrupted runs left for `out` when `resume` is set and
+    /// returning those directories (for [`take_from`] and [`forget`]); without `resume` they
+    /// are removed and none is returned.
+    pub fn open(out: &Path, flag: &str, resume: bool) -> Result<(Self, Vec<PathBuf>)> {
         if out.exists() {
             return Err(Error::usage(format!(
                 "{flag} {}: already exists (choose another directory or remove it)",
@@ -56,6 +64,12 @@ impl Staging {
                 out.display()
             )));
         }
+        let earlier = leftovers(out);
+        if !resume {
+            for dir in &earlier {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
         let (parent, prefix) = staging_prefix(out);
         std::fs::create_dir_all(&parent).map_err(|e| {
             Error::usage(format!(
@@ -70,11 +84,12 @@ impl Staging {
         if let Ok(mut active) = ACTIVE.lock() {
             active.push(dir.clone());
         }
-        Ok(Staging {
+        let staging = Staging {
             dir,
             out: out.to_path_buf(),
             committed: false,
-        })
+        };
+        Ok((staging, if resume { earlier } else { Vec::new() }))
     }
 
     /// Writes a file into the staging directory.
@@ -130,14 +145,6 @@ pub fn partials(out: &Path) -> Vec<(PathBuf, u32)> {
 /// Whether process `pid` is running, where that can be told (Linux); `None` elsewhere.
 pub fn process_alive(pid: u32) -> Option<bool> {
     cfg!(target_os = "linux").then(|| Path::new("/proc").join(pid.to_string()).exists())
-}
-
-/// Removes the staging directories for `out` that interrupted runs left behind (for a command
-/// that does not resume from them).
-pub fn remove_leftovers(out: &Path) {
-    for dir in leftovers(out) {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
 /// Staging directories for `out` that interrupted runs left behind: their process is gone

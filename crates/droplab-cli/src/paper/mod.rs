@@ -12,7 +12,7 @@ use crate::progress::{Progress, run_config};
 use crate::render::finish;
 use droplab_lab::paper::{Options, Source, run_recipe};
 use droplab_lab::recipes::{RECIPES, parse, select};
-use droplab_lab::staging::{Staging, forget, leftovers};
+use droplab_lab::staging::{Staging, forget};
 use droplab_report::{Series, learning_curves_svg, markdown_table};
 
 /// `droplab paper list`.
@@ -65,6 +65,13 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// Where `paper run` writes: `--out`, or `runs/paper/NAME`.
+fn out_dir(args: &PaperRunArgs) -> PathBuf {
+    args.out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs/paper").join(&args.name))
+}
+
 /// `droplab paper run`.
 pub fn run(args: &PaperRunArgs) -> CliResult {
     if args.seeds == 0 {
@@ -102,17 +109,9 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
             "--splits and --mc-samples are for the UCI recipes (gal2016-uci-*)",
         ));
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs/paper").join(&args.name));
-    // An interrupted run's finished parts are taken with --resume; without it, they go.
-    let earlier = if args.resume {
-        leftovers(&out)
-    } else {
-        droplab_lab::staging::remove_leftovers(&out);
-        Vec::new()
-    };
+    let out = out_dir(args);
+    // An interrupted run's finished seeds are taken with --resume; without it, they go.
+    let (staging, earlier) = Staging::open(&out, "--out", args.resume)?;
     if args.resume && !args.quiet {
         eprintln!(
             "--resume: {} interrupted run(s) of {} to take finished seeds from",
@@ -136,7 +135,6 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
     };
     let quiet = args.quiet;
     let mut taken_from: Vec<PathBuf> = Vec::new();
-    let staging = Staging::new(&out, "--out")?;
     let mut results = Vec::new();
     let mut curves = Vec::new();
     for r in recipes {

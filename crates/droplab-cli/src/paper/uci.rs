@@ -1,11 +1,9 @@
 //! `droplab paper run gal2016-uci-*`: the UCI protocol of [`droplab_lab::gal2016`] run over
 //! each recipe's splits, its table drawn and `results.md` / `results.json` written.
 
-use std::path::PathBuf;
-
 use droplab_lab::gal2016::{Options, SetResult, prepare, run_recipe};
 use droplab_lab::recipes::Recipe;
-use droplab_lab::staging::{Staging, forget, leftovers};
+use droplab_lab::staging::{Staging, forget};
 use droplab_report::markdown_table;
 
 use crate::cli::PaperRunArgs;
@@ -36,19 +34,10 @@ pub fn run(recipes: &[&'static Recipe], args: &PaperRunArgs) -> CliResult {
         .iter()
         .map(|r| prepare(r, &options))
         .collect::<CliResult<Vec<_>>>()?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs/paper").join(&args.name));
-    // An interrupted run's finished parts are taken with --resume; without it, they go.
-    let earlier = if args.resume {
-        leftovers(&out)
-    } else {
-        droplab_lab::staging::remove_leftovers(&out);
-        Vec::new()
-    };
+    let out = super::out_dir(args);
+    // An interrupted run's finished splits are taken with --resume; without it, they go.
+    let (staging, earlier) = Staging::open(&out, "--out", args.resume)?;
     let mut taken_from = Vec::new();
-    let staging = Staging::new(&out, "--out")?;
     let workers = match args.threads {
         Some(t) if t > 0 => t,
         _ => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
