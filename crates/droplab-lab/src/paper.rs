@@ -13,28 +13,9 @@ use crate::config::{RecipeInfo, RunConfig, ValidRun};
 use crate::data::{self as dataset, Splits};
 use crate::error::{Error, Result};
 use crate::hash::sha256_hex;
-use crate::recipes::{Recipe, parse};
+use crate::recipes::{Overrides, Recipe, parse};
 use crate::record::RunRecord;
 use crate::staging::take_from;
-
-/// What a caller may change of a recipe (each `None` keeps the recipe's own value).
-#[derive(Clone, Debug, Default)]
-pub struct Options {
-    /// Epochs.
-    pub epochs: Option<usize>,
-    /// Minibatch size.
-    pub batch_size: Option<usize>,
-    /// Another dataset (the published number is dropped for another named one).
-    pub dataset: Option<String>,
-    /// The data directory.
-    pub data_dir: Option<PathBuf>,
-    /// A stratified subset of the training split of this size.
-    pub train_size: Option<usize>,
-    /// Validation examples held out of a fixed training file.
-    pub val_size: Option<usize>,
-    /// Threads (0: all cores).
-    pub threads: Option<usize>,
-}
 
 /// One recipe's results over seeds.
 #[derive(Debug, Serialize)]
@@ -86,26 +67,13 @@ pub enum Source<'a> {
 
 /// The recipe's config with `opts` applied and checked, and its recipe information (without
 /// the published number when the data is another named dataset).
-pub fn prepare(r: &Recipe, opts: &Options) -> Result<(RunConfig, RecipeInfo)> {
+pub fn prepare(r: &Recipe, opts: &Overrides) -> Result<(RunConfig, RecipeInfo)> {
     let mut cfg = parse(r)?;
-    if let Some(e) = opts.epochs {
-        cfg.train.epochs = e;
-    }
-    if let Some(b) = opts.batch_size {
-        cfg.train.batch_size = b;
-    }
     let mut info = cfg.recipe.clone().unwrap_or_default();
-    if let Some(d) = &opts.dataset {
-        // The published number is for the recipe's own dataset: not for another named
-        // one (fashion-mnist for an MNIST recipe); a path (idx:DIR) may hold a copy of it.
-        let named = dataset::NAMED.contains(&d.as_str());
-        if named && *d != cfg.data.dataset {
-            info.published_test_error = None;
-        }
-        cfg.data.dataset = d.clone();
-    }
-    if let Some(d) = &opts.data_dir {
-        cfg.data.data_dir = d.display().to_string();
+    // The published number is for the recipe's own dataset: not for another named one
+    // (fashion-mnist for an MNIST recipe); a path (idx:DIR) may hold a copy of it.
+    if opts.apply(&mut cfg) && dataset::NAMED.contains(&cfg.data.dataset.as_str()) {
+        info.published_test_error = None;
     }
     if let Some(n) = opts.train_size {
         cfg.data.train_size = n;
@@ -129,7 +97,7 @@ pub fn prepare(r: &Recipe, opts: &Options) -> Result<(RunConfig, RecipeInfo)> {
 #[allow(clippy::too_many_arguments)]
 pub fn run_recipe(
     r: &Recipe,
-    opts: &Options,
+    opts: &Overrides,
     seeds: usize,
     dir: &Path,
     (earlier, reuse): (&[PathBuf], &[PathBuf]),

@@ -48,6 +48,55 @@ pub const RECIPES: &[Recipe] = &[
     recipe!("gal2016-uci-yacht"),
 ];
 
+/// What a caller may change of a recipe (each `None` keeps the recipe's own value). Every
+/// protocol reads the epochs, batch size, dataset and data directory ([`Overrides::apply`]);
+/// `paper run`'s seeds also the training size, validation size and threads, the UCI protocol
+/// the Monte Carlo passes and the number of splits.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// Epochs of every training.
+    pub epochs: Option<usize>,
+    /// Minibatch size.
+    pub batch_size: Option<usize>,
+    /// Another dataset (a published number that does not apply to it is dropped).
+    pub dataset: Option<String>,
+    /// The data directory.
+    pub data_dir: Option<std::path::PathBuf>,
+    /// A stratified subset of the training split of this size.
+    pub train_size: Option<usize>,
+    /// Validation examples held out of a fixed training file.
+    pub val_size: Option<usize>,
+    /// Threads (0: all cores).
+    pub threads: Option<usize>,
+    /// Monte Carlo passes of every score (UCI).
+    pub mc_samples: Option<usize>,
+    /// Only the first N splits (UCI).
+    pub splits: Option<usize>,
+}
+
+impl Overrides {
+    /// Applies the settings every protocol shares to `cfg`; true when the dataset became
+    /// another one.
+    pub fn apply(&self, cfg: &mut RunConfig) -> bool {
+        if let Some(e) = self.epochs {
+            cfg.train.epochs = e;
+        }
+        if let Some(b) = self.batch_size {
+            cfg.train.batch_size = b;
+        }
+        if let Some(d) = &self.data_dir {
+            cfg.data.data_dir = d.display().to_string();
+        }
+        match &self.dataset {
+            Some(d) if *d != cfg.data.dataset => {
+                cfg.data.dataset = d.clone();
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Parses a recipe into its run config.
 pub fn parse(r: &Recipe) -> Result<RunConfig> {
     RunConfig::parse(&format!("recipes/{}.toml", r.name), r.text)

@@ -10,8 +10,8 @@ use crate::cli::PaperRunArgs;
 use crate::error::{CliError, CliResult};
 use crate::progress::{Progress, run_config};
 use crate::render::finish;
-use droplab_lab::paper::{Options, Source, run_recipe};
-use droplab_lab::recipes::{RECIPES, parse, select};
+use droplab_lab::paper::{Source, run_recipe};
+use droplab_lab::recipes::{Overrides, RECIPES, parse, select};
 use droplab_lab::staging::{Staging, forget};
 use droplab_report::{Series, learning_curves_svg, markdown_table};
 
@@ -63,6 +63,21 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         }
     }
     lines
+}
+
+/// What the flags change of the recipes.
+fn overrides(args: &PaperRunArgs) -> Overrides {
+    Overrides {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        dataset: args.dataset.clone(),
+        data_dir: args.data_dir.clone(),
+        train_size: args.train_size,
+        val_size: args.val_size,
+        threads: args.threads,
+        mc_samples: args.mc_samples,
+        splits: args.splits,
+    }
 }
 
 /// Where `paper run` writes: `--out`, or `runs/paper/NAME`.
@@ -119,15 +134,7 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
             out.display()
         );
     }
-    let opts = Options {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        dataset: args.dataset.clone(),
-        data_dir: args.data_dir.clone(),
-        train_size: args.train_size,
-        val_size: args.val_size,
-        threads: args.threads,
-    };
+    let opts = overrides(args);
     let progress = if args.quiet {
         Progress::Quiet
     } else {

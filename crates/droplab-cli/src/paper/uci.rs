@@ -1,7 +1,7 @@
 //! `droplab paper run gal2016-uci-*`: the UCI protocol of [`droplab_lab::gal2016`] run over
 //! each recipe's splits, its table drawn and `results.md` / `results.json` written.
 
-use droplab_lab::gal2016::{Options, SetResult, prepare, run_recipe};
+use droplab_lab::gal2016::{SetResult, prepare, run_recipe};
 use droplab_lab::recipes::Recipe;
 use droplab_lab::staging::{Staging, forget};
 use droplab_report::markdown_table;
@@ -16,14 +16,7 @@ pub fn run(recipes: &[&'static Recipe], args: &PaperRunArgs) -> CliResult {
             "--train-size and --val-size do not apply to the UCI recipes: they use the authors' splits (--splits N keeps the first N)",
         ));
     }
-    let options = Options {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        mc_samples: args.mc_samples,
-        dataset: args.dataset.clone(),
-        data_dir: args.data_dir.clone(),
-        splits: args.splits,
-    };
+    let options = super::overrides(args);
     let quiet = args.quiet;
     let say = move |msg: &str| {
         if !quiet {

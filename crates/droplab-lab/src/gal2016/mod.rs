@@ -40,25 +40,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::{RunConfig, UciProtocol};
 use crate::data::uci::{UciSet, set_dir};
 use crate::error::{Error, Result, io_err};
-use crate::recipes::{Recipe, parse};
+use crate::recipes::{Overrides, Recipe, parse};
 use crate::staging::take_from;
-
-/// What a caller may change of a UCI recipe (each `None` keeps the recipe's own value).
-#[derive(Clone, Debug, Default)]
-pub struct Options {
-    /// Epochs of every training.
-    pub epochs: Option<usize>,
-    /// Minibatch size.
-    pub batch_size: Option<usize>,
-    /// Monte Carlo passes of every score.
-    pub mc_samples: Option<usize>,
-    /// Another `uci:SET` (the published numbers are then dropped).
-    pub dataset: Option<String>,
-    /// The data directory.
-    pub data_dir: Option<PathBuf>,
-    /// Only the first N splits.
-    pub splits: Option<usize>,
-}
 
 /// A UCI recipe resolved against the options, its data loaded and checked.
 pub struct Prepared {
@@ -73,28 +56,16 @@ pub struct Prepared {
 }
 
 /// Resolves one UCI recipe and loads its set (before anything is written).
-pub fn prepare(r: &'static Recipe, args: &Options) -> Result<Prepared> {
+pub fn prepare(r: &'static Recipe, args: &Overrides) -> Result<Prepared> {
     let mut cfg = parse(r)?;
     let info = cfg.recipe.clone().unwrap_or_default();
     let mut proto = info.uci.clone().unwrap_or_default();
-    if let Some(e) = args.epochs {
-        cfg.train.epochs = e;
-    }
-    if let Some(b) = args.batch_size {
-        cfg.train.batch_size = b;
+    if args.apply(&mut cfg) {
+        proto.published_rmse = None;
+        proto.published_ll = None;
     }
     if let Some(t) = args.mc_samples {
         proto.mc_samples = t;
-    }
-    if let Some(d) = &args.dataset {
-        if *d != cfg.data.dataset {
-            proto.published_rmse = None;
-            proto.published_ll = None;
-        }
-        cfg.data.dataset = d.clone();
-    }
-    if let Some(d) = &args.data_dir {
-        cfg.data.data_dir = d.display().to_string();
     }
     if !cfg.data.dataset.starts_with("uci:") {
         return Err(Error::usage(format!(
