@@ -36,25 +36,24 @@ pub fn run(args: &EvalArgs) -> CliResult {
         Some(n) => (Mode::MonteCarlo, n, format!("monte carlo ({n} samples)")),
         None => (Mode::Eval, 1, "weight scaling".to_string()),
     };
-    let pred = predict_proba(&mut model, &data, mode, passes, 500, &threads)?;
-    if let Some(path) = &args.predictions {
-        write_predictions(path, &data, &pred.probs)?;
-    }
     // Weight scaling reports the loss and accuracy the way training and the record compute
-    // them (the run's loss, from the logits); Monte Carlo the NLL of the averaged probabilities.
-    let (loss, accuracy) = match mode {
-        Mode::Eval => {
-            let m = evaluate(
-                &mut model,
-                &data,
-                &record.config.train.loss,
-                500,
-                &threads,
-                Mode::Eval,
-            )?;
+    // them (the run's loss, from the logits); Monte Carlo the NLL of the averaged
+    // probabilities. The probabilities are computed only where they are needed.
+    let pred = if mode == Mode::MonteCarlo || args.predictions.is_some() {
+        Some(predict_proba(&mut model, &data, mode, passes, 500, &threads)?)
+    } else {
+        None
+    };
+    if let (Some(path), Some(p)) = (&args.predictions, &pred) {
+        write_predictions(path, &data, &p.probs)?;
+    }
+    let (loss, accuracy) = match (&pred, mode) {
+        (Some(p), Mode::MonteCarlo) => (p.nll, p.accuracy),
+        _ => {
+            let loss_fn = &record.config.train.loss;
+            let m = evaluate(&mut model, &data, loss_fn, 500, &threads, Mode::Eval)?;
             (m.mean_loss(), m.accuracy())
         }
-        _ => (pred.nll, pred.accuracy),
     };
     if args.json {
         let v = serde_json::json!({
