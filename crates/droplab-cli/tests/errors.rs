@@ -17,6 +17,37 @@ fn no_run(tmp: &Path, name: &str) {
     assert!(!tmp.join(name).exists(), "{name} must not be written");
 }
 
+/// Trains the tiny network into `tmp/out` and returns its record's path.
+fn tiny_run(tmp: &Path, out: &str) -> std::path::PathBuf {
+    let mut args = TINY.to_vec();
+    args.extend_from_slice(&["--out", out]);
+    assert!(droplab(tmp, &args).status.success());
+    tmp.join(out).join("record.json")
+}
+
+/// Rewrites a run's record.json through `edit`.
+fn edit_record(record: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+    edit(&mut v);
+    std::fs::write(record, serde_json::to_string(&v).unwrap()).unwrap();
+}
+
+/// Starts a training that runs until it is stopped, writing `tmp/out`; returns the process and
+/// its staging directory, once that exists.
+fn long_train(tmp: &Path, out: &str) -> (std::process::Child, std::path::PathBuf) {
+    let mut long = BASE.to_vec();
+    long.extend_from_slice(&["--epochs", "100000", "--out", out]);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_droplab"))
+        .args(&long)
+        .current_dir(tmp)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let staging = tmp.join(format!(".{out}.partial-{}", child.id()));
+    wait_for(|| staging.is_dir());
+    (child, staging)
+}
+
 #[test]
 fn unknown_flag() {
     let tmp = tempfile::tempdir().unwrap();
@@ -387,14 +418,10 @@ fn flags_for_another_kind_of_network_are_refused() {
 #[test]
 fn a_record_that_does_not_fit_its_data_is_named() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut args = TINY.to_vec();
-    args.extend_from_slice(&["--out", "run"]);
-    assert!(droplab(tmp.path(), &args).status.success());
-    let record = tmp.path().join("run/record.json");
-    let text = std::fs::read_to_string(&record).unwrap();
-    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v["config"]["model"]["widths"][0] = serde_json::json!(65);
-    std::fs::write(&record, serde_json::to_string(&v).unwrap()).unwrap();
+    let record = tiny_run(tmp.path(), "run");
+    edit_record(&record, |v| {
+        v["config"]["model"]["widths"][0] = serde_json::json!(65)
+    });
     let o = droplab(tmp.path(), &["eval", "run", "--threads", "1"]);
     assert_usage_error(&o, &["record.json", "64 features", "65"]);
     assert!(!stderr(&o).contains("--dataset"), "{}", stderr(&o));
@@ -422,9 +449,7 @@ fn an_empty_label_column_and_an_empty_split_are_errors() {
 #[test]
 fn eval_verifies_the_weights_against_the_record() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut args = TINY.to_vec();
-    args.extend_from_slice(&["--out", "run"]);
-    assert!(droplab(tmp.path(), &args).status.success());
+    let record = tiny_run(tmp.path(), "run");
     let weights = tmp.path().join("run/model.safetensors");
     let mut bytes = std::fs::read(&weights).unwrap();
     // Flip a byte of the last weight (the data block ends the file).
@@ -450,15 +475,12 @@ fn eval_verifies_the_weights_against_the_record() {
         *b = 0xff; // an f32 NaN
     }
     std::fs::write(&weights, &bytes).unwrap();
-    let record = tmp.path().join("run/record.json");
-    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
     use sha2::Digest;
     let sha: String = sha2::Sha256::digest(&bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    v["model_sha256"] = serde_json::json!(sha);
-    std::fs::write(&record, serde_json::to_string(&v).unwrap()).unwrap();
+    edit_record(&record, |v| v["model_sha256"] = serde_json::json!(sha));
     assert_usage_error(&eval(&[]), &["NaN or infinite", "--no-verify"]);
 }
 
@@ -527,13 +549,10 @@ fn models_that_do_not_fit_in_memory_are_refused_before_allocation() {
     let mut args = BASE.to_vec();
     args.extend_from_slice(&["--config", "big.toml", "--out", "big"]);
     assert_usage_error(&capped(&args), &["model.widths", "needs about"]);
-    let mut args = TINY.to_vec();
-    args.extend_from_slice(&["--out", "run"]);
-    assert!(droplab(tmp.path(), &args).status.success());
-    let record = tmp.path().join("run/record.json");
-    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
-    v["config"]["model"]["widths"] = serde_json::json!([64, 100000, 10]);
-    std::fs::write(&record, serde_json::to_string(&v).unwrap()).unwrap();
+    let record = tiny_run(tmp.path(), "run");
+    edit_record(&record, |v| {
+        v["config"]["model"]["widths"] = serde_json::json!([64, 100000, 10])
+    });
     assert_usage_error(
         &capped(&["eval", "run", "--threads", "1"]),
         &["model.widths", "needs about"],
@@ -564,16 +583,7 @@ fn wait_for(mut found: impl FnMut() -> bool) {
 #[test]
 fn a_second_command_on_the_same_out_is_refused_at_once_and_leftovers_go() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut long = BASE.to_vec();
-    long.extend_from_slice(&["--epochs", "100000", "--out", "busy"]);
-    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_droplab"))
-        .args(&long)
-        .current_dir(tmp.path())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let staging = format!(".busy.partial-{}", first.id());
-    wait_for(|| tmp.path().join(&staging).is_dir());
+    let (mut first, staging) = long_train(tmp.path(), "busy");
     let second = train_with(tmp.path(), &["--out", "busy"]);
     assert_usage_error(&second, &["busy", "another droplab", &first.id().to_string()]);
     first.kill().unwrap();
@@ -631,16 +641,7 @@ fn an_interrupted_train_leaves_nothing_behind() {
     use std::os::unix::process::ExitStatusExt;
     let tmp = tempfile::tempdir().unwrap();
     for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
-        let mut long = BASE.to_vec();
-        long.extend_from_slice(&["--epochs", "100000", "--out", "run"]);
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_droplab"))
-            .args(&long)
-            .current_dir(tmp.path())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let staging = tmp.path().join(format!(".run.partial-{}", child.id()));
-        wait_for(|| staging.is_dir());
+        let (mut child, staging) = long_train(tmp.path(), "run");
         // SAFETY: `kill` with the id of a child this test started and has not reaped.
         let sent = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
         assert_eq!(sent, 0);
