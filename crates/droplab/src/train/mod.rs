@@ -50,7 +50,7 @@ pub struct TrainConfig {
     #[serde(skip_serializing_if = "is_default")]
     pub augment: AugmentConfig,
     /// A run has diverged when an epoch's training loss exceeds this many times the untrained
-    /// network's (measured on the same examples before the first step), as well as when the
+    /// network's (the first minibatch's loss, before the first update), as well as when the
     /// loss or a weight is not finite. 0 turns the loss test off. The default, 20, is far
     /// above every recorded recipe (their training loss never rose past 2.7 times their first
     /// epoch's).
@@ -314,15 +314,9 @@ pub fn fit_until(
         Targets::Classes(_) => Targets::Classes(Vec::new()),
         Targets::Values(_) => Targets::Values(Tensor::default()),
     };
-    // The untrained network's loss on the examples the epochs are measured on: the reference
-    // of the divergence test (an evaluation pass draws no random numbers).
-    let initial_loss = if cfg.divergence_factor > 0.0 {
-        let batch = cfg.batch_size.max(256);
-        let data = train_eval.as_ref().unwrap_or(train);
-        evaluate(model, data, &cfg.loss, batch, threads, Mode::Eval)?.mean_loss()
-    } else {
-        f64::NAN
-    };
+    // The untrained network's loss, the reference of the divergence test: the first
+    // minibatch's, measured by the first step before its update (no extra pass).
+    let mut initial_loss = f64::NAN;
     for epoch in 0..cfg.epochs {
         let mut order: Vec<usize> = (0..n).collect();
         shuffle.derive_u64(epoch as u64).seq().shuffle(&mut order);
@@ -335,7 +329,11 @@ pub fn fit_until(
                 train.y.gather(idx, &mut yb);
                 let seq = train.gather_lengths(idx, &mut lb);
                 cfg.augment.apply(augment, stepper.t, &mut xb)?;
-                running.merge(stepper.step(model, &xb, &yb, seq.then_some(&lb[..]), epoch, par)?);
+                let out = stepper.step(model, &xb, &yb, seq.then_some(&lb[..]), epoch, par)?;
+                if initial_loss.is_nan() {
+                    initial_loss = out.mean_loss();
+                }
+                running.merge(out);
                 on_progress(Progress::Step {
                     epoch: epoch + 1,
                     batch: b + 1,
