@@ -73,8 +73,7 @@ impl CvObjective {
         if let Some(t) = self.threads {
             cfg.threads = t;
         }
-        cfg.validate()?;
-        crate::limits::check(&cfg)?;
+        let cfg = cfg.check()?;
         let d = self.folds(&cfg)?;
         let (tr, va) = &d.folds[fold];
         let (mut train, mut val) = (d.pool.select(tr), d.pool.select(va));
