@@ -69,6 +69,15 @@ fn dropout_rate_outside_zero_one() {
         &train_with(tmp.path(), &["--dropout", "0.2,0.5,0.5,0.5", "--out", "r"]),
         &["dropout.hidden"],
     );
+    // p = 1 on the hidden layer: an output that cannot depend on the input (trained at chance
+    // without a word before).
+    for rates in ["0,1", "1,0.5"] {
+        assert_usage_error(
+            &train_with(tmp.path(), &["--dropout", rates, "--out", "r"]),
+            &["dropout.", "rate of 1 drops every unit"],
+        );
+        no_run(tmp.path(), "r");
+    }
 }
 
 #[test]

@@ -37,6 +37,74 @@ fn fraction_dropped_within_six_sigma() {
     }
 }
 
+/// Counts the units of `steps` training draws of `ones()` that dropout at rate `p` zeroes.
+fn dropped_over_steps(p: f32, steps: u64) -> u64 {
+    let x = ones();
+    let mut d = bernoulli(p, Convention::Inverted);
+    (0..steps)
+        .map(|s| {
+            run(&mut d, &x, Mode::Train, s)
+                .data()
+                .iter()
+                .filter(|&&v| v == 0.0)
+                .count() as u64
+        })
+        .sum()
+}
+
+#[test]
+fn the_generator_realizes_every_rate_to_one_part_in_a_million() {
+    // The probability the generator realizes, against p itself, on both sides (drop and
+    // keep) for rates 16 bits alone cannot hold: 0.2 is not a multiple of 2^-16, 0.999 and
+    // 0.9999 were 0.7 % and 6.8 % off in their keep fraction, 2^-20 and 10^-9 never dropped.
+    let mut rates = vec![
+        1e-9f32,
+        2f32.powi(-20),
+        2f32.powi(-17),
+        0.2,
+        0.3,
+        0.5,
+        0.8,
+        0.999,
+        0.9999,
+    ];
+    rates.push(1.0 - 2f32.powi(-24));
+    rates.extend((1..1000).map(|i| i as f32 / 1000.0 + 1e-5 * (i % 7) as f32));
+    for p in rates {
+        let q = droplab::tensor::mask::threshold(p).probability();
+        let p = p as f64;
+        assert!(
+            ((1.0 - q) - (1.0 - p)).abs() <= 1e-6 * (1.0 - p),
+            "keep {} vs {}",
+            1.0 - q,
+            1.0 - p
+        );
+        assert!((q - p).abs() <= 1e-6 * p, "drop {q} vs {p}");
+    }
+}
+
+#[test]
+fn rates_between_two_16_bit_steps_are_drawn_at_their_own_value() {
+    // Keep probability 1.5 / 2^16: half-way between two 16-bit thresholds (rounding gave
+    // 1 / 2^16 or 2 / 2^16, a third off). 2 * 10^7 draws: 457.8 expected kept, sd 21.4.
+    let p = 1.0 - 1.5 / 65_536.0;
+    let n = 20e6;
+    let kept = n - dropped_over_steps(p, 20) as f64;
+    let (mean, sd) = (n * (1.0 - p as f64), (n * p as f64 * (1.0 - p as f64)).sqrt());
+    assert!(
+        (kept - mean).abs() < 6.0 * sd,
+        "kept {kept}, expected {mean} +- {sd}"
+    );
+    // p = 2^-20 is a sixteenth of the smallest 16-bit step (which rounded it to 0: no drop
+    // ever). 2 * 10^7 draws: 19.1 expected, P(none) = e^-19.1 < 10^-8.
+    let dropped = dropped_over_steps(2f32.powi(-20), 20) as f64;
+    let mean = n * 2f64.powi(-20);
+    assert!(
+        dropped > 0.0 && (dropped - mean).abs() < 6.0 * mean.sqrt(),
+        "dropped {dropped}"
+    );
+}
+
 #[test]
 fn inverted_dropout_preserves_the_mean_and_eval_is_identity() {
     let x = ones();

@@ -130,9 +130,25 @@ impl DropoutConfig {
     /// Checks every rate against its kind, and that per-layer lists fit `hidden` dense layers
     /// and `convs` convolutions.
     fn validate(&self, hidden: usize, convs: usize) -> Result<()> {
-        let check_rate = |field: &str, p: f32| match self.kind {
-            DropoutKind::Bernoulli | DropoutKind::DropConnect => check::rate(field, p),
-            _ => check::rate_below_one(field, p),
+        // A rate of 1 on the path from input to loss (input, hidden, conv, embedding) would
+        // zero every unit there, leaving an output that does not depend on the input: a
+        // network that trains at chance without a word. The layers accept p = 1 (zeros, never
+        // NaN); a model refuses it.
+        let cut = |field: &str, p: f32| {
+            if p == 1.0 {
+                return Err(Error::config(
+                    field,
+                    "a rate of 1 drops every unit, so the network's output would not depend on its input; use a rate below 1",
+                ));
+            }
+            Ok(())
+        };
+        let check_rate = |field: &str, p: f32| {
+            match self.kind {
+                DropoutKind::Bernoulli | DropoutKind::DropConnect => check::rate(field, p)?,
+                _ => check::rate_below_one(field, p)?,
+            }
+            cut(field, p)
         };
         check_rate("dropout.input", self.input)?;
         for (i, &p) in self.hidden.iter().enumerate() {
@@ -144,10 +160,12 @@ impl DropoutConfig {
                 ConvDropoutKind::DropBlock => check::rate_below_one(&field, p)?,
                 _ => check::rate(&field, p)?,
             }
+            cut(&field, p)?;
         }
         check::rate("dropout.recurrent", self.recurrent)?;
         check::rate("dropout.weight", self.weight)?;
         check::rate("dropout.embedding", self.embedding)?;
+        cut("dropout.embedding", self.embedding)?;
         check::rate_below_one("dropout.zoneout", self.zoneout)?;
         if self.block_size == 0 {
             return Err(Error::ZeroWidth {

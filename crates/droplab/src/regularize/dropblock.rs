@@ -84,7 +84,7 @@ impl DropBlock {
     /// (with `gamma` as quantized by the mask generator).
     pub fn expected_rate(&self, p: f32, h: usize, w: usize) -> f64 {
         let b = self.side(h, w);
-        let g = threshold(self.gamma(p, h, w).min(1.0) as f32) as f64 / 65_536.0;
+        let g = threshold(self.gamma(p, h, w).min(1.0) as f32).probability();
         let covers = |i: usize, len: usize| {
             // corners c in [0, len - b] with c <= i < c + b
             let lo = i.saturating_sub(b - 1);
