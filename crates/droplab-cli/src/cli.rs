@@ -479,6 +479,11 @@ pub struct TrainArgs {
     /// Run directory to write (must not exist yet; default runs/<dataset>-<seed>-<time>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Continue the interrupted run of --out from its last epoch's checkpoint
+    /// (.OUT.checkpoint.safetensors beside it), with the config it started with; it ends with
+    /// the weights of a run that never stopped. Flags given with it must agree with that config.
+    #[arg(long)]
+    pub resume: bool,
     /// No progress output.
     #[arg(long)]
     pub quiet: bool,

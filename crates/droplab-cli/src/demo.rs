@@ -149,6 +149,7 @@ pub fn run(args: &DemoArgs) -> CliResult {
             &cfg.clone().check()?,
             &splits,
             &staging.path().join(name),
+            None,
             Progress::Quiet,
         )?;
         if let Some(msg) = &rec.divergence {

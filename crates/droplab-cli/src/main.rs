@@ -27,8 +27,9 @@ use clap::Parser;
 use crate::cli::{AnalyzeCommand, Cli, Command, DataCommand, PaperCommand};
 use crate::error::Report;
 
-/// On SIGINT or SIGTERM: remove what this process was writing and exit as the shell expects
-/// (130, 143), so that an interrupted command leaves no staging directory behind.
+/// On SIGINT or SIGTERM: let a checkpoint being written finish, remove what this process was
+/// writing and exit as the shell expects (130, 143), so that an interrupted command leaves no
+/// staging directory behind, and say where its last checkpoint is.
 fn on_interrupt() {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
@@ -36,8 +37,17 @@ fn on_interrupt() {
     };
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
+            // Held until the exit: no checkpoint starts after this one.
+            let (_writes, last) = droplab_lab::checkpoint::finish_writes();
             droplab_lab::staging::remove_active();
-            eprintln!("interrupted: nothing half-written was left behind");
+            match last {
+                Some(saved) => eprintln!(
+                    "interrupted: epoch {} is saved in {}; the same command with --resume continues from it",
+                    saved.epochs,
+                    saved.path.display()
+                ),
+                None => eprintln!("interrupted: nothing half-written was left behind"),
+            }
             std::process::exit(128 + sig);
         }
     });

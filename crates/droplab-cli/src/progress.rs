@@ -8,7 +8,7 @@ use droplab::train::Progress as FitProgress;
 use droplab_lab::config::ValidRun;
 use droplab_lab::data::Splits;
 use droplab_lab::record::RunRecord;
-use droplab_lab::run::Event;
+use droplab_lab::run::{Checkpoints, Event};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::CliResult;
@@ -27,6 +27,7 @@ pub fn run_config(
     cfg: &ValidRun,
     splits: &Splits,
     out: &Path,
+    checkpoints: Option<Checkpoints<'_>>,
     progress: Progress,
 ) -> CliResult<(RunRecord, PathBuf)> {
     let terminal = progress == Progress::Auto && std::io::stderr().is_terminal();
@@ -68,6 +69,16 @@ pub fn run_config(
                 }
             }
         }
+        Event::Resumed(path, epochs) => {
+            if progress != Progress::Quiet {
+                eprintln!(
+                    "resuming after epoch {epochs} of {} from {}",
+                    cfg.train.epochs,
+                    path.display()
+                );
+            }
+        }
+        Event::Fit(FitProgress::Checkpoint(_)) => {}
         Event::Fit(FitProgress::Epoch(m)) => {
             let line = format!(
                 "epoch {:>4}  train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4} | gap {:+.4}  ({:.2}s)",
@@ -80,7 +91,7 @@ pub fn run_config(
             }
         }
     };
-    let result = droplab_lab::run::run_config(cfg, splits, out, &mut on_event);
+    let result = droplab_lab::run::run_config(cfg, splits, out, checkpoints, &mut on_event);
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -2,14 +2,15 @@
 
 use std::path::PathBuf;
 
+use droplab_lab::checkpoint;
 use droplab_lab::config::RunConfig;
 use droplab_lab::data as dataset;
-use droplab_lab::run::fit_widths;
+use droplab_lab::run::{Checkpoints, fit_widths};
 use droplab_lab::staging::Staging;
 
 use crate::cli::TrainArgs;
 use crate::error::{CliError, CliResult};
-use crate::overrides::resolve;
+use crate::overrides::{resolve, resolve_text};
 use crate::progress::{Progress, run_config};
 
 /// A default run directory name: `runs/<dataset>-s<seed>-<unix time>`.
@@ -54,9 +55,58 @@ fn utc_stamp(secs: u64) -> String {
     )
 }
 
+/// The config of the interrupted run that `--resume` continues: its checkpoint's, `None`
+/// when `--out` has no checkpoint (the run starts from the first epoch). Without `--resume`, a
+/// checkpoint for `--out` is refused rather than overwritten: it may hold hours of training.
+fn interrupted_config(args: &TrainArgs) -> CliResult<Option<(PathBuf, RunConfig)>> {
+    let Some(out) = &args.out else {
+        if args.resume {
+            return Err(CliError::usage(
+                "--resume needs --out DIR: the directory of the run to continue",
+            ));
+        }
+        return Ok(None);
+    };
+    let path = checkpoint::beside(out, None);
+    if !args.resume {
+        if path.exists() {
+            return Err(CliError::usage(format!(
+                "--out {}: an interrupted run left its checkpoint {}; continue it with `droplab train --resume --out {}`, or remove that file to start over",
+                out.display(),
+                path.display(),
+                out.display()
+            )));
+        }
+        return Ok(None);
+    }
+    match checkpoint::load(&path)? {
+        Some(stored) => Ok(Some((path, stored.config))),
+        None => {
+            if !args.quiet {
+                eprintln!(
+                    "--resume: no checkpoint for --out {} ({} does not exist); training from the first epoch",
+                    out.display(),
+                    path.display()
+                );
+            }
+            Ok(None)
+        }
+    }
+}
+
 /// `droplab train`.
 pub fn run(args: &TrainArgs) -> CliResult {
-    let (mut cfg, explicit) = resolve(args)?;
+    if let Some(out) = &args.out {
+        // Another process writing --out is refused first (its checkpoint is its own).
+        drop(Staging::new(out, "--out")?);
+    }
+    let interrupted = interrupted_config(args)?;
+    // A resumed run starts from its checkpoint's config; flags given beside --resume apply on
+    // top and must leave it unchanged (checked once the widths are fitted).
+    let (mut cfg, explicit) = match (&interrupted, &args.config) {
+        (Some((path, c)), None) => resolve_text(args, Some((&path.display().to_string(), &c.to_toml())))?,
+        _ => resolve(args)?,
+    };
     cfg.pin_threads();
     // Checked before any work, and again once the widths are fitted to the data.
     cfg.validate()?;
@@ -73,13 +123,32 @@ pub fn run(args: &TrainArgs) -> CliResult {
     {
         cfg.train.loss = droplab::nn::Loss::Mse;
     }
+    if let Some((path, started)) = &interrupted {
+        let diff = cfg.differences(started);
+        if let Some((key, now, then)) = diff.first() {
+            return Err(CliError::usage(format!(
+                "--resume: the interrupted run ({}) has {key} = {then}, the flags give {now}{}; a resumed run keeps its config (drop the flags, or train into another --out)",
+                path.display(),
+                if diff.len() > 1 {
+                    format!(" (and {} more settings differ)", diff.len() - 1)
+                } else {
+                    String::new()
+                }
+            )));
+        }
+    }
     let regression = splits.train.classes == 0;
     let progress = if args.quiet {
         Progress::Quiet
     } else {
         Progress::Auto
     };
-    let (record, dir) = run_config(&cfg.check()?, &splits, &out, progress)?;
+    let ckpt = checkpoint::beside(&out, None);
+    let checkpoints = Checkpoints {
+        path: &ckpt,
+        resume: args.resume,
+    };
+    let (record, dir) = run_config(&cfg.check()?, &splits, &out, Some(checkpoints), progress)?;
     if let Some(msg) = &record.divergence {
         return Err(CliError::runtime(format!(
             "{msg} (record written to {})",

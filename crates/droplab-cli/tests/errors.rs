@@ -601,6 +601,9 @@ fn a_second_command_on_the_same_out_is_refused_at_once_and_leftovers_go() {
         tmp.path().join(&staging).is_dir(),
         "the killed run left its staging directory"
     );
+    // (The killed run also left its last epoch's checkpoint on purpose, for --resume:
+    // tests/resume.rs. Removed here, the next command starts over.)
+    let _ = std::fs::remove_file(tmp.path().join(".busy.checkpoint.safetensors"));
     let third = train_with(tmp.path(), &["--out", "busy"]);
     assert!(third.status.success(), "{}", stderr(&third));
     assert!(
@@ -663,5 +666,8 @@ fn an_interrupted_train_leaves_nothing_behind() {
         );
         assert!(!staging.exists(), "{signal} left {}", staging.display());
         no_run(tmp.path(), "run");
+        // What it keeps on purpose: the checkpoint of its last epoch, for --resume
+        // (tests/resume.rs); removed here to start the next run over.
+        let _ = std::fs::remove_file(tmp.path().join(".run.checkpoint.safetensors"));
     }
 }

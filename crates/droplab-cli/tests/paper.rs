@@ -39,6 +39,11 @@ fn tiny_run_to(
     out: &str,
     extra: &[&str],
 ) -> std::process::Output {
+    droplab(dir, &tiny_args(epochs, seeds, out, extra))
+}
+
+/// The arguments of [`tiny_run_to`].
+fn tiny_args<'a>(epochs: &'a str, seeds: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut a = vec![
         "paper",
         "run",
@@ -59,7 +64,7 @@ fn tiny_run_to(
         out,
     ];
     a.extend_from_slice(extra);
-    droplab(dir, &a)
+    a
 }
 
 /// `paper run gal2016-uci-yacht` on the synthetic set in `data`: 3 epochs, 20 Monte Carlo
@@ -198,6 +203,52 @@ fn an_interrupted_paper_run_resumes_with_the_seeds_it_finished() {
     assert_eq!(errors(), first);
     assert!(res.join("keras-mnist-mlp-seed0/model.safetensors").exists());
     assert!(!left.exists(), "the emptied interrupted run is removed");
+}
+
+#[test]
+fn a_paper_run_killed_mid_seed_resumes_from_that_seeds_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    synthetic_idx(&tmp.path().join("idx"));
+    let o = tiny_run_to(tmp.path(), "40", "1", "whole", &["--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let seed = "keras-mnist-mlp-seed0";
+    let ck = tmp.path().join(format!(".cut.checkpoint-{seed}.safetensors"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_droplab"))
+        .args(tiny_args("40", "1", "cut", &["--quiet"]))
+        .current_dir(tmp.path())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !ck.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its first checkpoint"
+        );
+        assert!(start.elapsed().as_secs() < 60, "no checkpoint after a minute");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // Killed (SIGKILL) 0 to 300 ms after its first epoch: mid-seed.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    std::thread::sleep(std::time::Duration::from_millis((nanos % 300) as u64));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!tmp.path().join("cut").exists());
+
+    let o = tiny_run_to(tmp.path(), "40", "1", "cut", &["--resume"]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("resuming after epoch") && err.contains(".cut.checkpoint-"),
+        "{err}"
+    );
+    let sha = |out: &str| json(&tmp.path().join(out).join(seed).join("record.json"))["model_sha256"].clone();
+    assert_eq!(sha("cut"), sha("whole"));
+    let errors = |out: &str| json(&tmp.path().join(out).join("results.json"))[0]["test_errors"].clone();
+    assert_eq!(errors("cut"), errors("whole"));
+    assert!(!ck.exists(), "the finished seed's checkpoint goes");
 }
 
 #[test]

@@ -140,6 +140,47 @@ impl RunConfig {
         toml::to_string(self).expect("a RunConfig always serializes")
     }
 
+    /// The settings (dotted TOML paths) whose values differ between `self` and `other`, each
+    /// with its two values as TOML writes them, sorted.
+    pub fn differences(&self, other: &RunConfig) -> Vec<(String, String, String)> {
+        fn flat(prefix: &str, v: &toml::Value, out: &mut std::collections::BTreeMap<String, String>) {
+            match v {
+                toml::Value::Table(t) => {
+                    for (k, v) in t {
+                        let key = if prefix.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{prefix}.{k}")
+                        };
+                        flat(&key, v, out);
+                    }
+                }
+                v => {
+                    out.insert(prefix.to_string(), v.to_string());
+                }
+            }
+        }
+        let table = |c: &RunConfig| {
+            let mut m = std::collections::BTreeMap::new();
+            flat(
+                "",
+                &toml::Value::try_from(c).expect("a RunConfig always serializes"),
+                &mut m,
+            );
+            m
+        };
+        let (a, b) = (table(self), table(other));
+        let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        let unset = || "(unset)".to_string();
+        keys.into_iter()
+            .filter(|k| a.get(*k) != b.get(*k))
+            .map(|k| {
+                let (x, y) = (a.get(k).cloned(), b.get(k).cloned());
+                (k.clone(), x.unwrap_or_else(unset), y.unwrap_or_else(unset))
+            })
+            .collect()
+    }
+
     /// Checks every rule of the model and the training procedure (each rule lives in the
     /// config type it constrains: [`ModelConfig::validate`], [`TrainConfig::validate`]).
     ///

@@ -14,7 +14,8 @@
 //! * [`run`]: one training run, from a config and its data to a finished run directory, and a
 //!   run directory read back.
 //! * [`record`], [`weights`], [`staging`], [`hash`]: what a run directory holds and how it
-//!   is written (atomically, so nothing half-written looks finished).
+//!   is written (atomically, so nothing half-written looks finished); [`checkpoint`]: the
+//!   state after each epoch, beside it, to resume an interrupted run from.
 //! * [`objective`]: k-fold cross-validation of run configs, the objective of a tuning worker.
 //! * [`paper`]: `paper run` of the classification recipes over seeds, with resume and reuse of
 //!   finished runs.
@@ -27,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod analyze;
+pub mod checkpoint;
 pub mod claims;
 pub mod config;
 pub mod data;

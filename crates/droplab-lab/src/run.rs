@@ -1,6 +1,7 @@
 //! One training run, end to end: a resolved config and its data in, a finished run directory
-//! out (`model.safetensors`, `config.toml`, `record.json`, written atomically), and a finished
-//! run directory read back with its data and weights.
+//! out (`model.safetensors`, `config.toml`, `record.json`, written atomically), a checkpoint
+//! after every epoch to resume from, and a finished run directory read back with its data and
+//! weights.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use droplab::nn::Mode;
 use droplab::tensor::Threads;
 use droplab::train::{FitSpec, Progress as FitProgress, evaluate, fit};
 
+use crate::checkpoint;
 use crate::config::{RunConfig, ValidRun};
 use crate::data::{self, Splits};
 use crate::error::{Error, Result};
@@ -23,8 +25,20 @@ use crate::weights;
 pub enum Event<'a> {
     /// A known pitfall of the model (dropout feeding batch norm, ...), before training.
     Warning(&'a str),
-    /// Training progress: a step or a finished epoch.
+    /// Training progress: a step or a finished epoch (checkpoints are the run's own).
     Fit(FitProgress<'a>),
+    /// The run continues from a checkpoint holding this many finished epochs.
+    Resumed(&'a Path, usize),
+}
+
+/// Where a run keeps its checkpoint, and whether it continues from one of its own config
+/// found there (one of another config is replaced, with a warning).
+#[derive(Clone, Copy, Debug)]
+pub struct Checkpoints<'a> {
+    /// The checkpoint file ([`checkpoint::beside`]).
+    pub path: &'a Path,
+    /// Continue from the checkpoint found there.
+    pub resume: bool,
 }
 
 /// Fits the model's input and output widths to the data, or checks explicit ones.
@@ -96,11 +110,15 @@ pub fn fit_widths(cfg: &mut RunConfig, splits: &Splits, explicit: bool) -> Resul
 }
 
 /// Trains a resolved config and writes its run directory at `out`. Returns the record and
-/// the final directory. A diverged run is written too (marked `diverged`).
+/// the final directory. A diverged run is written too (marked `diverged`). With
+/// `checkpoints`, the state after every epoch is kept in that file (removed once the run
+/// directory is written) and, asked to, the run continues from it: a resumed run ends with
+/// the weights (the `model_sha256`) of one that never stopped, on the same thread count.
 pub fn run_config(
     cfg: &ValidRun,
     splits: &Splits,
     out: &Path,
+    checkpoints: Option<Checkpoints<'_>>,
     on_event: &mut (dyn FnMut(Event<'_>) + Send),
 ) -> Result<(RunRecord, PathBuf)> {
     if splits.test.is_empty() {
@@ -114,14 +132,46 @@ pub fn run_config(
     for w in model.warnings() {
         on_event(Event::Warning(&w));
     }
-    let mut on_progress = |p: FitProgress<'_>| on_event(Event::Fit(p));
+    let run_cfg: &RunConfig = cfg;
+    let mut resumed = None;
+    let mut seconds_before = 0.0;
+    if let Some(c) = checkpoints.filter(|c| c.resume)
+        && let Some(stored) = checkpoint::load(c.path)?
+    {
+        if stored.config == *run_cfg {
+            on_event(Event::Resumed(c.path, stored.checkpoint.state.epochs_done));
+            seconds_before = stored.seconds;
+            resumed = Some(stored.checkpoint);
+        } else {
+            on_event(Event::Warning(&format!(
+                "{}: a checkpoint of another config; training from the first epoch",
+                c.path.display()
+            )));
+        }
+    }
+    let mut save_failed = false;
+    let mut on_progress = |p: FitProgress<'_>| match (p, checkpoints) {
+        (FitProgress::Checkpoint(ck), Some(c)) => {
+            let seconds = seconds_before + start.elapsed().as_secs_f64();
+            if let Err(e) = checkpoint::save(c.path, ck, run_cfg, seconds)
+                && !save_failed
+            {
+                save_failed = true;
+                on_event(Event::Warning(&format!(
+                    "{e} (the run goes on, without a checkpoint)"
+                )));
+            }
+        }
+        (FitProgress::Checkpoint(_), None) => {}
+        (p, _) => on_event(Event::Fit(p)),
+    };
     let val = (!splits.val.is_empty()).then_some(&splits.val);
-    let report = fit(
-        &mut model,
-        &splits.train,
-        FitSpec::new(&cfg.train, &threads).seed(cfg.seed).validation(val),
-        &mut on_progress,
-    )?;
+    let spec = FitSpec::new(&cfg.train, &threads)
+        .seed(cfg.seed)
+        .validation(val)
+        .checkpoints(checkpoints.is_some())
+        .resume(resumed.as_ref());
+    let report = fit(&mut model, &splits.train, spec, &mut on_progress)?;
     let test = evaluate(
         &mut model,
         &splits.test,
@@ -164,7 +214,7 @@ pub fn run_config(
         scaler: splits.scaler.clone(),
         model_sha256: sha256_hex(&bytes),
         threads: threads.count(),
-        seconds: start.elapsed().as_secs_f64(),
+        seconds: seconds_before + start.elapsed().as_secs_f64(),
         warnings: model.warnings(),
     };
     staging.write("model.safetensors", &bytes)?;
@@ -174,6 +224,9 @@ pub fn run_config(
     // The record is written last: its presence marks a finished run.
     staging.write("record.json", json.as_bytes())?;
     let dir = staging.commit()?;
+    if let Some(c) = checkpoints {
+        checkpoint::remove(c.path);
+    }
     Ok((record, dir))
 }
 

@@ -111,7 +111,12 @@ fn canonical_header(bytes: Vec<u8>) -> Result<Vec<u8>> {
 /// Loads weights saved by [`to_bytes`] into `model`, checking names and shapes.
 pub fn load_into(model: &mut Sequential, path: &Path) -> Result {
     let bytes = std::fs::read(path).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
-    let st = SafeTensors::deserialize(&bytes)
+    load_bytes_into(model, path, &bytes)
+}
+
+/// [`load_into`] from the file's bytes (`path` names it in errors).
+pub fn load_bytes_into(model: &mut Sequential, path: &Path, bytes: &[u8]) -> Result {
+    let st = SafeTensors::deserialize(bytes)
         .map_err(|e| Error::usage(format!("{}: not a safetensors file ({e})", path.display())))?;
     let names = model.torch_param_names();
     let folds = model.torch_fold_factors();

@@ -464,3 +464,79 @@ fn early_stopping_restores_the_epoch_its_own_min_delta_rule_picks() {
     assert_eq!(r.best_epoch, best.1);
     assert_eq!(r.history.len(), r.best_epoch + patience);
 }
+
+#[test]
+fn a_fit_resumed_from_any_epochs_checkpoint_ends_with_the_uninterrupted_weights() {
+    // Momentum SGD with a cosine schedule, max-norm, L2, dropout and early stopping that
+    // restores its best epoch; and Adam (two moments, bias corrections keyed by its step).
+    let (tr, va, _) = splits(0.4);
+    let mut model_cfg = mlp(0.5);
+    model_cfg.regularization.max_norm = Some(3.0);
+    model_cfg.regularization.l2 = 1e-4;
+    let mut sgd = cfg(6);
+    sgd.schedule = LrSchedule::Cosine {
+        total: 0,
+        min_lr: 0.001,
+    };
+    sgd.early_stopping = Some(EarlyStoppingConfig {
+        patience: 3,
+        ..Default::default()
+    });
+    let mut adam = cfg(6);
+    adam.optimizer = OptimizerConfig {
+        kind: OptimizerKind::Adam,
+        lr: 0.003,
+        ..Default::default()
+    };
+    let t = Threads::new(Some(2)).unwrap();
+    for train_cfg in [&sgd, &adam] {
+        let spec = FitSpec::new(train_cfg, &t).seed(5).validation(&va);
+        let mut whole = model_cfg.build(5).unwrap();
+        let mut saved = Vec::new();
+        let full = fit(&mut whole, &tr, spec.checkpoints(true), &mut |p| {
+            if let droplab::train::Progress::Checkpoint(c) = p {
+                saved.push(c.clone());
+            }
+        })
+        .unwrap();
+        // A checkpoint after every epoch but the last one run.
+        assert_eq!(saved.len(), full.history.len() - 1);
+        for ck in &saved {
+            let mut resumed = model_cfg.build(5).unwrap();
+            let rest = fit(&mut resumed, &tr, spec.resume(ck), &mut |_| {}).unwrap();
+            let at = ck.state.epochs_done;
+            for (p, q) in whole.params().iter().zip(resumed.params()) {
+                assert_eq!(p.value.data(), q.value.data(), "resumed after epoch {at}");
+            }
+            assert_eq!((rest.best_epoch, rest.steps), (full.best_epoch, full.steps));
+            let losses = |r: &droplab::train::FitReport| -> Vec<(f64, f64)> {
+                r.history.iter().map(|m| (m.train_loss, m.val_loss)).collect()
+            };
+            assert_eq!(losses(&rest), losses(&full), "resumed after epoch {at}");
+        }
+    }
+    // A checkpoint of another model is refused, naming the tensor.
+    let mut other = mlp(0.5);
+    other.widths = vec![64, 32, 128, 10];
+    let spec = FitSpec::new(&adam, &t).seed(5);
+    let mut ck = None;
+    fit(
+        &mut model_cfg.build(5).unwrap(),
+        &tr,
+        spec.checkpoints(true),
+        &mut |p| {
+            if let droplab::train::Progress::Checkpoint(c) = p {
+                ck.get_or_insert_with(|| c.clone());
+            }
+        },
+    )
+    .unwrap();
+    let err = fit(
+        &mut other.build(5).unwrap(),
+        &tr,
+        spec.resume(ck.as_ref()),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("model.0"), "{err}");
+}

@@ -10,8 +10,10 @@ use crate::cli::PaperRunArgs;
 use crate::error::{CliError, CliResult};
 use crate::progress::{Progress, run_config};
 use crate::render::finish;
+use droplab_lab::checkpoint;
 use droplab_lab::paper::{Source, run_recipe};
 use droplab_lab::recipes::{Overrides, RECIPES, parse, select};
+use droplab_lab::run::Checkpoints;
 use droplab_lab::staging::{Staging, forget};
 use droplab_report::{Series, learning_curves_svg, markdown_table};
 
@@ -125,8 +127,14 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
         ));
     }
     let out = out_dir(args);
-    // An interrupted run's finished seeds are taken with --resume; without it, they go.
+    // An interrupted run's finished seeds, and the checkpoint of the seed it was training, are
+    // taken with --resume; without it, they go.
     let (staging, earlier) = Staging::open(&out, "--out", args.resume)?;
+    if !args.resume {
+        for p in checkpoint::parts_of(&out) {
+            checkpoint::remove(&p);
+        }
+    }
     if args.resume && !args.quiet {
         eprintln!(
             "--resume: {} interrupted run(s) of {} to take finished seeds from",
@@ -152,7 +160,16 @@ pub fn run(args: &PaperRunArgs) -> CliResult {
             staging.path(),
             (&earlier, &args.reuse),
             &mut taken_from,
-            &mut |cfg, splits, dest| Ok(run_config(cfg, splits, dest, progress)?.0),
+            &mut |cfg, splits, dest| {
+                // Each seed's checkpoint sits beside --out, named after the seed's run.
+                let name = dest.file_name().map(|n| n.to_string_lossy().to_string());
+                let path = checkpoint::beside(&out, name.as_deref());
+                let checkpoints = Checkpoints {
+                    path: &path,
+                    resume: args.resume,
+                };
+                Ok(run_config(cfg, splits, dest, Some(checkpoints), progress)?.0)
+            },
             &mut |run_name, cfg, source, rec| {
                 if quiet {
                     return;

@@ -162,6 +162,11 @@ pub struct Resolved {
 
 /// Builds the study spec from the flags and the config file.
 pub fn resolve(args: &TuneArgs) -> CliResult<Resolved> {
+    if args.train.resume {
+        return Err(CliError::usage(
+            "--resume is for train: a study resumes by running the same tune command again (its trials are in its store)",
+        ));
+    }
     let (file_text, tune) = match &args.train.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)

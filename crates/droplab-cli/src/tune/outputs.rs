@@ -195,7 +195,7 @@ fn refit(r: &Resolved, best: &TrialRecord, quiet: bool) -> CliResult<Refit> {
                 cfg.train.epochs
             );
         }
-        progress::run_config(&cfg.clone().check()?, &splits, &dir, Progress::Quiet)?.0
+        progress::run_config(&cfg.clone().check()?, &splits, &dir, None, Progress::Quiet)?.0
     };
     Ok(Refit {
         trial: best.number,

@@ -127,11 +127,15 @@ impl OptimizerConfig {
     }
 }
 
+/// One parameter's optimizer state: momentum or first moment, and Adam's second moment (each
+/// empty where the rule has none).
+pub(crate) type Moments = (Vec<f32>, Vec<f32>);
+
 /// An optimizer with per-parameter state (momentum buffers, moment estimates).
 #[derive(Clone, Debug)]
 pub struct Optimizer {
     config: OptimizerConfig,
-    state: Vec<(Vec<f32>, Vec<f32>)>,
+    state: Vec<Moments>,
     t: u64,
 }
 
@@ -139,6 +143,22 @@ impl Optimizer {
     /// The settings.
     pub fn config(&self) -> &OptimizerConfig {
         &self.config
+    }
+
+    /// Updates made so far and each parameter's moments (momentum or first moment, and
+    /// Adam's second moment; empty where the rule has none, all empty before the first update).
+    pub(crate) fn moments(&self) -> (u64, &[Moments]) {
+        (self.t, &self.state)
+    }
+
+    /// Restores what [`Optimizer::moments`] returned.
+    pub(crate) fn restore(&mut self, t: u64, moments: Vec<Moments>) {
+        self.t = t;
+        self.state = if moments.iter().all(|(m, _)| m.is_empty()) {
+            Vec::new()
+        } else {
+            moments
+        };
     }
 
     /// One update of every parameter from its gradient, with this step's learning rate and

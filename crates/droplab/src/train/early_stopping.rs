@@ -104,6 +104,16 @@ impl EarlyStopping {
         }
     }
 
+    /// The best monitored value so far (NaN before the first epoch) and the epochs since.
+    pub(crate) fn progress(&self) -> (f64, usize) {
+        (self.best, self.wait)
+    }
+
+    /// Restores what [`EarlyStopping::progress`] returned.
+    pub(crate) fn restore(&mut self, best: f64, wait: usize) {
+        (self.best, self.wait) = (best, wait);
+    }
+
     /// Records an epoch; true when training should stop now.
     pub fn should_stop(&mut self, m: &EpochMetrics) -> bool {
         let v = self.config.monitor.value(m);

@@ -3,11 +3,14 @@
 //! One step: forward (Train mode, masks keyed by the step) -> loss -> backward -> penalty
 //! gradients (L1/L2) -> gradient clipping -> optimizer update -> constraints (max-norm).
 //! Between epochs: metrics on the training and validation sets in Eval mode, then early
-//! stopping. A NaN or infinite loss stops the run as diverged.
+//! stopping. A NaN or infinite loss stops the run as diverged. After each epoch the fit can
+//! hand out a [`Checkpoint`] and continue from one ([`FitSpec::resume`]) bit-identically.
 
+mod checkpoint;
 mod early_stopping;
 mod evaluate;
 
+pub use checkpoint::{Checkpoint, FitState};
 pub use early_stopping::{EarlyStopping, EarlyStoppingConfig, Monitor};
 pub use evaluate::{Prediction, evaluate, forward_passes, predict_proba};
 
@@ -185,6 +188,9 @@ pub enum Progress<'a> {
     },
     /// An epoch finished, with its metrics.
     Epoch(&'a EpochMetrics),
+    /// The state after an epoch that did not end the run (when [`FitSpec::checkpoints`] asked
+    /// for it): store it to resume from.
+    Checkpoint(&'a Checkpoint),
 }
 
 /// What a training run needs beside the model and its training set: the training config, the
@@ -210,6 +216,10 @@ pub struct FitSpec<'a> {
     pub threads: &'a Threads,
     /// Scored after every epoch (and monitored by early stopping) when given.
     pub val: Option<&'a Dataset>,
+    /// Continue from this checkpoint (taken by the same model, config, seed and data).
+    pub resume: Option<&'a Checkpoint>,
+    /// Report a [`Progress::Checkpoint`] after every epoch that does not end the run.
+    pub checkpoints: bool,
 }
 
 impl<'a> FitSpec<'a> {
@@ -220,12 +230,28 @@ impl<'a> FitSpec<'a> {
             seed: 0,
             threads,
             val: None,
+            resume: None,
+            checkpoints: false,
         }
     }
 
     /// The same with root seed `seed`.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// The same, continuing from `checkpoint` (or from the start with `None`): the weights,
+    /// optimizer, step counter, early stopping and history are the checkpoint's, and the fit
+    /// goes on with the epoch after it, as if it had never stopped.
+    pub fn resume(mut self, checkpoint: impl Into<Option<&'a Checkpoint>>) -> Self {
+        self.resume = checkpoint.into();
+        self
+    }
+
+    /// The same, reporting a [`Progress::Checkpoint`] after every epoch but the last.
+    pub fn checkpoints(mut self, on: bool) -> Self {
+        self.checkpoints = on;
         self
     }
 
@@ -269,6 +295,8 @@ pub fn fit_until(
         seed,
         threads,
         val,
+        resume,
+        checkpoints,
     } = spec;
     cfg.validate()?;
     if train.is_empty() {
@@ -317,7 +345,23 @@ pub fn fit_until(
     // The untrained network's loss, the reference of the divergence test: the first
     // minibatch's, measured by the first step before its update (no extra pass).
     let mut initial_loss = f64::NAN;
-    for epoch in 0..cfg.epochs {
+    let mut first_epoch = 0;
+    if let Some(ck) = resume {
+        let sizes: Vec<usize> = model.params().iter().map(|p| p.value.len()).collect();
+        let parts = ck.parts(&model.state(), &sizes)?;
+        let st = &ck.state;
+        model.load_state(&parts.model);
+        stepper.opt.restore(st.optimizer_steps, parts.moments);
+        (stepper.t, stepper.lr) = (st.steps, st.lr);
+        initial_loss = st.initial_loss;
+        if let Some(s) = stopper.as_mut() {
+            s.restore(st.stopper_best, st.stopper_wait);
+        }
+        (best.value, best.epoch, best.weights) = (st.best_value, st.best_epoch, parts.best);
+        (report.history, report.steps) = (st.history.clone(), st.steps);
+        first_epoch = st.epochs_done;
+    }
+    for epoch in first_epoch..cfg.epochs {
         let mut order: Vec<usize> = (0..n).collect();
         shuffle.derive_u64(epoch as u64).seq().shuffle(&mut order);
         let start = Instant::now();
@@ -409,6 +453,30 @@ pub fn fit_until(
             report.stopped_early = epoch + 1 < cfg.epochs;
             break;
         }
+        if checkpoints && epoch + 1 < cfg.epochs {
+            let (optimizer_steps, moments) = stepper.opt.moments();
+            let (stopper_best, stopper_wait) = stopper.as_ref().map_or((f64::NAN, 0), |s| s.progress());
+            let state = FitState {
+                epochs_done: epoch + 1,
+                steps: stepper.t,
+                lr: stepper.lr,
+                initial_loss,
+                optimizer_steps,
+                stopper_best,
+                stopper_wait,
+                best_epoch: best.epoch,
+                best_value: best.value,
+                history: report.history.clone(),
+            };
+            // The best weights matter only where early stopping restores them.
+            let best_weights = if cfg.early_stopping.is_some() {
+                &best.weights[..]
+            } else {
+                &[]
+            };
+            let ck = Checkpoint::new(state, model.state(), best_weights, moments);
+            on_progress(Progress::Checkpoint(&ck));
+        }
     }
     report.best_epoch = best.epoch;
     if cfg.early_stopping.is_some() {
@@ -421,7 +489,7 @@ pub fn fit_until(
 #[derive(Debug)]
 pub struct Stepper<'a> {
     cfg: &'a TrainConfig,
-    opt: Optimizer,
+    pub(crate) opt: Optimizer,
     dout: Tensor,
     total_updates: u64,
     /// Updates done so far (keys the dropout masks of the next step).
