@@ -14,12 +14,12 @@ pub enum Error {
 impl Error {
     /// Bad usage, config or data.
     pub fn usage(msg: impl std::fmt::Display) -> Self {
-        Error::Usage(msg.to_string())
+        Error::Usage(droplab::error::one_line(msg.to_string()))
     }
 
     /// A failure at run time.
     pub fn runtime(msg: impl std::fmt::Display) -> Self {
-        Error::Runtime(msg.to_string())
+        Error::Runtime(droplab::error::one_line(msg.to_string()))
     }
 
     /// The message.

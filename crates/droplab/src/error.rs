@@ -125,21 +125,39 @@ impl std::error::Error for IoSource {
     }
 }
 
+/// `text` with its control characters escaped (`\n`, `\u{1}`): a message that quotes what
+/// it was given (a cell, a model string) stays on one line whatever that held.
+pub fn one_line(text: impl Into<String>) -> String {
+    let text = text.into();
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 impl Error {
-    /// Shorthand for a [`Error::Data`] error.
+    /// Shorthand for a [`Error::Data`] error (kept to one line, see [`one_line`]).
     pub fn data(path: impl Into<String>, line: Option<usize>, message: impl Into<String>) -> Self {
         Error::Data {
-            path: path.into(),
+            path: one_line(path),
             line,
-            message: message.into(),
+            message: one_line(message),
         }
     }
 
-    /// Shorthand for an [`Error::InvalidConfig`] error.
+    /// Shorthand for an [`Error::InvalidConfig`] error (kept to one line, see [`one_line`]).
     pub fn config(field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::InvalidConfig {
-            field: field.into(),
-            message: message.into(),
+            field: one_line(field),
+            message: one_line(message),
         }
     }
 }
@@ -210,5 +228,28 @@ pub mod check {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression (fuzz/regressions/model_string-newline-in-error): a model string holding a
+    // newline and control bytes was quoted as is, and its error took two lines.
+    #[test]
+    fn errors_that_quote_their_input_stay_on_one_line() {
+        let mut cfg = crate::model::ModelConfig::default();
+        let e = cfg
+            .set_model_string("c\n\0\0\0nvb\u{1}kkc")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !e.contains('\n') && e.contains("'c\\n\\0\\0\\0nvb\\u{1}kkc'"),
+            "{e}"
+        );
+        let e = Error::data("a\nb.csv", Some(3), "cell \"x\ty\"").to_string();
+        assert_eq!(e, "a\\nb.csv:3: cell \"x\\ty\"");
+        assert_eq!(one_line("plain text"), "plain text");
     }
 }

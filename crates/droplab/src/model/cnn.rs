@@ -89,7 +89,7 @@ fn suffixes(s: &str) -> Option<Vec<(char, usize)>> {
     let mut out = Vec::new();
     let mut rest = s;
     while let Some(c) = rest.chars().next() {
-        let (n, r) = number(&rest[1..]);
+        let (n, r) = number(&rest[c.len_utf8()..]);
         out.push((c, n.parse().ok()?));
         rest = r;
     }
@@ -476,6 +476,9 @@ mod tests {
             "c0k3-10",
             "f-10",
             "c32k5q1-10",
+            // Regression (fuzz/regressions/model_string-multibyte-option-letter): an option
+            // letter of two bytes was sliced at byte 1 and panicked.
+            "c4k5p2\u{55b}l0.1-10",
         ] {
             let e = parse(bad).unwrap_err().to_string();
             assert!(e.starts_with("model: "), "{bad}: {e}");
