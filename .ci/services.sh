@@ -17,6 +17,8 @@ ci_install() {
     command -v slurmctld >/dev/null || missing+=(slurm-wlm)
     ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || missing+=(postgresql)
     command -v chromium-headless-shell >/dev/null || missing+=(chromium-headless-shell)
+    # libFuzzer (built by the fuzz targets' libfuzzer-sys) is C++.
+    command -v c++ >/dev/null || missing+=(g++)
     if [ ${#missing[@]} -gt 0 ]; then
         # No daemon may start during the install (our own instances start below, on
         # 127.0.0.1), and PostgreSQL gets no default cluster.
