@@ -19,6 +19,9 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Evaluate a saved run: weight scaling (default) or Monte Carlo averaging.
     Eval(EvalArgs),
+    /// Predict new, unlabeled examples (CSV or IDX) with a saved run, preprocessed as its
+    /// training data were.
+    Predict(PredictArgs),
     /// The same wide MLP trained five ways on small data, to see overfitting and its cures.
     Demo(DemoArgs),
     /// Benchmarks of the training core.
@@ -514,6 +517,31 @@ pub struct EvalArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Use weights that do not match record.json's model_sha256, or that are not finite (said
+    /// on stderr).
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// A run directory written by `droplab train`.
+    pub run_dir: PathBuf,
+    /// The new examples: a CSV of raw feature values, one row each and no label column (a
+    /// header line is detected), or an IDX image file; raw as the training data's files hold
+    /// them (digits: pixel counts 0-16, MNIST: 0-255).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Write the predictions here (default: standard output).
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
+    /// Monte Carlo dropout over N passes: the mean and, per output, the standard deviation
+    /// over the passes (default: one weight-scaled pass).
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
+    pub mc: Option<usize>,
+    /// Threads (default: all cores).
+    #[arg(long, allow_negative_numbers = true)]
+    pub threads: Option<usize>,
     /// Use weights that do not match record.json's model_sha256, or that are not finite (said
     /// on stderr).
     #[arg(long)]

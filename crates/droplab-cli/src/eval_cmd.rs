@@ -96,8 +96,8 @@ fn write_predictions(
     let labels = data.y.classes().unwrap_or(&[]);
     for i in 0..data.len() {
         let _ = write!(text, "{}", labels.get(i).copied().unwrap_or(0));
-        for p in probs.row(i) {
-            let _ = write!(text, ",{p}");
+        for &p in probs.row(i) {
+            let _ = write!(text, ",{}", crate::render::compact(p));
         }
         text.push('\n');
     }

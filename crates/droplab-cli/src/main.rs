@@ -14,6 +14,7 @@ mod error;
 mod eval_cmd;
 mod overrides;
 mod paper;
+mod predict_cmd;
 mod progress;
 mod render;
 mod report_cmd;
@@ -73,6 +74,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train_cmd::run(&args),
         Command::Eval(args) => eval_cmd::run(&args),
+        Command::Predict(args) => predict_cmd::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench_cmd::run(&args),
         Command::Paper {

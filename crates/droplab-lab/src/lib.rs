@@ -19,6 +19,8 @@
 //! * [`objective`]: k-fold cross-validation of run configs, the objective of a tuning worker.
 //! * [`paper`]: `paper run` of the classification recipes over seeds, with resume and reuse of
 //!   finished runs.
+//! * [`predict`]: a run's predictions on new, unlabeled data, preprocessed as its training
+//!   data were.
 //! * [`limits`]: the memory a model will need, checked against the machine's before any
 //!   allocation.
 //! * [`recipes`]: the recipes that reproduce published results.
@@ -39,6 +41,7 @@ pub mod hash;
 pub mod limits;
 pub mod objective;
 pub mod paper;
+pub mod predict;
 pub mod recipes;
 pub mod record;
 pub mod run;

@@ -71,6 +71,10 @@ pub struct RunRecord {
     pub test: TestMetrics,
     /// Scaling fitted on the training split.
     pub scaler: Scaler,
+    /// What raw inputs are divided by before the scaler (pixels: 16 for the digits, 255 for
+    /// IDX images; 1 otherwise). Absent in records written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_divisor: Option<f32>,
     /// sha256 of model.safetensors.
     pub model_sha256: String,
     /// Threads used.

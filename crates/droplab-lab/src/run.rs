@@ -186,6 +186,15 @@ pub fn run_config(
     meta.insert("config".to_string(), toml_text.clone());
     meta.insert("torch_modules".to_string(), model.torch_modules().join(","));
     meta.insert("format".to_string(), "pt".to_string());
+    // How raw inputs become the model's (see `predict`): for clients outside droplab.
+    let preprocessing = crate::predict::Preprocessing {
+        divide_by: crate::predict::input_divisor(&cfg.data.dataset),
+        scaler: &splits.scaler,
+    };
+    meta.insert(
+        "preprocessing".to_string(),
+        serde_json::to_string(&preprocessing).map_err(|e| Error::runtime(format!("preprocessing: {e}")))?,
+    );
     let bytes = weights::to_bytes(&model, meta)?;
     let record = RunRecord {
         record_version: crate::record::RECORD_VERSION,
@@ -212,6 +221,7 @@ pub fn run_config(
             accuracy: test.accuracy(),
         },
         scaler: splits.scaler.clone(),
+        input_divisor: Some(crate::predict::input_divisor(&cfg.data.dataset)),
         model_sha256: sha256_hex(&bytes),
         threads: threads.count(),
         seconds: seconds_before + start.elapsed().as_secs_f64(),
@@ -253,14 +263,7 @@ pub fn load_run(
     split: &str,
     verify: bool,
 ) -> Result<LoadedRun> {
-    let model_path = dir.join("model.safetensors");
-    if !model_path.is_file() {
-        return Err(Error::usage(format!(
-            "{}: no model.safetensors (is this a run directory written by `droplab train`?)",
-            dir.display()
-        )));
-    }
-    let record = RunRecord::load(dir)?;
+    let record = RunRecord::load(&model_file(dir)?)?;
     let cfg: RunConfig = record.config.clone();
     let mut data_cfg = cfg.data.clone();
     if let Some(d) = dataset {
@@ -270,8 +273,6 @@ pub fn load_run(
         data_cfg.data_dir = d.display().to_string();
     }
     let data = data::load_for_eval(&data_cfg, cfg.seed, split, &record.scaler)?;
-    crate::limits::check(&cfg)?;
-    let mut model = cfg.model.build(cfg.seed)?;
     let wanted: usize = cfg.model.input_shape().iter().product();
     if data.features() != wanted {
         // Name what the caller gave: the dataset flag, or else the run's own record.
@@ -288,6 +289,34 @@ pub fn load_run(
             data.features(),
         )));
     }
+    let (record, model) = load_model(dir, verify)?;
+    Ok(LoadedRun {
+        record,
+        dataset: data_cfg.dataset,
+        data,
+        model,
+    })
+}
+
+/// The run directory `dir` back, checked to hold weights.
+fn model_file(dir: &Path) -> Result<PathBuf> {
+    if !dir.join("model.safetensors").is_file() {
+        return Err(Error::usage(format!(
+            "{}: no model.safetensors (is this a run directory written by `droplab train`?)",
+            dir.display()
+        )));
+    }
+    Ok(dir.to_path_buf())
+}
+
+/// The record and the trained model of the run in `dir`, without data. With `verify`, the
+/// weights must match the record's `model_sha256` and be finite.
+pub fn load_model(dir: &Path, verify: bool) -> Result<(RunRecord, droplab::Sequential)> {
+    let model_path = model_file(dir)?.join("model.safetensors");
+    let record = RunRecord::load(dir)?;
+    let cfg = &record.config;
+    crate::limits::check(cfg)?;
+    let mut model = cfg.model.build(cfg.seed)?;
     if verify {
         let bytes = std::fs::read(&model_path).map_err(|e| crate::error::io_err(&model_path, e))?;
         if sha256_hex(&bytes) != record.model_sha256 {
@@ -313,10 +342,5 @@ pub fn load_run(
             )));
         }
     }
-    Ok(LoadedRun {
-        record,
-        dataset: data_cfg.dataset,
-        data,
-        model,
-    })
+    Ok((record, model))
 }

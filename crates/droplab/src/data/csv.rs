@@ -229,6 +229,55 @@ pub fn parse_csv(name: &str, text: &str, opts: &CsvOptions) -> Result<Dataset> {
     Dataset::new(x, Targets::Classes(y), classes)
 }
 
+/// Parses CSV text of features only (no label column), for prediction on new data: every
+/// column is a feature. The first line is a header when one of its cells is not a number.
+/// Returns the features `[n, columns]` and the header, if any; `name` labels errors.
+pub fn parse_features(name: &str, text: &str, delimiter: u8) -> Result<(Tensor, Option<Vec<String>>)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if !line.trim().is_empty() {
+            rows.push((i + 1, split_line(name, i + 1, line, delimiter)?));
+        }
+    }
+    let Some((first_line, first)) = rows.first() else {
+        return Err(Error::data(name, None, "the file is empty; expected CSV rows"));
+    };
+    let (first_line, width) = (*first_line, first.len());
+    let has_header = first.iter().any(|c| c.parse::<f32>().is_err());
+    let header = has_header.then(|| first.clone());
+    let data = if has_header { &rows[1..] } else { &rows[..] };
+    if data.is_empty() {
+        return Err(Error::data(
+            name,
+            None,
+            "no data rows after the header; expected at least one",
+        ));
+    }
+    let col_name = |c: usize| match &header {
+        Some(h) => format!("column \"{}\" ({})", h[c], c + 1),
+        None => format!("column {}", c + 1),
+    };
+    let mut x = Vec::with_capacity(data.len() * width);
+    for (line, cells) in data {
+        if cells.len() != width {
+            return Err(Error::data(
+                name,
+                Some(*line),
+                format!(
+                    "expected {width} fields (as on line {first_line}), got {}; every row needs \
+                     the same columns",
+                    cells.len()
+                ),
+            ));
+        }
+        for (c, cell) in cells.iter().enumerate() {
+            x.push(number(name, *line, &col_name(c), cell)?);
+        }
+    }
+    Ok((Tensor::from_vec(&[data.len(), width], x)?, header))
+}
+
 /// Splits one line into trimmed, unquoted cells.
 fn split_line(name: &str, line_no: usize, line: &str, delim: u8) -> Result<Vec<String>> {
     let delim = delim as char;
@@ -418,6 +467,25 @@ mod tests {
         // No header: the first line is data.
         let d = parse_csv("t.csv", "1,2,0\n3,4,1\n", &opts()).unwrap();
         assert_eq!(d.len(), 2);
+    }
+
+    #[test]
+    fn features_only_files_have_every_column_as_a_feature() {
+        let (x, h) = parse_features("n.csv", "p0,p1,p2\n1,2,3\n4,5,6\n", b',').unwrap();
+        assert_eq!(
+            (x.shape(), x.data()),
+            (&[2usize, 3][..], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0][..])
+        );
+        assert_eq!(h.unwrap(), ["p0", "p1", "p2"]);
+        let (x, h) = parse_features("n.csv", "1,2\n\n-3,4e1\n", b',').unwrap();
+        assert_eq!((x.data(), h), (&[1.0, 2.0, -3.0, 40.0][..], None));
+        let e = parse_features("n.csv", "1,2\n3\n", b',').unwrap_err().to_string();
+        assert!(e.contains("n.csv:2:") && e.contains("expected 2 fields"), "{e}");
+        let e = parse_features("n.csv", "a,b\n1,x\n", b',')
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("n.csv:2:") && e.contains("column \"b\" (2)"), "{e}");
+        assert!(parse_features("n.csv", "a,b\n", b',').is_err());
     }
 
     #[test]

@@ -66,12 +66,7 @@ pub(super) struct Parts {
 }
 
 impl Checkpoint {
-    pub(super) fn new(
-        state: FitState,
-        model: Vec<Tensor>,
-        best: &[Tensor],
-        moments: &[Moments],
-    ) -> Self {
+    pub(super) fn new(state: FitState, model: Vec<Tensor>, best: &[Tensor], moments: &[Moments]) -> Self {
         let mut tensors: Vec<(String, Tensor)> = Vec::new();
         tensors.extend(
             model
