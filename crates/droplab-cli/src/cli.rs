@@ -473,6 +473,11 @@ pub struct TrainArgs {
     /// Feature scaling fitted on the training split: none | standardize | minmax.
     #[arg(long)]
     pub scaling: Option<String>,
+    /// What a CSV's label column holds: classification (class labels) | regression
+    /// (real-valued targets: squared error, RMSE and R²) | auto [default: classification for
+    /// CSV, regression for uci:SET].
+    #[arg(long)]
+    pub task: Option<String>,
     /// Root seed of the run (weights, shuffles, masks, splits).
     #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,

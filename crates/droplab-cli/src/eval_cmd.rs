@@ -1,7 +1,7 @@
 //! `droplab eval RUN_DIR`: loss and accuracy of a saved model, by weight scaling (the
 //! default) or by Monte Carlo averaging over N dropout samples.
 
-use droplab::nn::Mode;
+use droplab::nn::{Mode, Targets};
 use droplab::tensor::Threads;
 use droplab::train::{evaluate, predict_proba};
 
@@ -36,6 +36,9 @@ pub fn run(args: &EvalArgs) -> CliResult {
         Some(n) => (Mode::MonteCarlo, n, format!("monte carlo ({n} samples)")),
         None => (Mode::Eval, 1, "weight scaling".to_string()),
     };
+    if data.classes == 0 {
+        return regression(args, &data_name, &data, &mut model, mode, &threads);
+    }
     // Weight scaling reports the loss and accuracy the way training and the record compute
     // them (the run's loss, from the logits); Monte Carlo the NLL of the averaged
     // probabilities. The probabilities are computed only where they are needed.
@@ -78,6 +81,87 @@ pub fn run(args: &EvalArgs) -> CliResult {
         );
     }
     Ok(())
+}
+
+/// `eval` of a regression: MSE, RMSE and R² of the outputs (weight scaling) or of the mean
+/// of the Monte Carlo passes' outputs.
+fn regression(
+    args: &EvalArgs,
+    data_name: &str,
+    data: &droplab::data::Dataset,
+    model: &mut droplab::Sequential,
+    mode: Mode,
+    threads: &Threads,
+) -> CliResult {
+    if args.predictions.is_some() {
+        return Err(CliError::usage(
+            "--predictions: the run is a regression; `droplab predict RUN --input FILE` writes its predictions",
+        ));
+    }
+    let s = if mode == Mode::MonteCarlo {
+        let rows = droplab_lab::predict::predict(model, data, false, args.mc, threads)?;
+        let Targets::Values(t) = &data.y else {
+            return Err(CliError::runtime("a regression's data holds class labels"));
+        };
+        mc_scores(&rows, t)
+    } else {
+        droplab::train::regression_scores(model, data, Mode::Eval, 500, threads)?
+            .ok_or_else(|| CliError::runtime("a regression's data holds class labels"))?
+    };
+    if args.json {
+        let v = serde_json::json!({
+            "run": args.run_dir.display().to_string(),
+            "dataset": data_name,
+            "split": args.split,
+            "examples": data.len(),
+            "method": if args.mc.is_some() { "monte_carlo" } else { "weight_scaling" },
+            "samples": args.mc.unwrap_or(1),
+            "mse": s.mse,
+            "rmse": s.rmse,
+            "r2": s.r2,
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "{data_name} {} ({} examples), {}: MSE {:.4}  RMSE {:.4}  R² {:.4}",
+            args.split,
+            data.len(),
+            match args.mc {
+                Some(n) => format!("monte carlo ({n} samples)"),
+                None => "weight scaling".into(),
+            },
+            s.mse,
+            s.rmse,
+            s.r2
+        );
+    }
+    Ok(())
+}
+
+/// MSE, RMSE and R² of Monte Carlo mean predictions against targets `t`.
+fn mc_scores(
+    rows: &[droplab_lab::predict::Predicted],
+    t: &droplab::Tensor,
+) -> droplab::train::RegressionScores {
+    let n = rows.len();
+    let k = t.cols().max(1);
+    let mean: Vec<f64> = (0..k)
+        .map(|j| (0..n).map(|i| t.row(i)[j] as f64).sum::<f64>() / n.max(1) as f64)
+        .collect();
+    let (mut sse, mut sst) = (0f64, 0f64);
+    for (i, r) in rows.iter().enumerate() {
+        for j in 0..k {
+            let v = t.row(i)[j] as f64;
+            sse += (r.mean[j] as f64 - v).powi(2);
+            sst += (v - mean[j]).powi(2);
+        }
+    }
+    let mse = sse / (n * k).max(1) as f64;
+    droplab::train::RegressionScores {
+        mse,
+        rmse: mse.sqrt(),
+        r2: if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN },
+    }
 }
 
 /// `label,p0,p1,...` per example, written to a temporary file then renamed.

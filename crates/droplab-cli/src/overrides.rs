@@ -124,6 +124,13 @@ pub fn apply(cfg: &mut RunConfig, a: &TrainArgs, widths_in_file: bool) -> CliRes
     if let Some(v) = a.train_size {
         cfg.data.train_size = v;
     }
+    if let Some(v) = &a.task {
+        cfg.data.task = droplab_lab::config::Task::parse(v).ok_or_else(|| {
+            CliError::usage(format!(
+                "--task {v}: unknown task (valid: classification, regression, auto)"
+            ))
+        })?;
+    }
     if let Some(v) = &a.scaling {
         cfg.data.scaling = v.clone();
     }

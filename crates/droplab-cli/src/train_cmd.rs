@@ -116,13 +116,6 @@ pub fn run(args: &TrainArgs) -> CliResult {
     drop(Staging::new(&out, "--out")?);
     let splits = dataset::load(&cfg.data, cfg.seed)?;
     fit_widths(&mut cfg, &splits, explicit)?;
-    // Real-valued targets are a regression: squared error, unless the config names a loss
-    // (the resolved config.toml records the choice).
-    if matches!(splits.train.y, droplab::nn::Targets::Values(_))
-        && matches!(cfg.train.loss, droplab::nn::Loss::SoftmaxCrossEntropy { .. })
-    {
-        cfg.train.loss = droplab::nn::Loss::Mse;
-    }
     if let Some((path, started)) = &interrupted {
         let diff = cfg.differences(started);
         if let Some((key, now, then)) = diff.first() {
@@ -158,9 +151,10 @@ pub fn run(args: &TrainArgs) -> CliResult {
     if !args.quiet && regression {
         let best = record.history.get(record.best_epoch.saturating_sub(1));
         println!(
-            "test MSE {:.4} (RMSE {:.4})  (best epoch {}, val MSE {:.4})",
+            "test MSE {:.4}  RMSE {:.4}  R² {:.4}  (best epoch {}, val MSE {:.4})",
             record.test.loss,
-            record.test.loss.sqrt(),
+            record.test.rmse.unwrap_or(record.test.loss.sqrt()),
+            record.test.r2.unwrap_or(f64::NAN),
             record.best_epoch,
             best.map(|b| b.val_loss).unwrap_or(f64::NAN)
         );

@@ -29,6 +29,40 @@ pub struct DataConfig {
     pub val_size: usize,
     /// none | standardize | minmax, fitted on the training split only.
     pub scaling: String,
+    /// What the labels are: class labels, real-valued targets (a regression, trained with
+    /// squared error), or `auto` (the default): classes, except for the UCI sets.
+    #[serde(skip_serializing_if = "Task::is_auto")]
+    pub task: Task,
+}
+
+/// What a dataset's labels are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// Decided by the dataset: regression for `uci:SET`, classification for the rest.
+    #[default]
+    Auto,
+    /// Class labels (softmax cross-entropy).
+    Classification,
+    /// Real-valued targets (squared error, RMSE and R²).
+    Regression,
+}
+
+impl Task {
+    /// Whether this is `auto` (not written into a config).
+    pub fn is_auto(&self) -> bool {
+        *self == Task::Auto
+    }
+
+    /// Parses the spelling of configs and flags.
+    pub fn parse(s: &str) -> Option<Task> {
+        match s {
+            "auto" => Some(Task::Auto),
+            "classification" => Some(Task::Classification),
+            "regression" => Some(Task::Regression),
+            _ => None,
+        }
+    }
 }
 
 impl Default for DataConfig {
@@ -42,6 +76,7 @@ impl Default for DataConfig {
             test_fraction: 0.2,
             val_size: 10_000,
             scaling: "none".into(),
+            task: Task::Auto,
         }
     }
 }

@@ -38,6 +38,12 @@ pub struct TestMetrics {
     /// Accuracy (NaN for regression).
     #[serde(deserialize_with = "droplab::train::nan_if_null")]
     pub accuracy: f64,
+    /// Regression: root mean squared error, in the targets' units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rmse: Option<f64>,
+    /// Regression: the coefficient of determination R² on the test split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r2: Option<f64>,
 }
 
 /// Everything a run leaves behind besides its weights.

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use droplab::nn::Mode;
 use droplab::tensor::Threads;
-use droplab::train::{FitSpec, Progress as FitProgress, evaluate, fit};
+use droplab::train::{FitSpec, Progress as FitProgress, evaluate, fit, regression_scores};
 
 use crate::checkpoint;
 use crate::config::{RunConfig, ValidRun};
@@ -41,8 +41,15 @@ pub struct Checkpoints<'a> {
     pub resume: bool,
 }
 
-/// Fits the model's input and output widths to the data, or checks explicit ones.
+/// Fits the model's input and output widths to the data, or checks explicit ones. Real-valued
+/// targets are a regression: trained with squared error unless the config names a loss (the
+/// resolved config records the choice).
 pub fn fit_widths(cfg: &mut RunConfig, splits: &Splits, explicit: bool) -> Result {
+    if matches!(splits.train.y, droplab::nn::Targets::Values(_))
+        && matches!(cfg.train.loss, droplab::nn::Loss::SoftmaxCrossEntropy { .. })
+    {
+        cfg.train.loss = droplab::nn::Loss::Mse;
+    }
     let (features, classes) = (splits.train.features(), splits.train.classes.max(1));
     if cfg.model.is_cnn() || cfg.model.is_rnn() {
         let spec = cfg.model.model_string();
@@ -129,7 +136,7 @@ pub fn run_config(
     let start = Instant::now();
     let threads = Threads::new((cfg.threads > 0).then_some(cfg.threads))?;
     let mut model = cfg.model.build(cfg.seed)?;
-    for w in model.warnings() {
+    for w in splits.notes.iter().cloned().chain(model.warnings()) {
         on_event(Event::Warning(&w));
     }
     let run_cfg: &RunConfig = cfg;
@@ -180,6 +187,7 @@ pub fn run_config(
         &threads,
         Mode::Eval,
     )?;
+    let scores = regression_scores(&mut model, &splits.test, Mode::Eval, 512, &threads)?;
     let toml_text = cfg.to_toml();
     let mut meta = HashMap::new();
     meta.insert("droplab_version".to_string(), droplab::VERSION.to_string());
@@ -219,13 +227,15 @@ pub fn run_config(
         test: TestMetrics {
             loss: test.mean_loss(),
             accuracy: test.accuracy(),
+            rmse: scores.map(|s| s.rmse),
+            r2: scores.map(|s| s.r2),
         },
         scaler: splits.scaler.clone(),
         input_divisor: Some(crate::predict::input_divisor(&cfg.data.dataset)),
         model_sha256: sha256_hex(&bytes),
         threads: threads.count(),
         seconds: seconds_before + start.elapsed().as_secs_f64(),
-        warnings: model.warnings(),
+        warnings: splits.notes.iter().cloned().chain(model.warnings()).collect(),
     };
     staging.write("model.safetensors", &bytes)?;
     staging.write("config.toml", toml_text.as_bytes())?;

@@ -186,6 +186,7 @@ fn refit(r: &Resolved, best: &TrialRecord, quiet: bool) -> CliResult<Refit> {
             val,
             test,
             scaler,
+            notes: s.notes,
         };
         if !quiet {
             eprintln!(

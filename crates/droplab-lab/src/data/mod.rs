@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod uci;
 
-use crate::config::DataConfig;
+use crate::config::{DataConfig, Task};
 use crate::error::{Error, Result};
 
 /// The three splits of a run.
@@ -35,6 +35,9 @@ pub struct Splits {
     pub test: Dataset,
     /// The scaling fitted on the training split.
     pub scaler: Scaler,
+    /// Choices the loader made that the user should know of, one line each (many integer
+    /// classes that may be a regression's targets).
+    pub notes: Vec<String>,
 }
 
 /// Scaling fitted on the training split, kept in the run record so that `eval` applies it to
@@ -80,6 +83,21 @@ fn fetched(cfg: &DataConfig, name: &str) -> Result<PathBuf> {
 /// Loads the pool(s) of a dataset: `(train, Some(test))` for fixed splits, `(all, None)`.
 fn load_raw(cfg: &DataConfig) -> Result<(Dataset, Option<Dataset>)> {
     let spec = cfg.dataset.as_str();
+    // The task is the data's to decide except for CSV files, whose label column may be either.
+    let regression_set = spec.starts_with("uci:");
+    match cfg.task {
+        Task::Regression if !regression_set && !spec.starts_with("csv:") => {
+            return Err(Error::usage(format!(
+                "data.task = regression: --dataset {spec} has class labels; a regression needs real-valued targets (csv:PATH, or a UCI set uci:NAME)"
+            )));
+        }
+        Task::Classification if regression_set => {
+            return Err(Error::usage(format!(
+                "data.task = classification: --dataset {spec} is a regression set (real-valued targets)"
+            )));
+        }
+        _ => {}
+    }
     let idx_pair = |dir: &Path| -> Result<(Dataset, Option<Dataset>)> {
         let train = load_idx_dir(dir, IdxSplit::Train).map_err(|e| data_error(spec, e))?;
         let test = load_idx_dir(dir, IdxSplit::Test).map_err(|e| data_error(spec, e))?;
@@ -126,6 +144,7 @@ fn load_raw(cfg: &DataConfig) -> Result<(Dataset, Option<Dataset>)> {
                 };
                 let opts = CsvOptions {
                     label,
+                    regression: cfg.task == Task::Regression,
                     ..Default::default()
                 };
                 Ok((
@@ -215,6 +234,22 @@ pub fn empty_split(cfg: &DataConfig, split: &str, total: usize) -> Error {
     ))
 }
 
+/// Above this many classes from integer labels, `auto` says that they may be a regression's
+/// targets (scikit-learn's diabetes set has 214).
+const MANY_CLASSES: usize = 50;
+
+/// What a user should hear about how the labels were taken.
+fn task_notes(cfg: &DataConfig, pool: &Dataset) -> Vec<String> {
+    if cfg.task == Task::Auto && pool.classes > MANY_CLASSES && cfg.dataset.starts_with("csv:") {
+        vec![format!(
+            "{}: the labels are {} classes (integers); if they are quantities, train a regression with --task regression ([data] task = \"regression\"); --task classification keeps this choice and silences this line",
+            cfg.dataset, pool.classes
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Loads, splits and scales the data of a run.
 pub fn load(cfg: &DataConfig, seed: u64) -> Result<Splits> {
     if !(0.0..1.0).contains(&cfg.val_fraction) || !(0.0..1.0).contains(&cfg.test_fraction) {
@@ -224,6 +259,7 @@ pub fn load(cfg: &DataConfig, seed: u64) -> Result<Splits> {
         )));
     }
     let (pool, test) = load_raw(cfg)?;
+    let notes = task_notes(cfg, &pool);
     let sequences = pool.lengths.is_some();
     let (mut train, val, test) = match test {
         // Small sequence sets: a stratified validation split of the training file.
@@ -310,6 +346,7 @@ pub fn load(cfg: &DataConfig, seed: u64) -> Result<Splits> {
         val,
         test,
         scaler,
+        notes,
     })
 }
 

@@ -390,8 +390,8 @@ fn class_labels(name: &str, col: &str, labels: &[(usize, &str)]) -> Result<(Vec<
                     name,
                     Some(line),
                     format!(
-                        "{col} holds class {max}, above the limit {}; set regression for \
-                         real-valued targets",
+                        "{col} holds class {max}, above the limit {}; for real-valued \
+                         targets train a regression (--task regression)",
                         MAX_CLASSES - 1
                     ),
                 ));
@@ -418,8 +418,8 @@ fn class_labels(name: &str, col: &str, labels: &[(usize, &str)]) -> Result<(Vec<
             name,
             Some(line),
             format!(
-                "{col} holds \"{cell}\", not an integer class label; set regression for \
-                 real-valued targets"
+                "{col} holds \"{cell}\", not an integer class label; for real-valued \
+                 targets train a regression (--task regression)"
             ),
         ));
     }

@@ -84,6 +84,58 @@ pub struct Prediction {
     pub accuracy: f64,
 }
 
+/// How well a regression's outputs fit real-valued targets.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RegressionScores {
+    /// Mean squared error over examples and outputs.
+    pub mse: f64,
+    /// Its square root, in the targets' units.
+    pub rmse: f64,
+    /// The coefficient of determination, `1 - SSE / SST`, SST about each output's mean over
+    /// `data` (1 is a perfect fit, 0 the mean's, below 0 worse than the mean; NaN when the
+    /// targets are constant).
+    pub r2: f64,
+}
+
+/// MSE, RMSE and R² of `model`'s outputs in `mode` (weight scaling: Eval) against `data`'s
+/// real-valued targets; `None` for class labels.
+pub fn regression_scores(
+    model: &mut Sequential,
+    data: &Dataset,
+    mode: Mode,
+    batch: usize,
+    threads: &Threads,
+) -> Result<Option<RegressionScores>> {
+    let Targets::Values(t) = &data.y else {
+        return Ok(None);
+    };
+    let k = t.cols().max(1);
+    let n = data.len();
+    let mut mean = vec![0f64; k];
+    for i in 0..n {
+        for (m, &v) in mean.iter_mut().zip(t.row(i)) {
+            *m += v as f64 / n.max(1) as f64;
+        }
+    }
+    let mut sse = 0f64;
+    forward_passes(model, data, mode, 1, batch, threads, &mut |_, rows, out, _| {
+        for (r, &i) in rows.iter().enumerate() {
+            for (&y, &v) in out.row(r).iter().zip(t.row(i)) {
+                sse += (y as f64 - v as f64).powi(2);
+            }
+        }
+    })?;
+    let sst: f64 = (0..n)
+        .flat_map(|i| t.row(i).iter().zip(&mean).map(|(&v, &m)| (v as f64 - m).powi(2)))
+        .sum();
+    let mse = sse / (n * k).max(1) as f64;
+    Ok(Some(RegressionScores {
+        mse,
+        rmse: mse.sqrt(),
+        r2: if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN },
+    }))
+}
+
 /// Class probabilities from `passes` forward passes in `mode`, averaged (the Monte Carlo
 /// arithmetic mean when `mode` is MonteCarlo; pass `p` uses step `p` to key its masks).
 /// With Eval or Frozen one pass suffices.

@@ -12,7 +12,9 @@ mod evaluate;
 
 pub use checkpoint::{Checkpoint, FitState};
 pub use early_stopping::{EarlyStopping, EarlyStoppingConfig, Monitor};
-pub use evaluate::{Prediction, evaluate, forward_passes, predict_proba};
+pub use evaluate::{
+    Prediction, RegressionScores, evaluate, forward_passes, predict_proba, regression_scores,
+};
 
 use std::time::Instant;
 
