@@ -140,6 +140,12 @@ fn integer_quantities_warn_and_task_regression_fits_them() {
         "{j} vs {rmse_all}"
     );
 
+    // The run's report page names both.
+    let o = droplab(tmp.path(), &["report", "reg", "--out", "page.html", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let page = std::fs::read_to_string(tmp.path().join("page.html")).unwrap();
+    assert!(page.contains("test RMSE / R²"), "no RMSE in the report");
+
     // Monte Carlo: a mean and a spread per row.
     let o = droplab(tmp.path(), &["predict", "reg", "--input", "x.csv", "--mc", "20"]);
     assert!(stdout(&o).starts_with("prediction,sd\n"), "{}", stdout(&o));

@@ -90,6 +90,12 @@ fn run_blocks(dir: &Path) -> CliResult<Vec<Block>> {
         rows.push(vec!["test accuracy".into(), fmt(rec.test.accuracy, 4)]);
     }
     rows.push(vec!["test loss".into(), fmt(rec.test.loss, 4)]);
+    if let (Some(rmse), Some(r2)) = (rec.test.rmse, rec.test.r2) {
+        rows.push(vec![
+            "test RMSE / R²".into(),
+            format!("{} / {}", fmt(rmse, 4), fmt(r2, 4)),
+        ]);
+    }
     rows.push(vec![
         "wall-clock".into(),
         format!("{:.1} s on {} threads", rec.seconds, rec.threads),
