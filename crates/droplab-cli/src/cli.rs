@@ -22,7 +22,8 @@ pub enum Command {
     /// Predict new, unlabeled examples (CSV or IDX) with a saved run, preprocessed as its
     /// training data were.
     Predict(PredictArgs),
-    /// The same wide MLP trained five ways on small data, to see overfitting and its cures.
+    /// The same wide MLP trained four ways on small data over several seeds, to see
+    /// overfitting and its cures, with intervals and a verdict.
     Demo(DemoArgs),
     /// Benchmarks of the training core.
     Bench(BenchArgs),
@@ -353,6 +354,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
     /// digits | mnist | fashion-mnist | japanese-vowels | csv:PATH | idx:DIR | ts:TRAIN.ts,TEST.ts
+    /// | uci:SET [default: digits]
     #[arg(long)]
     pub dataset: Option<String>,
     /// Directory of fetched datasets (default: data).
@@ -363,7 +365,8 @@ pub struct TrainArgs {
     pub label: Option<String>,
     /// The network: mlp:64-256-256-10 (widths, input to output), a convolutional layer
     /// string such as cnn:c32k5-p2-c64k5-p2-f1024-10, or a recurrent one such as
-    /// rnn:lstm64-last-9 (grammars in the README).
+    /// rnn:lstm64-last-9 or rnn:gru64-mean-9 (grammars in the README) [default:
+    /// mlp:IN-256-256-OUT, fitted to the data].
     #[arg(long)]
     pub model: Option<String>,
     /// Hidden activation: relu | tanh | sigmoid | selu | identity.
@@ -417,13 +420,13 @@ pub struct TrainArgs {
     /// Max-norm bound on each unit's incoming weight vector.
     #[arg(long, allow_negative_numbers = true)]
     pub max_norm: Option<f32>,
-    /// sgd | nesterov | adam | adamw | rmsprop.
+    /// sgd | nesterov | adam | adamw | rmsprop [default: sgd].
     #[arg(long)]
     pub optimizer: Option<String>,
-    /// Learning rate.
+    /// Learning rate [default: 0.01].
     #[arg(long, allow_hyphen_values = true)]
     pub lr: Option<f32>,
-    /// Momentum (sgd, nesterov).
+    /// Momentum (sgd, nesterov) [default: 0.9].
     #[arg(long, allow_negative_numbers = true)]
     pub momentum: Option<f32>,
     /// Dampened momentum, v = mu v + (1 - mu) g (Hinton et al. 2012's form; sgd, nesterov).
@@ -452,10 +455,10 @@ pub struct TrainArgs {
     /// Clip the global gradient norm.
     #[arg(long, allow_negative_numbers = true)]
     pub clip_grad_norm: Option<f32>,
-    /// Maximum epochs.
+    /// Maximum epochs [default: 20].
     #[arg(long, allow_negative_numbers = true)]
     pub epochs: Option<usize>,
-    /// Minibatch size.
+    /// Minibatch size [default: 128].
     #[arg(long, allow_negative_numbers = true)]
     pub batch_size: Option<usize>,
     /// Stop after PATIENCE epochs without improvement and restore the best weights.
@@ -484,7 +487,8 @@ pub struct TrainArgs {
     /// Threads (default: all cores).
     #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
-    /// Run directory to write (must not exist yet; default runs/<dataset>-<seed>-<time>).
+    /// train: the run directory to write (must not exist yet) [default:
+    /// runs/<dataset>-s<seed>-<UTC time>]; tune: the study directory [default: studies/NAME].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Continue the interrupted run of --out from its last epoch's checkpoint
@@ -558,10 +562,13 @@ pub struct DemoArgs {
     /// Output directory (default: runs/demo).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Root seed.
+    /// The first seed; the runs use seeds SEED.. (data split, subset, weights and masks).
     #[arg(long, allow_negative_numbers = true, default_value_t = 0)]
     pub seed: u64,
-    /// Epochs per run (shorten for a quick look).
+    /// Seeds per configuration (the intervals and verdicts need at least 2).
+    #[arg(long, allow_negative_numbers = true, default_value_t = 4)]
+    pub seeds: usize,
+    /// Epochs per run [default: 60] (shorten for a quick look).
     #[arg(long, allow_negative_numbers = true)]
     pub epochs: Option<usize>,
     /// Threads (default: all cores).

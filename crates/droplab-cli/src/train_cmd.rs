@@ -114,6 +114,9 @@ pub fn run(args: &TrainArgs) -> CliResult {
     // Fail on an unusable --out (or one another process is writing) before any work; what an
     // interrupted run left for it goes.
     drop(Staging::new(&out, "--out")?);
+    if !args.quiet && cfg.data.dataset != "digits" {
+        eprintln!("loading {}...", cfg.data.dataset);
+    }
     let splits = dataset::load(&cfg.data, cfg.seed)?;
     fit_widths(&mut cfg, &splits, explicit)?;
     if let Some((path, started)) = &interrupted {

@@ -159,67 +159,93 @@ fn eval_by_weight_scaling_and_monte_carlo() {
 }
 
 #[test]
-fn demo_writes_summary_runs_and_curves() {
+fn demo_writes_intervals_verdicts_runs_curves_and_its_table_in_the_report() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = droplab(
-        tmp.path(),
-        &[
-            "demo",
-            "--epochs",
-            "3",
-            "--out",
-            "demo",
-            "--quiet",
-            "--threads",
-            "2",
-        ],
-    );
+    let demo = |epochs: &str| {
+        droplab(
+            tmp.path(),
+            &[
+                "demo",
+                "--epochs",
+                epochs,
+                "--seeds",
+                "2",
+                "--out",
+                "demo",
+                "--quiet",
+                "--threads",
+                "2",
+            ],
+        )
+    };
+    let o = demo("3");
     assert!(o.status.success(), "{}", stderr(&o));
     let s = json(&tmp.path().join("demo/summary.json"));
-    let rows = s.as_array().unwrap();
-    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
-    assert_eq!(
-        names,
-        ["none", "dropout", "l2", "dropout+maxnorm", "early-stopping"]
-    );
-    for r in rows {
-        for key in [
-            "train_accuracy",
-            "val_accuracy",
-            "test_accuracy",
-            "gap",
-            "best_epoch",
-        ] {
-            assert!(r.get(key).is_some(), "{key}");
+    let arms = s["arms"].as_array().unwrap();
+    let names: Vec<&str> = arms.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["none", "dropout", "l2", "dropout+maxnorm"]);
+    for a in arms {
+        // The interval of the mean over 2 seeds, written here: mean +- t(1) sd / sqrt(2).
+        let v: Vec<f64> = a["test_accuracy_best"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        let mean = (v[0] + v[1]) / 2.0;
+        let sd = ((v[0] - mean).powi(2) + (v[1] - mean).powi(2)).sqrt();
+        let m = &a["mean_test_accuracy_best"];
+        assert!((m["mean"].as_f64().unwrap() - mean).abs() < 1e-12, "{m}");
+        let half = 12.706 * sd / 2f64.sqrt();
+        assert!((m["hi"].as_f64().unwrap() - (mean + half)).abs() < 1e-9, "{m}");
+        for seed in 0..2 {
+            let rec = json(&tmp.path().join(format!(
+                "demo/{}-seed{seed}/record.json",
+                a["name"].as_str().unwrap()
+            )));
+            // The best epoch's weights are kept; the last epoch's are scored beside them.
+            assert_eq!(rec["config"]["train"]["early_stopping"]["patience"], 3);
+            let best = rec["best_epoch"].as_u64().unwrap();
+            assert_eq!(rec.get("test_last_epoch").is_some(), best != 3, "{}", rec["test"]);
         }
-        assert!(
-            tmp.path()
-                .join("demo")
-                .join(r["name"].as_str().unwrap())
-                .join("record.json")
-                .is_file()
-        );
     }
-    let svg = std::fs::read_to_string(tmp.path().join("demo/curves.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("dropout+maxnorm"));
-    assert!(stdout(&o).contains("test acc"));
-    // Running it again replaces the previous demo.
-    let o = droplab(
-        tmp.path(),
-        &[
-            "demo",
-            "--epochs",
-            "2",
-            "--out",
-            "demo",
-            "--quiet",
-            "--threads",
-            "2",
-        ],
+    let verdicts = s["verdicts"].as_array().unwrap();
+    assert_eq!(verdicts.len(), 3);
+    for v in verdicts {
+        let d = &v["difference"];
+        let expected = if d["lo"].as_f64().unwrap() > 0.0 {
+            "helps"
+        } else if d["hi"].as_f64().unwrap() < 0.0 {
+            "hurts"
+        } else {
+            "no clear difference"
+        };
+        assert_eq!(v["verdict"], expected, "{v}");
+    }
+    let out = stdout(&o);
+    assert!(
+        out.contains("test acc, best epoch") && out.contains("dropout vs none: test accuracy"),
+        "{out}"
     );
+    let svg = std::fs::read_to_string(tmp.path().join("demo/curves.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("dropout+maxnorm (mean)"));
+    // The report of the demo directory carries its comparison table and verdicts.
+    let o = droplab(tmp.path(), &["report", "demo", "--out", "page.html", "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let rec = json(&tmp.path().join("demo/none/record.json"));
+    let page = std::fs::read_to_string(tmp.path().join("page.html")).unwrap();
+    assert!(
+        page.contains("test acc, best epoch") && page.contains("dropout vs none"),
+        "no table in the page"
+    );
+    // Running it again replaces the previous demo.
+    let o = demo("2");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rec = json(&tmp.path().join("demo/none-seed0/record.json"));
     assert_eq!(rec["history"].as_array().unwrap().len(), 2);
+    assert_usage_error(
+        &droplab(tmp.path(), &["demo", "--seeds", "0", "--out", "demo"]),
+        &["--seeds", "at least 1"],
+    );
 }
 
 #[test]

@@ -75,6 +75,10 @@ pub struct RunRecord {
     pub divergence: Option<String>,
     /// Test loss and accuracy of the kept weights.
     pub test: TestMetrics,
+    /// Test loss and accuracy of the last epoch's weights, when early stopping kept another
+    /// epoch's (`best_epoch`) instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_last_epoch: Option<TestMetrics>,
     /// Scaling fitted on the training split.
     pub scaler: Scaler,
     /// What raw inputs are divided by before the scaler (pixels: 16 for the digits, 255 for

@@ -29,6 +29,8 @@ pub enum Event<'a> {
     Fit(FitProgress<'a>),
     /// The run continues from a checkpoint holding this many finished epochs.
     Resumed(&'a Path, usize),
+    /// The model, before training: each layer's description, output shape and parameters.
+    Model(&'a [(String, Vec<usize>, usize)]),
 }
 
 /// Where a run keeps its checkpoint, and whether it continues from one of its own config
@@ -136,6 +138,7 @@ pub fn run_config(
     let start = Instant::now();
     let threads = Threads::new((cfg.threads > 0).then_some(cfg.threads))?;
     let mut model = cfg.model.build(cfg.seed)?;
+    on_event(Event::Model(&model.summary()));
     for w in splits.notes.iter().cloned().chain(model.warnings()) {
         on_event(Event::Warning(&w));
     }
@@ -188,6 +191,29 @@ pub fn run_config(
         Mode::Eval,
     )?;
     let scores = regression_scores(&mut model, &splits.test, Mode::Eval, 512, &threads)?;
+    // Early stopping restored another epoch's weights: the last epoch's are scored too.
+    let test_last_epoch = match &report.last_state {
+        Some(last) => {
+            let kept = model.state();
+            model.load_state(last);
+            let t = evaluate(
+                &mut model,
+                &splits.test,
+                &cfg.train.loss,
+                512,
+                &threads,
+                Mode::Eval,
+            )?;
+            model.load_state(&kept);
+            Some(TestMetrics {
+                loss: t.mean_loss(),
+                accuracy: t.accuracy(),
+                rmse: None,
+                r2: None,
+            })
+        }
+        None => None,
+    };
     let toml_text = cfg.to_toml();
     let mut meta = HashMap::new();
     meta.insert("droplab_version".to_string(), droplab::VERSION.to_string());
@@ -230,6 +256,7 @@ pub fn run_config(
             rmse: scores.map(|s| s.rmse),
             r2: scores.map(|s| s.r2),
         },
+        test_last_epoch,
         scaler: splits.scaler.clone(),
         input_divisor: Some(crate::predict::input_divisor(&cfg.data.dataset)),
         model_sha256: sha256_hex(&bytes),

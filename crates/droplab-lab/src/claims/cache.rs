@@ -101,6 +101,7 @@ impl Cache {
                 diverged: None,
                 steps: report.steps,
                 interrupted: false,
+                last_state: None,
             },
         ))
     }

@@ -197,6 +197,20 @@ impl Sequential {
         out
     }
 
+    /// One line per layer: what it is (with its regularizers), its per-example output shape
+    /// and its trainable values, for a model summary.
+    pub fn summary(&self) -> Vec<(String, Vec<usize>, usize)> {
+        let mut shape = self.input_shape.clone();
+        self.layers
+            .iter()
+            .map(|l| {
+                shape = l.output_shape(&shape).unwrap_or_default();
+                let params = l.params().iter().map(|p| p.value.len()).sum();
+                (l.describe(), shape.clone(), params)
+            })
+            .collect()
+    }
+
     /// Total number of trainable values.
     pub fn param_count(&self) -> usize {
         self.params().iter().map(|p| p.value.len()).sum()

@@ -171,6 +171,9 @@ pub struct FitReport {
     pub steps: u64,
     /// The caller stopped the run (see [`fit_until`]).
     pub interrupted: bool,
+    /// The last epoch's weights (in [`Sequential::state`] order) when early stopping restored
+    /// another epoch's: to score both.
+    pub last_state: Option<Vec<Tensor>>,
 }
 
 /// What `fit` reports while it runs.
@@ -328,6 +331,7 @@ pub fn fit_until(
         diverged: None,
         steps: 0,
         interrupted: false,
+        last_state: None,
     };
     let shuffle = Stream::new(seed, "shuffle");
     let augment = Stream::new(seed, "augment");
@@ -481,7 +485,8 @@ pub fn fit_until(
         }
     }
     report.best_epoch = best.epoch;
-    if cfg.early_stopping.is_some() {
+    if cfg.early_stopping.is_some() && best.epoch != report.history.len() && !best.weights.is_empty() {
+        report.last_state = Some(model.state());
         best.restore(model);
     }
     Ok(report)
