@@ -137,3 +137,32 @@ fn report_of_a_directory_without_results_is_a_clear_error() {
     assert!(stderr(&o).contains("record.json"), "{}", stderr(&o));
     assert!(!tmp.path().join("broken/report.html").exists());
 }
+
+#[test]
+fn report_of_several_runs_compares_them_in_one_table_and_one_plot() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (out, dropout) in [("runs/plain", "0,0"), ("runs/dropout", "0.2,0.5")] {
+        let mut args = TINY.to_vec();
+        args.extend_from_slice(&["--dropout", dropout, "--out", out]);
+        let o = droplab(tmp.path(), &args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = droplab(tmp.path(), &["report", "runs", "--out", "page.html", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(tmp.path().join("page.html")).unwrap();
+    assert!(html.contains("2 runs compared"), "no comparison");
+    // One row per run, with its test accuracy as the record gives it.
+    for run in ["plain", "dropout"] {
+        let rec = json(&tmp.path().join("runs").join(run).join("record.json"));
+        let acc = format!("{:.4}", rec["test"]["accuracy"].as_f64().unwrap());
+        let row = html
+            .split("<tr>")
+            .find(|r| r.contains(&format!("<td>{run}</td>")))
+            .unwrap_or_default();
+        assert!(row.contains(&format!("<td>{acc}</td>")), "{run}: {row}");
+    }
+    assert!(
+        html.contains("Learning curves of every run"),
+        "no overlaid curves"
+    );
+}

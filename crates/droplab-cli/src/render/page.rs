@@ -62,7 +62,7 @@ fn run_blocks(dir: &Path) -> CliResult<Vec<Block>> {
             format!("{} / {} / {}", rec.data.train, rec.data.val, rec.data.test),
         ],
         vec!["model".into(), rec.model.join("; ")],
-        vec!["parameters".into(), rec.parameters.to_string()],
+        vec!["parameters".into(), crate::progress::thousands(rec.parameters)],
         vec![
             "epochs run (best)".into(),
             format!(
@@ -134,6 +134,89 @@ fn run_blocks(dir: &Path) -> CliResult<Vec<Block>> {
         blocks.push(Block::Details {
             summary: "config.toml (reproduces the run with --config)".into(),
             text: read(&dir.join("config.toml"))?,
+        });
+    }
+    Ok(blocks)
+}
+
+/// The runs directly inside `dir` side by side: a table of their numbers and their learning
+/// curves overlaid (empty when it holds fewer than two runs).
+fn comparison_blocks(dir: &Path, runs: &[PathBuf]) -> CliResult<Vec<Block>> {
+    let mut recs = Vec::new();
+    for r in runs {
+        recs.push((name_of(r), RunRecord::load(r)?));
+    }
+    if recs.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let headers: Vec<String> = [
+        "run",
+        "dataset",
+        "model",
+        "parameters",
+        "epochs (best)",
+        "val accuracy at best",
+        "gap at best",
+        "test accuracy",
+        "test loss",
+        "test RMSE / R²",
+        "seconds",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
+    let rows: Vec<Vec<String>> = recs
+        .iter()
+        .map(|(name, r)| {
+            let best = r.history.iter().find(|m| m.epoch == r.best_epoch);
+            let classify = r.data.classes > 0;
+            vec![
+                name.clone(),
+                r.data.dataset.clone(),
+                r.config.model.model_string(),
+                crate::progress::thousands(r.parameters),
+                format!("{} ({})", r.history.len(), r.best_epoch),
+                best.filter(|_| classify)
+                    .map_or("-".into(), |b| fmt(b.val_accuracy, 4)),
+                best.filter(|_| classify).map_or("-".into(), |b| fmt(b.gap, 4)),
+                if classify {
+                    fmt(r.test.accuracy, 4)
+                } else {
+                    "-".into()
+                },
+                fmt(r.test.loss, 4),
+                match (r.test.rmse, r.test.r2) {
+                    (Some(e), Some(r2)) => format!("{} / {}", fmt(e, 4), fmt(r2, 4)),
+                    _ => "-".into(),
+                },
+                format!("{:.1}", r.seconds),
+            ]
+        })
+        .collect();
+    let mut blocks = vec![
+        Block::Paragraph(format!(
+            "{} runs compared (each has its own section below).",
+            recs.len()
+        )),
+        Block::Table(headers, rows),
+    ];
+    let series: Vec<Series> = recs
+        .iter()
+        .filter(|(_, r)| !r.history.is_empty())
+        .map(|(name, r)| Series {
+            name,
+            history: &r.history,
+            best_epoch: r.best_epoch,
+        })
+        .collect();
+    // Up to eight runs overlaid stay readable; more get the table only.
+    if (2..=8).contains(&series.len()) {
+        let svg = learning_curves_svg(&format!("{}: the runs' learning curves", name_of(dir)), &series)
+            .map_err(|e| CliError::runtime(format!("{}: {e}", dir.display())))?;
+        blocks.push(Block::Svg {
+            caption: "Learning curves of every run: train dashed, validation solid; the filled circles mark the best epochs."
+                .into(),
+            svg,
         });
     }
     Ok(blocks)
@@ -284,6 +367,12 @@ fn visit(dir: &Path, title: String, depth: usize, sections: &mut Vec<Section>) -
         .filter(|p| p.is_dir() && !name_of(p).starts_with('.'))
         .collect();
     subdirs.sort();
+    let runs: Vec<PathBuf> = subdirs
+        .iter()
+        .filter(|d| d.join("record.json").is_file())
+        .cloned()
+        .collect();
+    blocks.extend(comparison_blocks(dir, &runs)?);
     if depth < MAX_DEPTH {
         for sub in subdirs {
             visit(&sub, format!("{title}/{}", name_of(&sub)), depth + 1, sections)?;
