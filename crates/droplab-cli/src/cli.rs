@@ -36,6 +36,12 @@ pub enum Command {
     Tune(Box<TuneArgs>),
     /// Join a study as a worker: claim and run its trials until none is left.
     Worker(WorkerArgs),
+    /// A study's outputs from its store (study.json, leaderboard, plots), for any study: one
+    /// that `droplab worker` processes ran, or one still running.
+    Study {
+        #[command(subcommand)]
+        command: StudyCommand,
+    },
     /// Analyses of a trained run.
     Analyze {
         #[command(subcommand)]
@@ -55,6 +61,31 @@ pub enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StudyCommand {
+    /// Write a study's outputs from its store and print its leaderboard.
+    Show(StudyShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StudyShowArgs {
+    /// Trial store: sqlite:PATH or postgres://USER@HOST:PORT/DB.
+    #[arg(long, value_name = "URL")]
+    pub store: String,
+    /// The study's name.
+    #[arg(long)]
+    pub study: String,
+    /// Where to write study.json and the plots [default: studies/NAME].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Also train the best config on all training data and score it on the test set.
+    #[arg(long)]
+    pub refit: bool,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

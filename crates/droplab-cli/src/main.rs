@@ -25,7 +25,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{AnalyzeCommand, Cli, Command, DataCommand, PaperCommand};
+use crate::cli::{AnalyzeCommand, Cli, Command, DataCommand, PaperCommand, StudyCommand};
 use crate::error::Report;
 
 /// On SIGINT or SIGTERM: let a checkpoint being written finish, remove what this process was
@@ -96,6 +96,9 @@ fn main() -> ExitCode {
         Command::Claims(args) => claims::run(&args),
         Command::Tune(args) => tune::run(&args),
         Command::Worker(args) => tune::worker(&args),
+        Command::Study {
+            command: StudyCommand::Show(args),
+        } => tune::show(&args),
         Command::Data {
             command: DataCommand::Fetch(args),
         } => data_cmd::fetch(&args),

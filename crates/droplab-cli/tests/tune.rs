@@ -583,3 +583,61 @@ fn tune_requeues_a_dead_workers_trial_at_once_and_still_writes_its_outputs() {
     assert_eq!(trials.len(), 2);
     assert!(trials.iter().all(|t| t["state"] == "done"), "{trials:?}");
 }
+
+#[test]
+fn study_show_writes_the_outputs_of_a_study_that_workers_ran() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The study is created but no worker is started: `droplab worker` runs its trials.
+    let o = droplab(
+        tmp.path(),
+        &tune_args(
+            "st",
+            &[
+                "--space",
+                "dropout.hidden=[0.1,0.5]",
+                "--sampler",
+                "grid",
+                "--workers",
+                "0",
+            ],
+        ),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!tmp.path().join("st/study.json").exists());
+    let store = "sqlite:st/study.sqlite";
+    let show = |out: &str| {
+        droplab(
+            tmp.path(),
+            &[
+                "study", "show", "--store", store, "--study", "study", "--out", out,
+            ],
+        )
+    };
+    // Before any worker: nothing finished, said so.
+    let o = show("early");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("0 of 2 trials finished"), "{}", stderr(&o));
+    let o = droplab(
+        tmp.path(),
+        &["worker", "--store", store, "--study", "study", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = show("shown");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("rank") && stdout(&o).contains("best: trial"),
+        "{}",
+        stdout(&o)
+    );
+    let j = study_json(&tmp.path().join("shown"));
+    assert_eq!(j["done"], 2);
+    assert_eq!(j["trials"].as_array().unwrap().len(), 2);
+    assert!(tmp.path().join("shown/history.svg").is_file());
+    // An unknown study is named.
+    let o = droplab(
+        tmp.path(),
+        &["study", "show", "--store", store, "--study", "nope"],
+    );
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("no study named 'nope'"), "{}", stderr(&o));
+}

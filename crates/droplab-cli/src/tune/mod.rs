@@ -153,6 +153,36 @@ fn check_bounds(base: &toml::Table, space: &Space) -> CliResult {
     Ok(())
 }
 
+/// `droplab study show`: the outputs of a study from its store, whoever ran its trials.
+/// Trials still queued or running are left out of the scores and said to be.
+pub fn show(args: &crate::cli::StudyShowArgs) -> CliResult {
+    let mut store = Store::open(&args.store).map_err(tune_err)?;
+    let (sid, spec) = store.open_study(&args.study).map_err(tune_err)?;
+    let trials = store.trials(sid).map_err(tune_err)?;
+    let finished = trials
+        .iter()
+        .filter(|t| !matches!(t.state, TrialState::Queued | TrialState::Running))
+        .count();
+    let limit = spec.trial_limit();
+    if finished < limit && !args.quiet {
+        eprintln!(
+            "study '{}': {finished} of {limit} trials finished; the outputs show those (run `droplab worker --store {} --study {}` for the rest)",
+            args.study, args.store, args.study
+        );
+    }
+    let r = Resolved {
+        out: args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("studies").join(&spec.name)),
+        store: args.store.clone(),
+        spec,
+    };
+    std::fs::create_dir_all(&r.out)
+        .map_err(|e| CliError::usage(format!("--out {}: {e}", r.out.display())))?;
+    outputs::write(&r, &store, &trials, args.refit, args.quiet)
+}
+
 /// The study a `droplab tune` invocation describes, and its directory and store URL.
 pub struct Resolved {
     pub spec: StudySpec,
