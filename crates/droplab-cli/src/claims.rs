@@ -234,7 +234,7 @@ fn draw(plot: &Plot) -> CliResult<String> {
                     gap: p.gap,
                 })
                 .collect();
-            validation_curve_svg(title, param, &points, *log_x)
+            validation_curve_svg(title, param, "score", &points, *log_x, false)
         }
     };
     drawn.map_err(|e| CliError::runtime(format!("claims plot: {e}")))

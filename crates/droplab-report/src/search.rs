@@ -40,15 +40,20 @@ fn titled<'b>(svg: &'b mut String, title: &str) -> Result<Area<'b>, ReportError>
     titled_canvas(svg, (WIDTH, TITLE_HEIGHT + PANEL_HEIGHT + 20), title)
 }
 
-/// The validation curve of one parameter as an SVG document: the mean CV score with fold
-/// error bars (one standard deviation) on the left, the overfitting gap on the right, both
-/// against the parameter (a log axis when `log_x`). Trials with the same value are drawn
-/// side by side; the best mean is ringed.
+/// The validation curve of one parameter as an SVG document: the mean CV score (`metric`
+/// names it on the axes: `accuracy` gives "validation accuracy") with fold error bars (one standard deviation) on the left, the
+/// overfitting gap on the right, both against the parameter (a log axis when `log_x`). The
+/// best mean is ringed. When only this parameter varies, the points are joined in its order;
+/// when `others_vary` (the search has other parameters), joining them would draw a zigzag
+/// that reads as a curve, so the points stand alone and a trend is drawn instead: the mean of
+/// the points in each of up to six equal bins of the axis (log bins on a log axis).
 pub fn validation_curve_svg(
     title: &str,
     param: &str,
+    metric: &str,
     points: &[CurvePoint],
     log_x: bool,
+    others_vary: bool,
 ) -> Result<String, ReportError> {
     let pts: Vec<CurvePoint> = points
         .iter()
@@ -74,9 +79,21 @@ pub fn validation_curve_svg(
         let (lo, hi) = linear_range(score_vals, None);
         let gap_vals = pts.iter().map(|p| p.gap).filter(|g| g.is_finite()).chain([0.0]);
         let (glo, ghi) = linear_range(gap_vals, None);
+        let score_desc = format!("validation {metric}");
+        let gap_desc = format!("train {metric} - validation {metric}");
+        let score_caption = if others_vary {
+            "mean CV score, +- 1 sd over folds; the line: binned trend"
+        } else {
+            "mean CV score, +- 1 sd over folds"
+        };
+        let gap_caption = if others_vary {
+            "overfitting gap; the line: binned trend"
+        } else {
+            "overfitting gap"
+        };
         let specs: [(&str, &str, (f64, f64)); 2] = [
-            ("mean CV score, +- 1 sd over folds", "validation score", (lo, hi)),
-            ("overfitting gap", "train score - validation score", (glo, ghi)),
+            (score_caption, &score_desc, (lo, hi)),
+            (gap_caption, &gap_desc, (glo, ghi)),
         ];
         for (k, (caption, y_desc, (y0, y1))) in specs.into_iter().enumerate() {
             let (x0, x1) = if log_x {
@@ -92,11 +109,16 @@ pub fn validation_curve_svg(
                 .margin_bottom(8)
                 .x_label_area_size(52)
                 .y_label_area_size(72);
-            let line: Vec<(f64, f64)> = sorted
+            let points: Vec<(f64, f64)> = sorted
                 .iter()
                 .map(|p| (p.x, if k == 0 { p.mean } else { p.gap }))
                 .filter(|(_, y)| y.is_finite())
                 .collect();
+            let line = if others_vary {
+                binned_trend(&points, log_x, 6)
+            } else {
+                points.clone()
+            };
             macro_rules! draw {
                 ($chart:expr) => {{
                     let mut chart = $chart;
@@ -115,7 +137,11 @@ pub fn validation_curve_svg(
                             GREY.stroke_width(1),
                         ))?;
                     }
-                    chart.draw_series(LineSeries::new(line.clone(), c.mix(0.5).stroke_width(1)))?;
+                    let width = if others_vary { 2 } else { 1 };
+                    chart.draw_series(LineSeries::new(
+                        line.clone(),
+                        c.mix(0.5).stroke_width(width),
+                    ))?;
                     if k == 0 {
                         chart.draw_series(sorted.iter().map(|p| {
                             ErrorBar::new_vertical(
@@ -134,7 +160,8 @@ pub fn validation_curve_svg(
                         )))?;
                     }
                     chart.draw_series(
-                        line.iter()
+                        points
+                            .iter()
                             .map(|&(x, y)| Circle::new((x, y), 4, c.filled())),
                     )?;
                 }};
@@ -150,9 +177,39 @@ pub fn validation_curve_svg(
     Ok(svg)
 }
 
+/// The trend of scattered `(x, y)` points: the mean of the points in each of up to `bins`
+/// equal bins of x (of log x when `log_x`), at the mean x of each bin, in order.
+fn binned_trend(points: &[(f64, f64)], log_x: bool, bins: usize) -> Vec<(f64, f64)> {
+    let t = |x: f64| if log_x { x.ln() } else { x };
+    let (lo, hi) = points
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &(x, _)| {
+            (a.min(t(x)), b.max(t(x)))
+        });
+    if points.is_empty() || hi <= lo {
+        let n = points.len().max(1) as f64;
+        let (sx, sy) = points.iter().fold((0.0, 0.0), |(a, b), &(x, y)| (a + x, b + y));
+        return if points.is_empty() {
+            Vec::new()
+        } else {
+            vec![(sx / n, sy / n)]
+        };
+    }
+    let mut sums = vec![(0.0, 0.0, 0usize); bins];
+    for &(x, y) in points {
+        let k = (((t(x) - lo) / (hi - lo) * bins as f64) as usize).min(bins - 1);
+        sums[k] = (sums[k].0 + x, sums[k].1 + y, sums[k].2 + 1);
+    }
+    sums.into_iter()
+        .filter(|s| s.2 > 0)
+        .map(|(sx, sy, n)| (sx / n as f64, sy / n as f64))
+        .collect()
+}
+
 /// The search history as an SVG document: each trial's mean CV score against its number
-/// (pruned trials as crosses), and the best score so far as a step line.
-pub fn search_history_svg(title: &str, points: &[HistoryPoint]) -> Result<String, ReportError> {
+/// (pruned trials as crosses, in the legend only when there are any), and the best score so far
+/// as a step line; `metric` names the score on the axis (`accuracy`: "mean CV accuracy").
+pub fn search_history_svg(title: &str, metric: &str, points: &[HistoryPoint]) -> Result<String, ReportError> {
     let scored: Vec<(f64, f64, bool)> = points
         .iter()
         .filter_map(|p| {
@@ -192,7 +249,7 @@ pub fn search_history_svg(title: &str, points: &[HistoryPoint]) -> Result<String
             .build_cartesian_2d(-0.5..n + 0.5, y0..y1)?;
         house_mesh(&mut chart.configure_mesh())
             .x_desc("trial")
-            .y_desc("mean CV score")
+            .y_desc(format!("mean CV {metric}"))
             .x_labels(12)
             .y_labels(8)
             .x_label_formatter(&|v| format!("{v:.0}"))
@@ -211,15 +268,17 @@ pub fn search_history_svg(title: &str, points: &[HistoryPoint]) -> Result<String
             )?
             .label("trial")
             .legend(|(x, y)| Circle::new((x + 10, y), 4, colour(0).filled()));
-        chart
-            .draw_series(
-                scored
-                    .iter()
-                    .filter(|p| p.2)
-                    .map(|&(t, s, _)| Cross::new((t, s), 5, GREY.stroke_width(2))),
-            )?
-            .label("pruned")
-            .legend(|(x, y)| Cross::new((x + 10, y), 5, GREY.stroke_width(2)));
+        if scored.iter().any(|p| p.2) {
+            chart
+                .draw_series(
+                    scored
+                        .iter()
+                        .filter(|p| p.2)
+                        .map(|&(t, s, _)| Cross::new((t, s), 5, GREY.stroke_width(2))),
+                )?
+                .label("pruned")
+                .legend(|(x, y)| Cross::new((x + 10, y), 5, GREY.stroke_width(2)));
+        }
         legend_box(&mut chart, SeriesLabelPosition::LowerRight)?;
         area.present()?;
     }
@@ -240,13 +299,32 @@ mod tests {
                 gap: 0.05 - 0.01 * i as f64,
             })
             .collect();
-        let svg = validation_curve_svg("digits", "dropout.hidden", &pts, false).unwrap();
+        let svg = validation_curve_svg("digits", "dropout.hidden", "accuracy", &pts, false, false).unwrap();
         assert!(svg.starts_with("<svg"));
-        assert!(svg.contains("dropout.hidden"));
+        assert!(svg.contains("dropout.hidden") && svg.contains("validation accuracy"));
         assert!(svg.matches("<circle").count() >= 10, "points on both panels");
-        let log = validation_curve_svg("digits", "l2", &pts, true).unwrap();
-        assert!(log.contains("l2"));
-        assert!(validation_curve_svg("x", "p", &[], false).is_err());
+        let log = validation_curve_svg("digits", "l2", "accuracy", &pts, true, true).unwrap();
+        assert!(log.contains("l2") && log.contains("binned trend"));
+        assert!(validation_curve_svg("x", "p", "m", &[], false, false).is_err());
+    }
+
+    #[test]
+    fn the_trend_is_the_mean_of_each_bin() {
+        // x in [0, 1], 2 bins: [0, 0.5) holds (0, 1) and (0.4, 3); [0.5, 1] holds (1, 10).
+        let t = binned_trend(&[(0.0, 1.0), (1.0, 10.0), (0.4, 3.0)], false, 2);
+        assert_eq!(t, vec![(0.2, 2.0), (1.0, 10.0)]);
+        // Log bins: 1e-4 and 1e-3 share the lower half of [1e-4, 1e-1] in log x; 1e-1 is alone.
+        let t = binned_trend(&[(1e-4, 1.0), (1e-3, 3.0), (1e-1, 5.0)], true, 2);
+        assert_eq!(t.len(), 2);
+        assert!(
+            (t[0].0 - 5.5e-4).abs() < 1e-12 && t[0].1 == 2.0 && t[1] == (1e-1, 5.0),
+            "{t:?}"
+        );
+        // One distinct x: one point at the means.
+        assert_eq!(
+            binned_trend(&[(0.5, 1.0), (0.5, 3.0)], false, 6),
+            vec![(0.5, 2.0)]
+        );
     }
 
     #[test]
@@ -273,7 +351,11 @@ mod tests {
                 pruned: false,
             },
         ];
-        let svg = search_history_svg("study", &pts).unwrap();
+        let svg = search_history_svg("study", "accuracy", &pts).unwrap();
         assert!(svg.contains("best so far") && svg.contains("pruned"));
+        // Nothing pruned: no "pruned" entry pointing at nothing.
+        let none: Vec<HistoryPoint> = pts.iter().map(|p| HistoryPoint { pruned: false, ..*p }).collect();
+        let svg = search_history_svg("study", "accuracy", &none).unwrap();
+        assert!(svg.contains("best so far") && !svg.contains("pruned"));
     }
 }

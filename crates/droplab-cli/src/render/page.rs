@@ -227,16 +227,8 @@ fn show(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
         Value::String(s) => s.clone(),
-        Value::Number(n) => n
-            .as_f64()
-            .map(|f| {
-                if f.fract() == 0.0 {
-                    format!("{f}")
-                } else {
-                    format!("{f:.4}")
-                }
-            })
-            .unwrap_or_else(|| n.to_string()),
+        // By magnitude, as the terminal's leaderboard: 1e-6 is 1.00e-6, not 0.0000.
+        Value::Number(_) => droplab_tune::space::show(v),
         Value::Object(m) => m
             .iter()
             .map(|(k, v)| format!("{k}={}", show(v)))
@@ -244,6 +236,17 @@ fn show(v: &Value) -> String {
             .join(", "),
         Value::Array(a) => a.iter().map(show).collect::<Vec<_>>().join(", "),
         Value::Bool(b) => b.to_string(),
+    }
+}
+
+/// The sampler with only its own settings: points per range for a grid, random trials before
+/// modelling for TPE and GP, none for random search.
+fn sampler_text(sampler: &Value) -> String {
+    let kind = show(&sampler["kind"]);
+    match kind.as_str() {
+        "grid" => format!("grid ({} points per real range)", show(&sampler["grid_points"])),
+        "tpe" | "gp" => format!("{kind} ({} random trials first)", show(&sampler["startup"])),
+        _ => kind,
     }
 }
 
@@ -257,7 +260,7 @@ fn study_blocks(dir: &Path) -> CliResult<Vec<Block>> {
         vec!["".into(), "".into()],
         vec![
             vec!["study".into(), show(&v["name"])],
-            vec!["sampler".into(), show(&spec["sampler"])],
+            vec!["sampler".into(), sampler_text(&spec["sampler"])],
             vec!["folds".into(), show(&spec["folds"])],
             vec![
                 "trials done / pruned / failed".into(),

@@ -107,8 +107,19 @@ pub fn leaderboard(r: &Resolved, trials: &[TrialRecord]) -> String {
     s
 }
 
+/// What a trial's score is: the accuracy, or for a regression (real-valued targets: `--task
+/// regression`, `uci:SET`) the negative MSE (on the validation folds).
+fn metric_name(r: &Resolved) -> &'static str {
+    let regression = toml::from_str::<droplab_lab::config::RunConfig>(&r.spec.base).is_ok_and(|c| {
+        c.data.task == droplab_lab::config::Task::Regression || c.data.dataset.starts_with("uci:")
+    });
+    if regression { "negative MSE" } else { "accuracy" }
+}
+
 fn plots(r: &Resolved, trials: &[TrialRecord]) -> CliResult<Vec<String>> {
     let mut written = Vec::new();
+    let metric = metric_name(r);
+    let others_vary = r.spec.space.params.len() > 1;
     let done: Vec<&TrialRecord> = trials.iter().filter(|t| t.state == TrialState::Done).collect();
     for p in &r.spec.space.params {
         let pts: Vec<CurvePoint> = done
@@ -131,8 +142,8 @@ fn plots(r: &Resolved, trials: &[TrialRecord]) -> CliResult<Vec<String>> {
             || matches!(&p.dist, Dist::List { values } if values.iter().all(|v| *v > 0.0)
                 && values.iter().cloned().fold(f64::MIN, f64::max) / values.iter().cloned().fold(f64::MAX, f64::min) >= 100.0);
         let title = format!("{}: validation curve of {}", r.spec.name, p.path);
-        let svg =
-            validation_curve_svg(&title, &p.path, &pts, log).map_err(|e| CliError::runtime(e.to_string()))?;
+        let svg = validation_curve_svg(&title, &p.path, metric, &pts, log, others_vary)
+            .map_err(|e| CliError::runtime(e.to_string()))?;
         let name = format!("validation-curve-{}.svg", p.path);
         write_atomic(&r.out.join(&name), svg.as_bytes())?;
         written.push(name);
@@ -145,7 +156,7 @@ fn plots(r: &Resolved, trials: &[TrialRecord]) -> CliResult<Vec<String>> {
             pruned: t.state == TrialState::Pruned,
         })
         .collect();
-    if let Ok(svg) = search_history_svg(&format!("{}: search history", r.spec.name), &history) {
+    if let Ok(svg) = search_history_svg(&format!("{}: search history", r.spec.name), metric, &history) {
         write_atomic(&r.out.join("history.svg"), svg.as_bytes())?;
         written.push("history.svg".into());
     }
