@@ -61,6 +61,28 @@ pub enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// Use a run elsewhere.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Print a PyTorch script that builds the run's network as an nn.Sequential and loads its
+    /// weights (MLP and convolutional runs).
+    Torch(ExportTorchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportTorchArgs {
+    /// A run directory written by `droplab train`.
+    pub run_dir: PathBuf,
+    /// Use weights that do not match record.json's model_sha256, or that are not finite (said
+    /// on stderr).
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, Subcommand)]

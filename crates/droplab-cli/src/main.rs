@@ -12,6 +12,7 @@ mod data_cmd;
 mod demo;
 mod error;
 mod eval_cmd;
+mod export_cmd;
 mod overrides;
 mod paper;
 mod predict_cmd;
@@ -25,7 +26,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{AnalyzeCommand, Cli, Command, DataCommand, PaperCommand, StudyCommand};
+use crate::cli::{AnalyzeCommand, Cli, Command, DataCommand, ExportCommand, PaperCommand, StudyCommand};
 use crate::error::Report;
 
 /// On SIGINT or SIGTERM: let a checkpoint being written finish, remove what this process was
@@ -96,6 +97,9 @@ fn main() -> ExitCode {
         Command::Claims(args) => claims::run(&args),
         Command::Tune(args) => tune::run(&args),
         Command::Worker(args) => tune::worker(&args),
+        Command::Export {
+            command: ExportCommand::Torch(args),
+        } => export_cmd::torch(&args),
         Command::Study {
             command: StudyCommand::Show(args),
         } => tune::show(&args),

@@ -635,13 +635,17 @@ fn study_show_writes_the_outputs_of_a_study_that_workers_ran() {
     // The plots name the metric, and nothing was pruned: no legend entry for it.
     let history = std::fs::read_to_string(tmp.path().join("shown/history.svg")).unwrap();
     assert!(history.contains("mean CV accuracy") && !history.contains("pruned"));
-    let curve = std::fs::read_to_string(tmp.path().join("shown/validation-curve-model.dropout.hidden.svg")).unwrap();
+    let curve =
+        std::fs::read_to_string(tmp.path().join("shown/validation-curve-model.dropout.hidden.svg")).unwrap();
     assert!(curve.contains("validation accuracy"));
     // The page of the study shows the sampler with its own settings only.
     let o = droplab(tmp.path(), &["report", "shown", "--out", "page.html", "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let page = std::fs::read_to_string(tmp.path().join("page.html")).unwrap();
-    assert!(page.contains("grid (5 points per real range)") && !page.contains("startup"), "sampler row");
+    assert!(
+        page.contains("grid (5 points per real range)") && !page.contains("startup"),
+        "sampler row"
+    );
     // An unknown study is named.
     let o = droplab(
         tmp.path(),

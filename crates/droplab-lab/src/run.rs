@@ -219,6 +219,12 @@ pub fn run_config(
     meta.insert("droplab_version".to_string(), droplab::VERSION.to_string());
     meta.insert("config".to_string(), toml_text.clone());
     meta.insert("torch_modules".to_string(), model.torch_modules().join(","));
+    // Every module with its sizes, to rebuild the network in PyTorch (`droplab export torch`).
+    meta.insert(
+        "torch_sequential".to_string(),
+        serde_json::to_string(&model.torch_specs())
+            .map_err(|e| Error::runtime(format!("torch_sequential: {e}")))?,
+    );
     meta.insert("format".to_string(), "pt".to_string());
     // How raw inputs become the model's (see `predict`): for clients outside droplab.
     let preprocessing = crate::predict::Preprocessing {

@@ -342,3 +342,50 @@ fn a_small_cnn_learns_the_digits() {
         assert!(acc > 0.93, "{kind:?}: test accuracy {acc}");
     }
 }
+
+#[test]
+fn torch_specs_give_every_size_pytorch_needs() {
+    use droplab::model::{DropoutConfig, ModelConfig};
+    let mlp = ModelConfig {
+        widths: vec![64, 32, 10],
+        dropout: DropoutConfig {
+            input: 0.2,
+            hidden: vec![0.5],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert_eq!(
+        mlp.build(0).unwrap().torch_specs(),
+        [
+            "Dropout(p=0.2)",
+            "Linear(64, 32)",
+            "ReLU()",
+            "Dropout(p=0.5)",
+            "Linear(32, 10)"
+        ]
+    );
+    let mut cnn = ModelConfig::default();
+    cnn.set_model_string("cnn:c8k3p1-p2-sd0.1-bn-c4k3s2-g-10")
+        .unwrap();
+    cnn.input_shape = vec![1, 8, 8];
+    let m = cnn.build(0).unwrap();
+    assert_eq!(
+        m.torch_specs(),
+        [
+            "Conv2d(1, 8, kernel_size=3, stride=1, padding=1)",
+            "ReLU()",
+            "MaxPool2d(kernel_size=2, stride=2)",
+            "Dropout2d(p=0.1)",
+            "BatchNorm2d(8, eps=0.00001)",
+            // (padding defaults to k / 2)
+            "Conv2d(8, 4, kernel_size=3, stride=2, padding=1)",
+            "ReLU()",
+            "AdaptiveAvgPool2d(1)",
+            "Flatten()",
+            "Linear(4, 10)",
+        ]
+    );
+    // One constructor per module of torch_modules (the parameter names count them).
+    assert_eq!(m.torch_specs().len(), m.torch_modules().len());
+}

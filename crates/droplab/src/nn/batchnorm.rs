@@ -244,6 +244,15 @@ impl Layer for BatchNorm {
         vec![if self.image { "BatchNorm2d" } else { "BatchNorm1d" }]
     }
 
+    fn torch_specs(&self) -> Vec<String> {
+        vec![format!(
+            "{}({}, eps={})",
+            self.torch_modules()[0],
+            self.channels(),
+            self.eps
+        )]
+    }
+
     fn describe(&self) -> String {
         format!("batchnorm {} channels", self.channels())
     }

@@ -396,6 +396,16 @@ impl Layer for Conv2d {
         m
     }
 
+    fn torch_specs(&self) -> Vec<String> {
+        let (i, o) = self.channels();
+        let mut m = vec![format!(
+            "Conv2d({i}, {o}, kernel_size={}, stride={}, padding={})",
+            self.k, self.stride, self.pad
+        )];
+        m.extend(self.act.torch_module().map(|a| format!("{a}()")));
+        m
+    }
+
     fn describe(&self) -> String {
         let (i, o) = self.channels();
         format!(

@@ -365,6 +365,16 @@ impl Layer for Dense {
         m
     }
 
+    fn torch_specs(&self) -> Vec<String> {
+        let s = self.weight.value.shape();
+        let mut m = vec![format!("Linear({}, {})", s[1], s[0])];
+        m.extend(self.act.torch_module().map(|a| format!("{a}()")));
+        if let Some(d) = &self.dropout {
+            m.push(format!("Dropout(p={})", d.p()));
+        }
+        m
+    }
+
     fn test_time_scale(&self) -> f32 {
         self.dropout.map(|d| d.eval_scale()).unwrap_or(1.0)
     }

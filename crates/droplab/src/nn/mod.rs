@@ -246,6 +246,14 @@ pub trait Layer: Send {
     /// used to name exported weights as a PyTorch `nn.Sequential` would.
     fn torch_modules(&self) -> Vec<&'static str>;
 
+    /// The same modules as PyTorch constructor calls with every size they need
+    /// (`Linear(64, 800)`, `Conv2d(1, 32, kernel_size=5, stride=1, padding=2)`,
+    /// `Dropout(p=0.5)`), so that a PyTorch user can rebuild the network from them. The default
+    /// is each module without arguments.
+    fn torch_specs(&self) -> Vec<String> {
+        self.torch_modules().iter().map(|m| format!("{m}()")).collect()
+    }
+
     /// A one-line description for logs and records.
     fn describe(&self) -> String;
 

@@ -197,6 +197,15 @@ impl Layer for Pool2d {
         }]
     }
 
+    fn torch_specs(&self) -> Vec<String> {
+        vec![format!(
+            "{}(kernel_size={}, stride={})",
+            self.torch_modules()[0],
+            self.k,
+            self.stride
+        )]
+    }
+
     fn describe(&self) -> String {
         format!("{} k={} s={}", Layer::kind(self), self.k, self.stride)
     }
@@ -248,6 +257,10 @@ impl Layer for GlobalAvgPool {
 
     fn torch_modules(&self) -> Vec<&'static str> {
         vec!["AdaptiveAvgPool2d", "Flatten"]
+    }
+
+    fn torch_specs(&self) -> Vec<String> {
+        vec!["AdaptiveAvgPool2d(1)".into(), "Flatten()".into()]
     }
 
     fn describe(&self) -> String {

@@ -254,4 +254,9 @@ impl Sequential {
     pub fn torch_modules(&self) -> Vec<&'static str> {
         self.layers.iter().flat_map(|l| l.torch_modules()).collect()
     }
+
+    /// [`Layer::torch_specs`] of every layer, in order: an `nn.Sequential`'s constructor calls.
+    pub fn torch_specs(&self) -> Vec<String> {
+        self.layers.iter().flat_map(|l| l.torch_specs()).collect()
+    }
 }

@@ -210,6 +210,11 @@ impl Layer for DropBlock {
         vec!["DropBlock2d"]
     }
 
+    fn torch_specs(&self) -> Vec<String> {
+        // Not a PyTorch module (torchvision has DropBlock2d); in eval() it is the identity.
+        vec!["Identity()".into()]
+    }
+
     fn describe(&self) -> String {
         let mut s = format!("dropblock p={} block={}", self.p, self.block);
         if self.ramp_steps > 0 {

@@ -198,6 +198,16 @@ impl Layer for Dropout {
         }]
     }
 
+    fn torch_specs(&self) -> Vec<String> {
+        let p = self.bernoulli.p();
+        vec![match self.kind {
+            DropoutKind::Bernoulli | DropoutKind::DropConnect => format!("Dropout(p={p})"),
+            // PyTorch has no Gaussian dropout; in eval() it is the identity either way.
+            DropoutKind::Gaussian => "Identity()".into(),
+            DropoutKind::Alpha => format!("AlphaDropout(p={p})"),
+        }]
+    }
+
     fn describe(&self) -> String {
         format!("{} p={}", Layer::kind(self), self.bernoulli.p())
     }

@@ -113,6 +113,10 @@ impl Layer for SpatialDropout {
         vec!["Dropout2d"]
     }
 
+    fn torch_specs(&self) -> Vec<String> {
+        vec![format!("Dropout2d(p={})", self.bernoulli.p())]
+    }
+
     fn output_dropout(&self) -> Option<f32> {
         Some(self.bernoulli.p())
     }
