@@ -19,7 +19,7 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Evaluate a saved run: weight scaling (default) or Monte Carlo averaging.
     Eval(EvalArgs),
-    /// Predict new, unlabeled examples (CSV or IDX) with a saved run, preprocessed as its
+    /// Predict new, unlabeled examples (CSV, IDX or .ts) with a saved run, preprocessed as its
     /// training data were.
     Predict(PredictArgs),
     /// The same wide MLP trained four ways on small data over several seeds, to see
@@ -590,8 +590,8 @@ pub struct PredictArgs {
     /// A run directory written by `droplab train`.
     pub run_dir: PathBuf,
     /// The new examples: a CSV of raw feature values, one row each and no label column (a
-    /// header line is detected), or an IDX image file; raw as the training data's files hold
-    /// them (digits: pixel counts 0-16, MNIST: 0-255).
+    /// header line is detected), an IDX image file, or .ts sequences for a recurrent run; raw
+    /// as the training data's files hold them (digits: pixel counts 0-16, MNIST: 0-255).
     #[arg(long, value_name = "FILE")]
     pub input: PathBuf,
     /// Write the predictions here (default: standard output).

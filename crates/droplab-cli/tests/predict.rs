@@ -213,3 +213,75 @@ fn inputs_that_do_not_fit_the_model_are_refused_naming_what_it_takes() {
     );
     assert!(!tmp.path().join("p.csv").exists());
 }
+
+#[test]
+fn a_recurrent_run_predicts_ts_sequences_with_or_without_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Two dimensions, lengths 3 to 5; class a rises, class b falls.
+    let series = |n: usize| -> (String, String) {
+        let (mut labeled, mut unlabeled) = (
+            "@dimensions 2\n@classLabel true a b\n@data\n".to_string(),
+            "@data\n".to_string(),
+        );
+        for i in 0..n {
+            let len = 3 + i % 3;
+            let rising = i % 2 == 0;
+            let dim = |k: f32| -> String {
+                (0..len)
+                    .map(|t| {
+                        format!(
+                            "{}",
+                            if rising {
+                                t as f32 * k
+                            } else {
+                                (len - t) as f32 * k
+                            }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let body = format!("{}:{}", dim(0.5), dim(0.25));
+            labeled.push_str(&format!("{body}:{}\n", if rising { "a" } else { "b" }));
+            unlabeled.push_str(&format!("{body}\n"));
+        }
+        (labeled, unlabeled)
+    };
+    let (train, _) = series(24);
+    let (test, test_unlabeled) = series(9);
+    std::fs::write(tmp.path().join("train.ts"), train).unwrap();
+    std::fs::write(tmp.path().join("test.ts"), test).unwrap();
+    std::fs::write(tmp.path().join("new.ts"), test_unlabeled).unwrap();
+    let o = droplab(
+        tmp.path(),
+        &[
+            "train",
+            "--dataset",
+            "ts:train.ts,test.ts",
+            "--model",
+            "rnn:lstm8-last-2",
+            "--dropout",
+            "0.1,0",
+            "--epochs",
+            "3",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+            "rnn",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let reference = eval_probs(tmp.path(), "rnn", "test");
+    for input in ["test.ts", "new.ts"] {
+        let o = droplab(tmp.path(), &["predict", "rnn", "--input", input]);
+        assert!(o.status.success(), "{input}: {}", stderr(&o));
+        assert_close(&rows(&stdout(&o)), &reference);
+    }
+    // Three dimensions where the model takes two: named with the line.
+    std::fs::write(tmp.path().join("bad.ts"), "@data\n1,2:3,4:5,6:7,8\n").unwrap();
+    assert_usage_error(
+        &droplab(tmp.path(), &["predict", "rnn", "--input", "bad.ts"]),
+        &["bad.ts:2", "4 ':'-separated parts", "2 dimensions"],
+    );
+}

@@ -1,7 +1,8 @@
 //! Predictions of a trained run on new, unlabeled data, with the run's own preprocessing.
 //!
 //! New data comes as the training data's files hold it: a CSV of raw feature values (every
-//! column a feature; a header line is detected), or an IDX image file. The run's
+//! column a feature; a header line is detected), an IDX image file, or for a recurrent run a
+//! `.ts` file of sequences (with or without a class label after the last dimension). The run's
 //! preprocessing is applied as in training: first the division its dataset's reader makes
 //! ([`input_divisor`]: 16 for the digits' pixel counts, 255 for IDX pixels, 1 otherwise),
 //! then the scaler fitted on its training split. Both are written into every run
@@ -47,6 +48,9 @@ pub struct Preprocessing<'a> {
 pub fn read_input(path: &Path, record: &RunRecord) -> Result<Dataset> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| Error::usage(format!("--input {name}: {e}")))?;
+    if record.config.model.is_rnn() {
+        return read_sequences(&name, bytes, record);
+    }
     let is_idx = bytes.len() >= 4 && bytes[0] == 0 && bytes[1] == 0 && bytes[2] == 0x08;
     let raw = if is_idx {
         let a = droplab::data::idx::parse_idx(&name, &bytes)?;
@@ -75,11 +79,6 @@ pub fn read_input(path: &Path, record: &RunRecord) -> Result<Dataset> {
             record.data.dataset
         )));
     }
-    if record.config.model.is_rnn() {
-        return Err(Error::usage(format!(
-            "--input {name}: predict takes vectors and images; the run's model is recurrent (score sequences with `droplab eval --dataset ts:...`)"
-        )));
-    }
     let divisor = input_divisor(&record.data.dataset);
     let mut x = raw.data().to_vec();
     if divisor != 1.0 {
@@ -91,6 +90,49 @@ pub fn read_input(path: &Path, record: &RunRecord) -> Result<Dataset> {
     let y = Targets::Classes(vec![0; rows]);
     let mut d = Dataset::new(x, y, record.data.classes.max(1))?;
     record.scaler.apply(&mut d)?;
+    Ok(d)
+}
+
+/// Sequences for a recurrent run from `.ts` text: each series' dimensions separated by `:`,
+/// the class label after them optional (ignored when present). Sequences are used as given
+/// (no division, no scaler), as in training.
+fn read_sequences(name: &str, bytes: Vec<u8>, record: &RunRecord) -> Result<Dataset> {
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Error::usage(format!(
+            "--input {name}: not UTF-8 text; a recurrent run predicts .ts sequences"
+        ))
+    })?;
+    let shape = record.config.model.input_shape();
+    let dims = shape.get(1).copied().unwrap_or(1);
+    // Every series gets the same placeholder label, so that the reader takes it as labeled.
+    let mut in_data = false;
+    let mut lines = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if !in_data || t.is_empty() || t.starts_with('#') {
+            in_data |= t.eq_ignore_ascii_case("@data");
+            lines.push(line.to_string());
+            continue;
+        }
+        let parts: Vec<&str> = t.split(':').collect();
+        let values = match parts.len() {
+            n if n == dims => &parts[..],
+            n if n == dims + 1 => &parts[..dims],
+            n => {
+                return Err(Error::usage(format!(
+                    "--input {name}:{}: {n} ':'-separated parts, the run's model takes {dims} dimensions per step (and an optional label after them)",
+                    i + 1
+                )));
+            }
+        };
+        lines.push(format!("{}:?", values.join(":")));
+    }
+    if !in_data {
+        return Err(Error::usage(format!(
+            "--input {name}: no @data line; a recurrent run predicts .ts sequences (header lines, @data, one series per line)"
+        )));
+    }
+    let (d, _) = droplab::data::ts::parse(name, &lines.join("\n"), Some(&["?".to_string()]))?;
     Ok(d)
 }
 
