@@ -594,7 +594,7 @@ fn study_show_writes_the_outputs_of_a_study_that_workers_ran() {
             "st",
             &[
                 "--space",
-                "dropout.hidden=[0.1,0.5]",
+                "dropout.hidden=[0.1,0.3,0.5]",
                 "--sampler",
                 "grid",
                 "--workers",
@@ -616,7 +616,7 @@ fn study_show_writes_the_outputs_of_a_study_that_workers_ran() {
     // Before any worker: nothing finished, said so.
     let o = show("early");
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("0 of 2 trials finished"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("0 of 3 trials finished"), "{}", stderr(&o));
     let o = droplab(
         tmp.path(),
         &["worker", "--store", store, "--study", "study", "--quiet"],
@@ -630,8 +630,20 @@ fn study_show_writes_the_outputs_of_a_study_that_workers_ran() {
         stdout(&o)
     );
     let j = study_json(&tmp.path().join("shown"));
-    assert_eq!(j["done"], 2);
-    assert_eq!(j["trials"].as_array().unwrap().len(), 2);
+    assert_eq!(j["done"], 3);
+    assert_eq!(j["trials"].as_array().unwrap().len(), 3);
+    // One parameter, one value per trial: every bit of the score's variance is between its
+    // groups (eta² = 1, as written in droplab_tune::importance).
+    assert_eq!(j["importance_trials"], 3);
+    let share = j["importance"][0]["share"].as_f64().unwrap();
+    assert!((share - 1.0).abs() < 1e-12, "{}", j["importance"]);
+    assert!(
+        stdout(&o).contains("importance (main-effect share"),
+        "{}",
+        stdout(&o)
+    );
+    let pc = std::fs::read_to_string(tmp.path().join("shown/parallel-coordinates.svg")).unwrap();
+    assert!(pc.contains("model.dropout.hidden") && pc.contains("accuracy (mean over folds)"));
     // The plots name the metric, and nothing was pruned: no legend entry for it.
     let history = std::fs::read_to_string(tmp.path().join("shown/history.svg")).unwrap();
     assert!(history.contains("mean CV accuracy") && !history.contains("pruned"));

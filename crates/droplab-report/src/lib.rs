@@ -37,6 +37,8 @@ pub use coadaptation::{Histogram, activation_histogram_svg, features_svg};
 pub use curves::{Series, gap_svg, learning_curves_svg};
 pub use ensemble::{KCurve, error_vs_k_svg};
 pub use interval::{Interval, IntervalSeries, interval_svg};
-pub use search::{CurvePoint, HistoryPoint, search_history_svg, validation_curve_svg};
+pub use search::{
+    Axis, CurvePoint, HistoryPoint, parallel_coordinates_svg, search_history_svg, validation_curve_svg,
+};
 pub use style::ReportError;
 pub use table::{markdown_table, text_table};

@@ -1,8 +1,9 @@
-//! Plots of a hyperparameter search: the validation curve of one parameter and the search
-//! history.
+//! Plots of a hyperparameter search: the validation curve of one parameter, the search
+//! history, and the trials in parallel coordinates.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::style::{
     CAPTION_SIZE, FONT, GREY, PANEL_HEIGHT, ReportError, TITLE_HEIGHT, WIDTH, colour, format_number,
@@ -285,6 +286,136 @@ pub fn search_history_svg(title: &str, metric: &str, points: &[HistoryPoint]) ->
     Ok(svg)
 }
 
+/// One axis of a parallel-coordinates plot: a searched parameter (or the score).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Axis<'a> {
+    /// The axis name, written under it.
+    pub name: &'a str,
+    /// Values are spaced by their logarithm (a log-uniform range).
+    pub log: bool,
+    /// The names of category `0, 1, ...` when the values are category indices.
+    pub categories: &'a [String],
+}
+
+/// The trials of a search as a parallel-coordinates plot (Optuna's view): one vertical axis
+/// per parameter and a last one for the score (`metric`), each trial a line through its values,
+/// coloured from light (worst score) to dark (best), the best trial drawn last and thickest.
+/// Each axis spans its own values (log-spaced where `log`), with its extremes written at its
+/// ends. `rows` are `(values, score)` with one value per axis but the score's.
+pub fn parallel_coordinates_svg(
+    title: &str,
+    axes: &[Axis],
+    metric: &str,
+    rows: &[(Vec<f64>, f64)],
+) -> Result<String, ReportError> {
+    let rows: Vec<&(Vec<f64>, f64)> = rows
+        .iter()
+        .filter(|(v, s)| s.is_finite() && v.len() == axes.len() && v.iter().all(|x| x.is_finite()))
+        .collect();
+    if rows.is_empty() || axes.is_empty() {
+        return Err(ReportError::NoRuns);
+    }
+    let score_axis = format!("{metric} (mean over folds)");
+    let mut all: Vec<Axis> = axes.to_vec();
+    all.push(Axis {
+        name: &score_axis,
+        log: false,
+        categories: &[],
+    });
+    let columns: Vec<Vec<f64>> = (0..all.len())
+        .map(|k| {
+            rows.iter()
+                .map(|(v, s)| {
+                    let x = if k < axes.len() { v[k] } else { *s };
+                    if all[k].log && x > 0.0 { x.ln() } else { x }
+                })
+                .collect()
+        })
+        .collect();
+    let spans: Vec<(f64, f64)> = columns
+        .iter()
+        .map(|c| {
+            c.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            })
+        })
+        .collect();
+    let unit = |k: usize, x: f64| {
+        let (lo, hi) = spans[k];
+        if hi > lo { (x - lo) / (hi - lo) } else { 0.5 }
+    };
+    let show = |k: usize, x: f64| {
+        let v = if all[k].log { x.exp() } else { x };
+        match all[k].categories.get(v.round().max(0.0) as usize) {
+            Some(c) if !all[k].categories.is_empty() => c.clone(),
+            _ => format_number(v),
+        }
+    };
+    // Worst first, best last: the best lines stay on top.
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| rows[a].1.total_cmp(&rows[b].1));
+    let (light, dark) = (RGBColor(198, 219, 239), colour(0));
+    let mut svg = String::new();
+    {
+        let area = titled(&mut svg, title)?;
+        let n = all.len() as f64;
+        // Side margins wide enough for the outer axes' names, centred under them.
+        let mut chart = ChartBuilder::on(&area)
+            .margin_left(110)
+            .margin_right(110)
+            .margin_top(24)
+            .margin_bottom(48)
+            .build_cartesian_2d(-0.05..(n - 1.0) + 0.05, -0.02..1.02)?;
+        for (rank, &i) in order.iter().enumerate() {
+            let t = if order.len() > 1 {
+                rank as f64 / (order.len() - 1) as f64
+            } else {
+                1.0
+            };
+            let mix = |a: u8, b: u8| (a as f64 + t * (b as f64 - a as f64)).round() as u8;
+            let c = RGBColor(mix(light.0, dark.0), mix(light.1, dark.1), mix(light.2, dark.2));
+            let best = rank + 1 == order.len();
+            let line: Vec<(f64, f64)> = (0..all.len())
+                .map(|k| (k as f64, unit(k, columns[k][i])))
+                .collect();
+            chart.draw_series(LineSeries::new(line, c.stroke_width(if best { 3 } else { 1 })))?;
+        }
+        let style = (FONT, 13).into_font().color(&BLACK);
+        // Chart coordinates are the whole document's; text on `area` is relative to it.
+        let base = area.get_base_pixel();
+        let at = |p: (i32, i32)| (p.0 - base.0, p.1 - base.1);
+        for k in 0..all.len() {
+            let x = k as f64;
+            chart.draw_series(LineSeries::new([(x, 0.0), (x, 1.0)], BLACK.stroke_width(1)))?;
+            let (lo, hi) = spans[k];
+            let (top, bottom) = (
+                at(chart.backend_coord(&(x, 1.0))),
+                at(chart.backend_coord(&(x, 0.0))),
+            );
+            area.draw_text(
+                &show(k, hi),
+                &style.pos(Pos::new(HPos::Center, VPos::Bottom)),
+                (top.0, top.1 - 4),
+            )?;
+            area.draw_text(
+                &show(k, lo),
+                &style.pos(Pos::new(HPos::Center, VPos::Top)),
+                (bottom.0, bottom.1 + 4),
+            )?;
+            area.draw_text(
+                all[k].name,
+                &(FONT, CAPTION_SIZE)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Top)),
+                (bottom.0, bottom.1 + 22),
+            )?;
+        }
+        area.present()?;
+    }
+    Ok(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +437,48 @@ mod tests {
         let log = validation_curve_svg("digits", "l2", "accuracy", &pts, true, true).unwrap();
         assert!(log.contains("l2") && log.contains("binned trend"));
         assert!(validation_curve_svg("x", "p", "m", &[], false, false).is_err());
+    }
+
+    #[test]
+    fn parallel_coordinates_draw_a_line_per_trial_and_name_every_axis() {
+        let cats = vec!["adam".to_string(), "sgd".to_string()];
+        let axes = [
+            Axis {
+                name: "dropout.hidden",
+                log: false,
+                categories: &[],
+            },
+            Axis {
+                name: "lr",
+                log: true,
+                categories: &[],
+            },
+            Axis {
+                name: "optimizer",
+                log: false,
+                categories: &cats,
+            },
+        ];
+        let rows = vec![
+            (vec![0.1, 1e-3, 0.0], 0.90),
+            (vec![0.5, 1e-1, 1.0], 0.95),
+            (vec![0.3, 1e-2, 1.0], 0.93),
+            (vec![0.3, f64::NAN, 1.0], 0.99),
+        ];
+        let svg = parallel_coordinates_svg("study", &axes, "accuracy", &rows).unwrap();
+        // 3 trials (the NaN one is left out) and 4 axis lines.
+        assert_eq!(svg.matches("<polyline").count(), 3 + 4, "{svg}");
+        for label in [
+            "dropout.hidden",
+            "lr",
+            "optimizer",
+            "accuracy (mean over folds)",
+            "adam",
+            "sgd",
+        ] {
+            assert!(svg.contains(label), "{label}");
+        }
+        assert!(parallel_coordinates_svg("s", &axes, "accuracy", &[]).is_err());
     }
 
     #[test]

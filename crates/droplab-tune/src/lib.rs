@@ -1,7 +1,8 @@
 //! Hyperparameter search for droplab: search spaces over any field of a run config, grid,
 //! random and Bayesian samplers (TPE, Gaussian process with expected improvement), k-fold
 //! cross-validation scores per trial, median pruning, and a trial store in SQLite or
-//! PostgreSQL that any number of workers share.
+//! PostgreSQL that any number of workers share; [`importance`] gives each searched parameter's
+//! share of the score's variance.
 //!
 //! The crate knows nothing of training: a worker runs an [`Objective`] (the `droplab` command
 //! implements one over its run configs), and everything else is coordination and bookkeeping.
@@ -9,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod importance;
 pub mod sampler;
 pub mod space;
 pub mod store;

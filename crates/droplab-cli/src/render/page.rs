@@ -263,6 +263,21 @@ fn study_blocks(dir: &Path) -> CliResult<Vec<Block>> {
             vec!["sampler".into(), sampler_text(&spec["sampler"])],
             vec!["folds".into(), show(&spec["folds"])],
             vec![
+                format!(
+                    "parameter importance (main-effect share of the score's variance, {} done trials)",
+                    show(&v["importance_trials"])
+                ),
+                v["importance"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|i| format!("{} {}", show(&i["path"]), show(&i["share"])))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_else(|| "-".into()),
+            ],
+            vec![
                 "trials done / pruned / failed".into(),
                 format!(
                     "{} / {} / {}",

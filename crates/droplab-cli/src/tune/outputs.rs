@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
-use droplab_report::{CurvePoint, HistoryPoint, search_history_svg, text_table, validation_curve_svg};
+use droplab_report::{
+    Axis, CurvePoint, HistoryPoint, parallel_coordinates_svg, search_history_svg, text_table,
+    validation_curve_svg,
+};
 use droplab_tune::space::show;
 use droplab_tune::{Dist, Store, TrialRecord, TrialState};
 use serde::Serialize;
@@ -39,7 +42,19 @@ struct StudyJson<'a> {
     best: Option<&'a TrialRecord>,
     /// Median milliseconds per trial in the store (claim, epoch and fold reports).
     coordination_ms_median: Option<f64>,
+    /// Each parameter's main-effect share of the done trials' score variance
+    /// (`droplab_tune::importance`), and the number of trials it rests on.
+    importance: Vec<Importance>,
+    importance_trials: usize,
     refit: Option<Refit>,
+}
+
+/// One parameter's importance.
+#[derive(Debug, Serialize)]
+struct Importance {
+    path: String,
+    /// Between-group share of the score variance (eta²); `None` with too few trials.
+    share: Option<f64>,
 }
 
 /// The best trial: the highest mean CV score among trials that finished every fold.
@@ -160,6 +175,62 @@ fn plots(r: &Resolved, trials: &[TrialRecord]) -> CliResult<Vec<String>> {
         write_atomic(&r.out.join("history.svg"), svg.as_bytes())?;
         written.push("history.svg".into());
     }
+    // Every done trial through every parameter and its score. Categories become their index
+    // in the choice's list.
+    let categories: Vec<Vec<String>> = r
+        .spec
+        .space
+        .params
+        .iter()
+        .map(|p| match &p.dist {
+            Dist::Choice { values } => values.iter().map(droplab_tune::space::show).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let axes: Vec<Axis> = r
+        .spec
+        .space
+        .params
+        .iter()
+        .zip(&categories)
+        .map(|(p, c)| Axis {
+            name: &p.path,
+            log: matches!(p.dist, Dist::LogUniform { .. }),
+            categories: c,
+        })
+        .collect();
+    let rows: Vec<(Vec<f64>, f64)> = done
+        .iter()
+        .filter_map(|t| {
+            let values = r
+                .spec
+                .space
+                .params
+                .iter()
+                .zip(&categories)
+                .map(|(p, c)| {
+                    let v = t.params.get(&p.path)?;
+                    if c.is_empty() {
+                        v.as_f64()
+                    } else {
+                        c.iter()
+                            .position(|x| *x == droplab_tune::space::show(v))
+                            .map(|i| i as f64)
+                    }
+                })
+                .collect::<Option<Vec<f64>>>()?;
+            Some((values, t.score?))
+        })
+        .collect();
+    if let Ok(svg) = parallel_coordinates_svg(
+        &format!("{}: trials in parallel coordinates", r.spec.name),
+        &axes,
+        metric,
+        &rows,
+    ) {
+        write_atomic(&r.out.join("parallel-coordinates.svg"), svg.as_bytes())?;
+        written.push("parallel-coordinates.svg".into());
+    }
     Ok(written)
 }
 
@@ -234,6 +305,15 @@ pub fn write(r: &Resolved, store: &Store, trials: &[TrialRecord], do_refit: bool
         _ => None,
     };
     let plots = plots(r, trials)?;
+    let done: Vec<TrialRecord> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Done)
+        .cloned()
+        .collect();
+    let importance: Vec<Importance> = droplab_tune::importance::main_effects(&r.spec.space, &done)
+        .into_iter()
+        .map(|(path, share)| Importance { path, share })
+        .collect();
     let json = StudyJson {
         name: &r.spec.name,
         store: store.url(),
@@ -244,6 +324,8 @@ pub fn write(r: &Resolved, store: &Store, trials: &[TrialRecord], do_refit: bool
         failed: count(TrialState::Failed),
         best,
         coordination_ms_median,
+        importance,
+        importance_trials: done.len(),
         refit,
     };
     let text =
@@ -258,6 +340,18 @@ pub fn write(r: &Resolved, store: &Store, trials: &[TrialRecord], do_refit: bool
                 super::show_params(&b.params),
                 b.score.unwrap_or(f64::NAN),
                 b.score_std.unwrap_or(f64::NAN)
+            );
+        }
+        let shares: Vec<String> = json
+            .importance
+            .iter()
+            .filter_map(|i| i.share.map(|s| format!("{} {s:.2}", i.path)))
+            .collect();
+        if !shares.is_empty() {
+            println!(
+                "importance (main-effect share of the score's variance over {} done trials): {}",
+                json.importance_trials,
+                shares.join(", ")
             );
         }
         if let Some(rf) = &json.refit {
