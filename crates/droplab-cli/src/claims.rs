@@ -199,6 +199,10 @@ fn draw(plot: &Plot) -> CliResult<String> {
             categories,
             log_x,
         } => {
+            // An interval never runs past what the quantity can be: a percentage stays in
+            // [0, 100], epochs and losses above 0 (a t-interval of a few seeds near 0 % error
+            // would reach below it).
+            let (floor, ceiling) = bounds_of(y);
             let points: Vec<Vec<Interval>> = series
                 .iter()
                 .map(|(_, pts)| {
@@ -206,8 +210,8 @@ fn draw(plot: &Plot) -> CliResult<String> {
                         .map(|p| Interval {
                             x: p.x,
                             mean: p.mean,
-                            lo: p.lo,
-                            hi: p.hi,
+                            lo: p.lo.max(floor),
+                            hi: p.hi.min(ceiling),
                         })
                         .collect()
                 })
@@ -250,5 +254,31 @@ mod tests {
         assert_eq!(selected(&Some("1, 12".into())).unwrap(), vec![1, 12]);
         assert!(selected(&Some("13".into())).is_err());
         assert!(selected(&Some("x".into())).is_err());
+    }
+}
+
+/// The range a plotted quantity can take, from its axis label: percentages `[0, 100]`,
+/// counts of epochs and losses (NLL) `[0, inf)`, anything else unbounded (a gain or a gap in
+/// points can be negative).
+fn bounds_of(y: &str) -> (f64, f64) {
+    if y.ends_with("(%)") {
+        (0.0, 100.0)
+    } else if y.starts_with("epochs") || y.contains("NLL") {
+        (0.0, f64::INFINITY)
+    } else {
+        (f64::NEG_INFINITY, f64::INFINITY)
+    }
+}
+
+#[cfg(test)]
+mod bounds_tests {
+    use super::bounds_of;
+
+    #[test]
+    fn intervals_are_clipped_to_what_the_quantity_can_be() {
+        assert_eq!(bounds_of("test error (%)"), (0.0, 100.0));
+        assert_eq!(bounds_of("epochs"), (0.0, f64::INFINITY));
+        assert_eq!(bounds_of("test NLL"), (0.0, f64::INFINITY));
+        assert_eq!(bounds_of("gap (points)"), (f64::NEG_INFINITY, f64::INFINITY));
     }
 }

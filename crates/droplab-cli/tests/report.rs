@@ -57,6 +57,35 @@ fn run_with_analysis(cwd: &Path) {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
+/// Opens `page` in headless Chromium (when one is found) and checks that all `figures` plots
+/// were drawn with a size and content, with no script error and nothing logged.
+fn drawn_in_chromium(page: &Path, figures: usize) {
+    let Some(chromium) = browser() else { return };
+    let out = Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+        ])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("the browser starts");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {log}", chromium.display());
+    assert!(
+        dom.contains(&format!("data-plots=\"{figures}/{figures}\"")),
+        "every plot drawn with a size and content: {}",
+        dom.lines().find(|l| l.contains("<body")).unwrap_or("(no body)")
+    );
+    assert!(dom.contains("data-errors=\"0\""), "script errors on the page");
+    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "the page logged: {console:?}");
+}
+
 #[test]
 fn report_of_a_run_is_one_self_contained_page_that_chromium_draws() {
     let tmp = tempfile::tempdir().unwrap();
@@ -78,30 +107,7 @@ fn report_of_a_run_is_one_self_contained_page_that_chromium_draws() {
     }
     assert!(!tmp.path().join("page.html.partial").exists());
 
-    let Some(chromium) = browser() else { return };
-    let out = Command::new(&chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--dump-dom",
-        ])
-        .arg(format!("file://{}", tmp.path().join("page.html").display()))
-        .output()
-        .expect("the browser starts");
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{}: {log}", chromium.display());
-    assert!(
-        dom.contains(&format!("data-plots=\"{figures}/{figures}\"")),
-        "every plot drawn with a size and content: {}",
-        dom.lines().find(|l| l.contains("<body")).unwrap_or("(no body)")
-    );
-    assert!(dom.contains("data-errors=\"0\""), "script errors on the page");
-    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
-    assert!(console.is_empty(), "the page logged: {console:?}");
+    drawn_in_chromium(&tmp.path().join("page.html"), figures);
 }
 
 #[test]
@@ -165,4 +171,8 @@ fn report_of_several_runs_compares_them_in_one_table_and_one_plot() {
         html.contains("Learning curves of every run"),
         "no overlaid curves"
     );
+    // The comparison plot, then each run's curves and gap: 1 + 2 * 2 figures, all drawn.
+    let figures = html.matches("<figure>").count();
+    assert_eq!(figures, 5);
+    drawn_in_chromium(&tmp.path().join("page.html"), figures);
 }

@@ -5,7 +5,7 @@ use plotters::prelude::*;
 
 use crate::style::{
     PANEL_HEIGHT, ReportError, TITLE_HEIGHT, WIDTH, colour, format_number, house_mesh, legend_box,
-    linear_range, log_range, titled_canvas,
+    linear_range, log_range, tick_label, titled_canvas,
 };
 
 /// A mean and its interval at `x`.
@@ -85,7 +85,7 @@ pub fn interval_svg(
                     .x_labels($labels)
                     .y_labels(8)
                     .x_label_formatter($fmt)
-                    .y_label_formatter(&|v| format_number(*v))
+                    .y_label_formatter(&|v| tick_label(*v, y0, y1))
                     .draw()?;
                 for (i, s) in series.iter().enumerate() {
                     let c = colour(i);

@@ -156,6 +156,26 @@ pub(crate) fn legend_box<'a, 'b: 'a, X: Ranged, Y: Ranged>(
 }
 
 /// A tick label: up to four significant digits, scientific for very large or small values.
+/// A tick label of an axis spanning `lo..hi`: [`format_number`], with as many more decimals
+/// as ticks a tenth of the span apart need to read differently (a loss axis over
+/// 1.8860..1.8880 gives 1.8865 and 1.887, not 1.887 twice).
+pub(crate) fn tick_label(v: f64, lo: f64, hi: f64) -> String {
+    let step = (hi - lo).abs() / 10.0;
+    let a = v.abs();
+    if !(step > 0.0 && step.is_finite() && v.is_finite()) || (a != 0.0 && !(1e-3..1e5).contains(&a)) {
+        return format_number(v);
+    }
+    let need = 1 - step.log10().floor() as i32;
+    let base = if a == 0.0 { 0 } else { 3 - a.log10().floor() as i32 };
+    let decimals = need.max(base).clamp(0, 9) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
 pub(crate) fn format_number(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return if v.is_finite() { "0".into() } else { String::new() };
@@ -170,5 +190,24 @@ pub(crate) fn format_number(v: f64) -> String {
         s.trim_end_matches('0').trim_end_matches('.').to_owned()
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_a_tenth_of_the_span_apart_read_differently() {
+        // The loss axis that printed 1.887, 1.887, 1.886.
+        let labels: Vec<String> = [1.8860, 1.8865, 1.8870, 1.8875]
+            .iter()
+            .map(|&v| tick_label(v, 1.886, 1.888))
+            .collect();
+        assert_eq!(labels, ["1.886", "1.8865", "1.887", "1.8875"]);
+        // Wide spans keep four significant digits, as format_number.
+        assert_eq!(tick_label(0.25, 0.0, 1.0), "0.25");
+        assert_eq!(tick_label(1234.6, 0.0, 5000.0), "1235");
+        assert_eq!(tick_label(0.0, -1.0, 1.0), "0");
     }
 }

@@ -259,13 +259,14 @@ fn mesh<Y>(chart: &mut Chart<'_, '_, Y>, y_desc: &str) -> Result<(), ReportError
 where
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
+    let span = chart.y_range();
     house_mesh(&mut chart.configure_mesh())
         .x_desc("epoch")
         .y_desc(y_desc)
         .x_labels(10)
         .y_labels(8)
         .x_label_formatter(&|e| format!("{e:.0}"))
-        .y_label_formatter(&|v| format_number(*v))
+        .y_label_formatter(&|v| tick_label(*v, span.start, span.end))
         .draw()?;
     Ok(())
 }
