@@ -652,7 +652,8 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    /// mnist | fashion-mnist | japanese-vowels
+    /// mnist | fashion-mnist | japanese-vowels | uci-gal2016 (the UCI splits of Gal &
+    /// Ghahramani 2016: --from DIR only)
     pub dataset: String,
     /// Data directory to install into (default: data).
     #[arg(long, value_name = "DIR")]

