@@ -15,7 +15,9 @@
 use std::convert::Infallible;
 
 use droplab::rng::{SeqRng, Stream};
+#[cfg(feature = "gp")]
 use egobox_ego::{EgorServiceBuilder, InfillStrategy, XType};
+#[cfg(feature = "gp")]
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -44,7 +46,12 @@ impl SamplerKind {
             "grid" => SamplerKind::Grid,
             "random" => SamplerKind::Random,
             "tpe" => SamplerKind::Tpe,
-            "gp" | "bayes" => SamplerKind::Gp,
+            "gp" | "bayes" if cfg!(feature = "gp") => SamplerKind::Gp,
+            "gp" | "bayes" => {
+                return Err(TuneError::Config(format!(
+                    "--sampler {s}: this droplab was built without the Gaussian-process sampler (cargo feature `gp`, on by default); rebuild with it, or use --sampler tpe"
+                )));
+            }
             _ => {
                 return Err(TuneError::Config(format!(
                     "--sampler: unknown sampler '{s}' (valid: grid, random, tpe, gp)"
@@ -135,7 +142,10 @@ impl SamplerConfig {
             SamplerKind::Tpe => self.tpe(space, seed, number, &done)?,
             // A Gaussian process cannot be fitted to some histories (all scores equal, say):
             // that trial is drawn at random instead.
+            #[cfg(feature = "gp")]
             SamplerKind::Gp => self.gp(space, seed, number, &done).unwrap_or_else(|_| random()),
+            #[cfg(not(feature = "gp"))]
+            SamplerKind::Gp => return Err(self.err("this droplab was built without the `gp` feature")),
         }))
     }
 
@@ -185,6 +195,7 @@ impl SamplerConfig {
         Ok(out)
     }
 
+    #[cfg(feature = "gp")]
     fn gp(&self, space: &Space, seed: u64, number: u64, done: &[&Observation]) -> Result<Params> {
         let xtypes: Vec<XType> = space
             .params
@@ -238,6 +249,16 @@ impl SamplerConfig {
 mod tests {
     use super::*;
 
+    #[cfg(not(feature = "gp"))]
+    #[test]
+    fn without_the_gp_feature_the_sampler_is_refused_naming_it() {
+        let e = SamplerKind::parse("gp").unwrap_err().to_string();
+        assert!(
+            e.contains("cargo feature `gp`") && e.contains("--sampler tpe"),
+            "{e}"
+        );
+    }
+
     fn space() -> Space {
         Space::parse(&["x=uniform(-3,3)".into(), "c=choice(a,b,c)".into()]).unwrap()
     }
@@ -288,7 +309,12 @@ mod tests {
         // Mean best score over 6 seeds of 16 trials; the optimum is 1.0 (x = 1, c = b).
         let mean_best = |kind| (0..6).map(|seed| best(&run(kind, 16, seed))).sum::<f64>() / 6.0;
         let random = mean_best(SamplerKind::Random);
-        for kind in [SamplerKind::Tpe, SamplerKind::Gp] {
+        let kinds: &[SamplerKind] = if cfg!(feature = "gp") {
+            &[SamplerKind::Tpe, SamplerKind::Gp]
+        } else {
+            &[SamplerKind::Tpe]
+        };
+        for &kind in kinds {
             let b = mean_best(kind);
             assert!(b > random, "{kind:?} mean best {b} vs random {random}");
             assert_eq!(run(kind, 10, 3), run(kind, 10, 3), "reproducible");

@@ -17,6 +17,8 @@
 //!   unfinished fold (training is deterministic, so the kept folds are what it would compute).
 
 mod backend;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod trials;
 
 use serde::{Deserialize, Serialize};
@@ -162,7 +164,7 @@ impl Store {
     /// creates the schema if needed.
     pub fn open(url: &str) -> Result<Store> {
         let db: Box<dyn Backend> = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Box::new(backend::Postgres::open(url)?)
+            postgres_store(url)?
         } else {
             let path = url
                 .strip_prefix("sqlite://")
@@ -307,5 +309,37 @@ impl Store {
             msg: format!("study '{name}' has an unreadable spec ({e})"),
         })?;
         Ok((r[0].int().unwrap_or(0), spec))
+    }
+}
+
+/// A PostgreSQL store at `url`.
+#[cfg(feature = "postgres")]
+fn postgres_store(url: &str) -> Result<Box<dyn Backend>> {
+    Ok(Box::new(postgres::Postgres::open(url)?))
+}
+
+/// Without the `postgres` feature there is no PostgreSQL client in this build.
+#[cfg(not(feature = "postgres"))]
+fn postgres_store(url: &str) -> Result<Box<dyn Backend>> {
+    Err(TuneError::StoreAddress {
+        url: redact(url),
+        msg: "this droplab was built without PostgreSQL (cargo feature `postgres`, on by default); rebuild with it, or use sqlite:PATH".into(),
+    })
+}
+
+#[cfg(all(test, not(feature = "postgres")))]
+mod lean_tests {
+    use super::*;
+
+    #[test]
+    fn without_the_postgres_feature_a_postgres_store_is_refused_naming_it() {
+        let e = Store::open("postgres://tune:secret@127.0.0.1:1/db")
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            e.contains("cargo feature `postgres`") && !e.contains("secret"),
+            "{e}"
+        );
     }
 }
