@@ -111,6 +111,13 @@ struct Verdict {
     verdict: &'static str,
 }
 
+/// `s` with its interval clipped to what the quantity can be (an accuracy to [0, 1]): a
+/// t-interval over few seeds can reach past it.
+fn clipped(mut s: Stat, lo: f64, hi: f64) -> Stat {
+    (s.lo, s.hi) = (s.lo.max(lo), s.hi.min(hi));
+    s
+}
+
 /// The verdict of a paired difference: clear only when its whole 95 % interval is on one side.
 fn verdict_of(d: &Stat) -> &'static str {
     if d.n < 2 {
@@ -254,10 +261,10 @@ pub fn run(args: &DemoArgs) -> CliResult {
             let val_loss_best: Vec<f64> = recs.iter().map(|r| at_best(r).val_loss).collect();
             Arm {
                 name: name.to_string(),
-                mean_test_accuracy_best: stat(&test_accuracy_best),
-                mean_test_accuracy_last: stat(&test_accuracy_last),
-                mean_gap_best: stat(&gap_best),
-                mean_val_loss_best: stat(&val_loss_best),
+                mean_test_accuracy_best: clipped(stat(&test_accuracy_best), 0.0, 1.0),
+                mean_test_accuracy_last: clipped(stat(&test_accuracy_last), 0.0, 1.0),
+                mean_gap_best: clipped(stat(&gap_best), -1.0, 1.0),
+                mean_val_loss_best: clipped(stat(&val_loss_best), 0.0, f64::INFINITY),
                 test_accuracy_best,
                 test_accuracy_last,
                 gap_best,
@@ -343,7 +350,7 @@ pub fn run(args: &DemoArgs) -> CliResult {
     let explain = format!(
         "MLP {} (ReLU) on {TRAIN_SIZE} training examples of the digits, SGD lr 0.02 momentum 0.9, batch 20, {epochs} epochs, seeds {}..={}. \
          Best epoch: the lowest validation loss; its weights are restored, as early stopping does (with a patience as long as the run), and the last epoch's are scored too. \
-         Gap: train minus validation accuracy at the best epoch, both without dropout. Intervals: 95 %, Student's t over seeds.",
+         Gap: train minus validation accuracy at the best epoch, both without dropout. Intervals: 95 %, Student's t over seeds, clipped to the metric's range.",
         base.model.model_string(),
         seeds[0],
         seeds[seeds.len() - 1]

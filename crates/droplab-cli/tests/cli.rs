@@ -196,8 +196,16 @@ fn demo_writes_intervals_verdicts_runs_curves_and_its_table_in_the_report() {
         let sd = ((v[0] - mean).powi(2) + (v[1] - mean).powi(2)).sqrt();
         let m = &a["mean_test_accuracy_best"];
         assert!((m["mean"].as_f64().unwrap() - mean).abs() < 1e-12, "{m}");
+        // (clipped to an accuracy's range, [0, 1])
         let half = 12.706 * sd / 2f64.sqrt();
-        assert!((m["hi"].as_f64().unwrap() - (mean + half)).abs() < 1e-9, "{m}");
+        assert!(
+            (m["hi"].as_f64().unwrap() - (mean + half).min(1.0)).abs() < 1e-9,
+            "{m}"
+        );
+        assert!(
+            (m["lo"].as_f64().unwrap() - (mean - half).max(0.0)).abs() < 1e-9,
+            "{m}"
+        );
         for seed in 0..2 {
             let rec = json(&tmp.path().join(format!(
                 "demo/{}-seed{seed}/record.json",

@@ -176,3 +176,35 @@ fn report_of_several_runs_compares_them_in_one_table_and_one_plot() {
     assert_eq!(figures, 5);
     drawn_in_chromium(&tmp.path().join("page.html"), figures);
 }
+
+#[test]
+fn the_demo_page_has_its_table_and_every_plot_drawn() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = droplab(
+        tmp.path(),
+        &[
+            "demo",
+            "--epochs",
+            "2",
+            "--seeds",
+            "2",
+            "--out",
+            "demo",
+            "--quiet",
+            "--threads",
+            "2",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = droplab(tmp.path(), &["report", "demo", "--out", "page.html", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(tmp.path().join("page.html")).unwrap();
+    assert!(
+        html.contains("test acc, best epoch") && html.contains("8 runs compared"),
+        "table"
+    );
+    // The demo's mean curves, the 8 runs' curves overlaid, then each run's curves and gap.
+    let figures = html.matches("<figure>").count();
+    assert_eq!(figures, 2 + 8 * 2);
+    drawn_in_chromium(&tmp.path().join("page.html"), figures);
+}
