@@ -9,7 +9,7 @@ use droplab::model::{DropoutConfig, ModelConfig};
 use droplab::optim::OptimizerConfig;
 use droplab::train::{EarlyStoppingConfig, EpochMetrics, TrainConfig};
 use droplab_lab::claims::stats::{Stat, paired, stat};
-use droplab_report::{Series, learning_curves_svg, markdown_table, text_table};
+use droplab_report::{SeedRuns, band_curves_svg, markdown_table, text_table};
 use serde::Serialize;
 
 use crate::cli::DemoArgs;
@@ -134,29 +134,6 @@ fn verdict_of(d: &Stat) -> &'static str {
 /// The metrics of a run's best epoch.
 fn at_best(r: &RunRecord) -> &EpochMetrics {
     &r.history[r.best_epoch.max(1) - 1]
-}
-
-/// The mean of each metric over the seeds' histories, epoch by epoch (for one curve per arm).
-fn mean_history(histories: &[&[EpochMetrics]]) -> Vec<EpochMetrics> {
-    let n = histories.iter().map(|h| h.len()).min().unwrap_or(0);
-    let k = histories.len().max(1) as f64;
-    (0..n)
-        .map(|e| {
-            let mean = |f: &dyn Fn(&EpochMetrics) -> f64| histories.iter().map(|h| f(&h[e])).sum::<f64>() / k;
-            EpochMetrics {
-                epoch: e + 1,
-                train_loss: mean(&|m| m.train_loss),
-                train_accuracy: mean(&|m| m.train_accuracy),
-                train_loss_running: mean(&|m| m.train_loss_running),
-                val_loss: mean(&|m| m.val_loss),
-                val_accuracy: mean(&|m| m.val_accuracy),
-                gap: mean(&|m| m.gap),
-                penalty: mean(&|m| m.penalty),
-                lr: mean(&|m| m.lr),
-                seconds: mean(&|m| m.seconds),
-            }
-        })
-        .collect()
 }
 
 /// Prepares the output: a previous demo directory (with summary.json) is replaced at the end;
@@ -323,29 +300,19 @@ pub fn run(args: &DemoArgs) -> CliResult {
             ]
         })
         .collect();
-    let histories: Vec<Vec<EpochMetrics>> = records
+    let configs: Vec<SeedRuns> = ARMS
         .iter()
-        .map(|recs| mean_history(&recs.iter().map(|r| r.history.as_slice()).collect::<Vec<_>>()))
-        .collect();
-    let names: Vec<String> = ARMS.iter().map(|a| format!("{a} (mean)")).collect();
-    let series: Vec<Series> = names
-        .iter()
-        .zip(&histories)
-        .map(|(name, h)| Series {
+        .zip(&records)
+        .map(|(name, recs)| SeedRuns {
             name,
-            history: h,
-            best_epoch: h
-                .iter()
-                .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))
-                .map_or(0, |m| m.epoch),
+            histories: recs.iter().map(|r| r.history.as_slice()).collect(),
         })
         .collect();
     let title = format!(
-        "digits, {TRAIN_SIZE} training examples: one MLP, four ways, mean of {} seeds",
+        "digits, {TRAIN_SIZE} training examples: validation curves over {} seeds",
         seeds.len()
     );
-    let svg =
-        learning_curves_svg(&title, &series).map_err(|e| CliError::runtime(format!("curves.svg: {e}")))?;
+    let svg = band_curves_svg(&title, &configs).map_err(|e| CliError::runtime(format!("curves.svg: {e}")))?;
     staging.write("curves.svg", svg.as_bytes())?;
     let explain = format!(
         "MLP {} (ReLU) on {TRAIN_SIZE} training examples of the digits, SGD lr 0.02 momentum 0.9, batch 20, {epochs} epochs, seeds {}..={}. \
@@ -431,26 +398,5 @@ mod tests {
         assert_eq!(verdict_of(&d), "no clear difference");
         // One seed says nothing.
         assert_eq!(verdict_of(&paired(&[0.99], &[0.9])), "no clear difference");
-    }
-
-    #[test]
-    fn mean_curves_average_each_epoch_over_seeds() {
-        let m = |e: usize, v: f64| EpochMetrics {
-            epoch: e,
-            train_loss: v,
-            train_accuracy: v,
-            train_loss_running: v,
-            val_loss: v,
-            val_accuracy: v,
-            gap: v,
-            penalty: 0.0,
-            lr: 0.1,
-            seconds: 1.0,
-        };
-        let a = [m(1, 1.0), m(2, 3.0), m(3, 5.0)];
-        let b = [m(1, 2.0), m(2, 4.0)];
-        let h = mean_history(&[&a, &b]);
-        assert_eq!(h.len(), 2);
-        assert_eq!((h[0].val_loss, h[1].val_accuracy, h[1].epoch), (1.5, 3.5, 2));
     }
 }

@@ -236,7 +236,7 @@ fn demo_writes_intervals_verdicts_runs_curves_and_its_table_in_the_report() {
         "{out}"
     );
     let svg = std::fs::read_to_string(tmp.path().join("demo/curves.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("dropout+maxnorm (mean)"));
+    assert!(svg.starts_with("<svg") && svg.contains("dropout+maxnorm (mean; band: range over 2 seeds)"));
     // The report of the demo directory carries its comparison table and verdicts.
     let o = droplab(tmp.path(), &["report", "demo", "--out", "page.html", "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));

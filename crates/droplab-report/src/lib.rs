@@ -34,7 +34,7 @@ mod table;
 
 pub use calibration::{Reliability, ReliabilityBin, reliability_svg};
 pub use coadaptation::{Histogram, activation_histogram_svg, features_svg};
-pub use curves::{Series, gap_svg, learning_curves_svg};
+pub use curves::{SeedRuns, Series, band_curves_svg, gap_svg, learning_curves_svg};
 pub use ensemble::{KCurve, error_vs_k_svg};
 pub use interval::{Interval, IntervalSeries, interval_svg};
 pub use search::{

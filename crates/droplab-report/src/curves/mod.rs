@@ -94,6 +94,94 @@ pub fn gap_svg(title: &str, runs: &[Series]) -> Result<String, ReportError> {
     Ok(svg)
 }
 
+/// One configuration trained with several seeds: its name and each seed's history.
+#[derive(Clone, Debug)]
+pub struct SeedRuns<'a> {
+    /// Legend name of the configuration.
+    pub name: &'a str,
+    /// Each seed's per-epoch metrics.
+    pub histories: Vec<&'a [EpochMetrics]>,
+}
+
+/// Validation accuracy (left) and validation loss (right) per epoch of several configurations,
+/// each drawn as the mean over its seeds (a line) inside the range of its seeds (a shaded
+/// band), so that configurations that coincide stay visible as overlapping bands rather than
+/// hiding each other's lines. Epochs that not every seed reached are left out.
+pub fn band_curves_svg(title: &str, configs: &[SeedRuns]) -> Result<String, ReportError> {
+    // Per configuration and epoch: (epoch, mean, min, max) of each metric.
+    type Stats = Vec<(f64, f64, f64, f64)>;
+    let stats = |c: &SeedRuns, metric: Metric| -> Stats {
+        let n = c.histories.iter().map(|h| h.len()).min().unwrap_or(0);
+        (0..n)
+            .map(|e| {
+                let v: Vec<f64> = c
+                    .histories
+                    .iter()
+                    .map(|h| metric.of(&h[e]))
+                    .filter(|v| v.is_finite())
+                    .collect();
+                let k = v.len().max(1) as f64;
+                let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                ((e + 1) as f64, v.iter().sum::<f64>() / k, lo, hi)
+            })
+            .filter(|t| t.1.is_finite())
+            .collect()
+    };
+    let acc: Vec<Stats> = configs.iter().map(|c| stats(c, Metric::ValAccuracy)).collect();
+    let loss: Vec<Stats> = configs.iter().map(|c| stats(c, Metric::ValLoss)).collect();
+    if acc.iter().all(|a| a.is_empty()) {
+        return Err(ReportError::EmptyHistories);
+    }
+    // The epoch axis from the longest configuration (panel() reads it from runs' histories).
+    let longest = configs
+        .iter()
+        .flat_map(|c| c.histories.iter())
+        .max_by_key(|h| h.len())
+        .copied()
+        .unwrap_or(&[]);
+    let axis = [Series {
+        name: "",
+        history: longest,
+        best_epoch: 0,
+    }];
+    let legend: Vec<LegendEntry> = configs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| LegendEntry {
+            key: Key::Run(colour(i)),
+            label: format!("{} (mean; band: range over {} seeds)", c.name, c.histories.len()),
+        })
+        .collect();
+    let mut svg = String::new();
+    {
+        let (plots, legend_area) = canvas(&mut svg, title, &legend)?;
+        let panels = plots.split_evenly((1, 2));
+        for (k, (data, caption)) in [(&acc, "validation accuracy"), (&loss, "validation loss")]
+            .into_iter()
+            .enumerate()
+        {
+            let all = data.iter().flatten().flat_map(|t| [t.2, t.3]);
+            let (lo, hi) = linear_range(all, if k == 0 { Some((0.0, 1.0)) } else { None });
+            let mut chart = panel(&panels[k], caption, &axis, lo..hi)?;
+            mesh(&mut chart, caption)?;
+            for (i, d) in data.iter().enumerate() {
+                if d.is_empty() {
+                    continue;
+                }
+                let c = colour(i);
+                let mut band: Vec<(f64, f64)> = d.iter().map(|t| (t.0, t.3)).collect();
+                band.extend(d.iter().rev().map(|t| (t.0, t.2)));
+                chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.18).filled())))?;
+                chart.draw_series(LineSeries::new(d.iter().map(|t| (t.0, t.1)), c.stroke_width(2)))?;
+            }
+        }
+        draw_legend(&legend_area, &legend)?;
+        legend_area.present()?;
+    }
+    Ok(svg)
+}
+
 fn check_runs(runs: &[Series]) -> Result<(), ReportError> {
     if runs.is_empty() {
         return Err(ReportError::NoRuns);

@@ -323,3 +323,31 @@ fn write_example() {
     )
     .unwrap();
 }
+
+#[test]
+fn band_curves_draw_a_band_and_a_mean_per_configuration_and_panel() {
+    let (a1, a2) = (overfitting(10, 4, 0.01), overfitting(10, 6, 0.02));
+    let (b1, b2) = (overfitting(8, 3, 0.03), overfitting(10, 5, 0.01));
+    let configs = [
+        SeedRuns {
+            name: "none",
+            histories: vec![&a1, &a2],
+        },
+        SeedRuns {
+            name: "dropout",
+            histories: vec![&b1, &b2],
+        },
+    ];
+    let svg = band_curves_svg("demo", &configs).unwrap();
+    assert_well_formed(&svg);
+    // One band per configuration on each of the two panels.
+    assert_eq!(svg.matches("<polygon").count(), 4, "{svg}");
+    assert!(svg.contains("none (mean; band: range over 2 seeds)") && svg.contains("validation loss"));
+    // No epochs at all: an error, not an empty plot.
+    let empty: [&[EpochMetrics]; 1] = [&[]];
+    let nothing = [SeedRuns {
+        name: "x",
+        histories: empty.to_vec(),
+    }];
+    assert!(band_curves_svg("demo", &nothing).is_err());
+}
