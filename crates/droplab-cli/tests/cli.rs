@@ -197,7 +197,7 @@ fn demo_writes_intervals_verdicts_runs_curves_and_its_table_in_the_report() {
         let m = &a["mean_test_accuracy_best"];
         assert!((m["mean"].as_f64().unwrap() - mean).abs() < 1e-12, "{m}");
         // (clipped to an accuracy's range, [0, 1])
-        let half = 12.706 * sd / 2f64.sqrt();
+        let half = 12.706_204_736 * sd / 2f64.sqrt();
         assert!(
             (m["hi"].as_f64().unwrap() - (mean + half).min(1.0)).abs() < 1e-9,
             "{m}"
