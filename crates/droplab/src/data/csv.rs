@@ -106,17 +106,8 @@ pub fn parse_csv(name: &str, text: &str, opts: &CsvOptions) -> Result<Dataset> {
             ),
         ));
     }
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut rows = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        rows.push((i + 1, split_line(name, i + 1, line, d)?));
-    }
-    let Some((first_line, first)) = rows.first() else {
-        return Err(Error::data(name, None, "the file is empty; expected CSV rows"));
-    };
+    let rows = read_rows(name, text, d)?;
+    let (first_line, first) = &rows[0];
     let width = first.len();
     let label_col = match &opts.label {
         LabelColumn::Last => width - 1,
@@ -175,26 +166,13 @@ pub fn parse_csv(name: &str, text: &str, opts: &CsvOptions) -> Result<Dataset> {
             "no data rows after the header; expected at least one",
         ));
     }
-    let col_name = |c: usize| match header {
-        Some(h) => format!("column \"{}\" ({})", h[c], c + 1),
-        None => format!("column {}", c + 1),
-    };
+    let col_name = |c: usize| column_name(header, c);
 
     let n = data.len();
     let mut x = Vec::with_capacity(n * (width - 1));
     let mut labels = Vec::with_capacity(n);
     for (line, cells) in data {
-        if cells.len() != width {
-            return Err(Error::data(
-                name,
-                Some(*line),
-                format!(
-                    "expected {width} fields (as on line {first_line}), got {}; every row needs \
-                     the same columns",
-                    cells.len()
-                ),
-            ));
-        }
+        check_width(name, *line, cells.len(), width, *first_line)?;
         for (c, cell) in cells.iter().enumerate() {
             if c == label_col {
                 // An empty label is missing data, not a class of its own (a trailing comma on
@@ -233,16 +211,8 @@ pub fn parse_csv(name: &str, text: &str, opts: &CsvOptions) -> Result<Dataset> {
 /// column is a feature. The first line is a header when one of its cells is not a number.
 /// Returns the features `[n, columns]` and the header, if any; `name` labels errors.
 pub fn parse_features(name: &str, text: &str, delimiter: u8) -> Result<(Tensor, Option<Vec<String>>)> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut rows = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if !line.trim().is_empty() {
-            rows.push((i + 1, split_line(name, i + 1, line, delimiter)?));
-        }
-    }
-    let Some((first_line, first)) = rows.first() else {
-        return Err(Error::data(name, None, "the file is empty; expected CSV rows"));
-    };
+    let rows = read_rows(name, text, delimiter)?;
+    let (first_line, first) = &rows[0];
     let (first_line, width) = (*first_line, first.len());
     let has_header = first.iter().any(|c| c.parse::<f32>().is_err());
     let header = has_header.then(|| first.clone());
@@ -254,28 +224,53 @@ pub fn parse_features(name: &str, text: &str, delimiter: u8) -> Result<(Tensor, 
             "no data rows after the header; expected at least one",
         ));
     }
-    let col_name = |c: usize| match &header {
-        Some(h) => format!("column \"{}\" ({})", h[c], c + 1),
-        None => format!("column {}", c + 1),
-    };
+    let col_name = |c: usize| column_name(header.as_deref(), c);
     let mut x = Vec::with_capacity(data.len() * width);
     for (line, cells) in data {
-        if cells.len() != width {
-            return Err(Error::data(
-                name,
-                Some(*line),
-                format!(
-                    "expected {width} fields (as on line {first_line}), got {}; every row needs \
-                     the same columns",
-                    cells.len()
-                ),
-            ));
-        }
+        check_width(name, *line, cells.len(), width, first_line)?;
         for (c, cell) in cells.iter().enumerate() {
             x.push(number(name, *line, &col_name(c), cell)?);
         }
     }
     Ok((Tensor::from_vec(&[data.len(), width], x)?, header))
+}
+
+/// The non-blank lines of `text` (a leading byte-order mark dropped) as `(line number, cells)`;
+/// an empty file is an error.
+fn read_rows(name: &str, text: &str, delim: u8) -> Result<Vec<(usize, Vec<String>)>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if !line.trim().is_empty() {
+            rows.push((i + 1, split_line(name, i + 1, line, delim)?));
+        }
+    }
+    if rows.is_empty() {
+        return Err(Error::data(name, None, "the file is empty; expected CSV rows"));
+    }
+    Ok(rows)
+}
+
+/// A row of `got` cells where every row has `width` (as the first, on `first_line`).
+fn check_width(name: &str, line: usize, got: usize, width: usize, first_line: usize) -> Result<()> {
+    if got == width {
+        return Ok(());
+    }
+    Err(Error::data(
+        name,
+        Some(line),
+        format!(
+            "expected {width} fields (as on line {first_line}), got {got}; every row needs the same columns"
+        ),
+    ))
+}
+
+/// Column `c` for messages: by its header name when there is one.
+fn column_name(header: Option<&[String]>, c: usize) -> String {
+    match header {
+        Some(h) => format!("column \"{}\" ({})", h[c], c + 1),
+        None => format!("column {}", c + 1),
+    }
 }
 
 /// Splits one line into trimmed, unquoted cells.
