@@ -103,7 +103,9 @@ fn regression(
         let Targets::Values(t) = &data.y else {
             return Err(CliError::runtime("a regression's data holds class labels"));
         };
-        mc_scores(&rows, t)
+        let means: Vec<f32> = rows.iter().flat_map(|r| r.mean.iter().copied()).collect();
+        let predicted = droplab::Tensor::from_vec(t.shape(), means)?;
+        droplab::train::RegressionScores::of(&predicted, t)
     } else {
         droplab::train::regression_scores(model, data, Mode::Eval, 500, threads)?
             .ok_or_else(|| CliError::runtime("a regression's data holds class labels"))?
@@ -136,32 +138,6 @@ fn regression(
         );
     }
     Ok(())
-}
-
-/// MSE, RMSE and R² of Monte Carlo mean predictions against targets `t`.
-fn mc_scores(
-    rows: &[droplab_lab::predict::Predicted],
-    t: &droplab::Tensor,
-) -> droplab::train::RegressionScores {
-    let n = rows.len();
-    let k = t.cols().max(1);
-    let mean: Vec<f64> = (0..k)
-        .map(|j| (0..n).map(|i| t.row(i)[j] as f64).sum::<f64>() / n.max(1) as f64)
-        .collect();
-    let (mut sse, mut sst) = (0f64, 0f64);
-    for (i, r) in rows.iter().enumerate() {
-        for j in 0..k {
-            let v = t.row(i)[j] as f64;
-            sse += (r.mean[j] as f64 - v).powi(2);
-            sst += (v - mean[j]).powi(2);
-        }
-    }
-    let mse = sse / (n * k).max(1) as f64;
-    droplab::train::RegressionScores {
-        mse,
-        rmse: mse.sqrt(),
-        r2: if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN },
-    }
 }
 
 /// `label,p0,p1,...` per example, written to a temporary file then renamed.

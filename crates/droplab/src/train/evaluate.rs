@@ -109,31 +109,39 @@ pub fn regression_scores(
     let Targets::Values(t) = &data.y else {
         return Ok(None);
     };
-    let k = t.cols().max(1);
-    let n = data.len();
-    let mut mean = vec![0f64; k];
-    for i in 0..n {
-        for (m, &v) in mean.iter_mut().zip(t.row(i)) {
-            *m += v as f64 / n.max(1) as f64;
-        }
-    }
-    let mut sse = 0f64;
+    let mut outputs = Tensor::zeros(t.shape());
     forward_passes(model, data, mode, 1, batch, threads, &mut |_, rows, out, _| {
         for (r, &i) in rows.iter().enumerate() {
-            for (&y, &v) in out.row(r).iter().zip(t.row(i)) {
-                sse += (y as f64 - v as f64).powi(2);
-            }
+            outputs.row_mut(i).copy_from_slice(out.row(r));
         }
     })?;
-    let sst: f64 = (0..n)
-        .flat_map(|i| t.row(i).iter().zip(&mean).map(|(&v, &m)| (v as f64 - m).powi(2)))
-        .sum();
-    let mse = sse / (n * k).max(1) as f64;
-    Ok(Some(RegressionScores {
-        mse,
-        rmse: mse.sqrt(),
-        r2: if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN },
-    }))
+    Ok(Some(RegressionScores::of(&outputs, t)))
+}
+
+impl RegressionScores {
+    /// The scores of `predicted` against `targets` (both `[n, outputs]`).
+    pub fn of(predicted: &Tensor, targets: &Tensor) -> Self {
+        let (n, k) = (targets.rows(), targets.cols().max(1));
+        let mut mean = vec![0f64; k];
+        for i in 0..n {
+            for (m, &v) in mean.iter_mut().zip(targets.row(i)) {
+                *m += v as f64 / n.max(1) as f64;
+            }
+        }
+        let (mut sse, mut sst) = (0f64, 0f64);
+        for i in 0..n {
+            for ((&y, &v), &m) in predicted.row(i).iter().zip(targets.row(i)).zip(&mean) {
+                sse += (y as f64 - v as f64).powi(2);
+                sst += (v as f64 - m).powi(2);
+            }
+        }
+        let mse = sse / (n * k).max(1) as f64;
+        RegressionScores {
+            mse,
+            rmse: mse.sqrt(),
+            r2: if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN },
+        }
+    }
 }
 
 /// Class probabilities from `passes` forward passes in `mode`, averaged (the Monte Carlo
