@@ -44,14 +44,7 @@ pub fn finish_writes() -> (MutexGuard<'static, Option<Saved>>, Option<Saved>) {
 
 /// The checkpoint file of the run written to `out` (`part` names one run of a group).
 pub fn beside(out: &Path, part: Option<&str>) -> PathBuf {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "run".into());
+    let (parent, name) = crate::staging::parent_and_name(out);
     match part {
         Some(p) => parent.join(format!(".{name}.checkpoint-{p}.safetensors")),
         None => parent.join(format!(".{name}.checkpoint.safetensors")),

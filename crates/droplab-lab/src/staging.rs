@@ -113,8 +113,9 @@ impl Staging {
     }
 }
 
-/// The directory a staging directory for `out` lives in, and its name without the PID.
-fn staging_prefix(out: &Path) -> (PathBuf, String) {
+/// The directory `out` is in (`.` for a bare name) and its name: where the hidden files that
+/// belong to it (staging directories, checkpoints) go, and what they are named after.
+pub(crate) fn parent_and_name(out: &Path) -> (PathBuf, String) {
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -123,7 +124,13 @@ fn staging_prefix(out: &Path) -> (PathBuf, String) {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "run".into());
-    (parent.to_path_buf(), format!(".{name}.partial-"))
+    (parent.to_path_buf(), name)
+}
+
+/// The directory a staging directory for `out` lives in, and its name without the PID.
+fn staging_prefix(out: &Path) -> (PathBuf, String) {
+    let (parent, name) = parent_and_name(out);
+    (parent, format!(".{name}.partial-"))
 }
 
 /// Every staging directory for `out` of another process, with that process's id, sorted.
